@@ -1,0 +1,44 @@
+"""The components an instalment's debt is made of."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+
+class Component(StrEnum):
+    """A kind of money owed on an instalment.
+
+    PRINCIPAL and INTEREST come from the contract (the schedule); PENALTY and FEE
+    are charges booked later (penalties from overdue events, fees from servicing).
+    """
+
+    PENALTY = "PENALTY"
+    FEE = "FEE"
+    INTEREST = "INTEREST"
+    PRINCIPAL = "PRINCIPAL"
+
+
+#: The default payment priority inside one instalment: penalty, fees, interest, principal.
+DEFAULT_COMPONENT_ORDER: tuple[Component, ...] = (
+    Component.PENALTY,
+    Component.FEE,
+    Component.INTEREST,
+    Component.PRINCIPAL,
+)
+
+#: Components that are charges booked after origination (not in the schedule).
+CHARGE_COMPONENTS: frozenset[Component] = frozenset({Component.PENALTY, Component.FEE})
+
+
+def component_amounts(pairs: Iterable[tuple[Component, int]]) -> dict[Component, int]:
+    """Sum ``(component, amount)`` pairs into a mapping with every component present."""
+    totals = dict.fromkeys(Component, 0)
+    for component, amount in pairs:
+        totals[component] += amount
+    return totals
+
+
+def nonzero(amounts: Mapping[Component, int]) -> dict[Component, int]:
+    """The components of ``amounts`` that are not zero, in default order."""
+    return {c: amounts[c] for c in DEFAULT_COMPONENT_ORDER if amounts.get(c, 0) != 0}

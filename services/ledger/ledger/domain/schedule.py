@@ -1,0 +1,221 @@
+"""Repayment schedules: 等额本息 (annuity), 等额本金 (equal principal) and bullet.
+
+Rules shared by every schedule type:
+
+* amounts are integer minor units; interest for a period is
+  ``round_minor(outstanding_principal * period_rate, product.rounding)``;
+* the principal parts sum exactly to the loan amount: the last instalment takes
+  whatever principal remains, so every rounding remainder lands there;
+* no part is ever negative; a zero rate gives zero interest.
+
+Annuity: the level payment ``A = P * r / (1 - (1 + r) ** -n)`` is computed in
+``Decimal`` at 50 significant digits and rounded once with the product's
+rounding; each period's principal is ``A - interest`` (never more than what is
+outstanding), and the last instalment is ``remaining principal + its interest``,
+so it may differ from ``A`` by a few minor units. With a zero rate the
+principal is split like equal principal.
+
+Equal principal: ``P // n`` per instalment, the remainder in the last one.
+
+Bullet: interest every period on the full principal; all principal in the last
+instalment (a one-period bullet is the classic single repayment).
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from ledger.domain.allocation import InstalmentDue
+from ledger.domain.component import Component
+from ledger.domain.errors import InvalidSchedule
+from ledger.domain.money import CALCULATION_PRECISION, Rounding, round_minor
+from ledger.domain.periods import Frequency, due_dates, next_due_date, period_rate
+from ledger.domain.product import MAX_ANNUAL_RATE, MAX_TERM, LoanProduct, ScheduleType
+
+
+@dataclass(frozen=True)
+class Instalment:
+    """One scheduled repayment: its contractual principal and interest."""
+
+    seq: int
+    due_date: date
+    principal: int
+    interest: int
+
+    @property
+    def total(self) -> int:
+        """Principal plus interest."""
+        return self.principal + self.interest
+
+    def as_due(self) -> InstalmentDue:
+        """The instalment as an allocation target, nothing paid yet."""
+        return InstalmentDue(
+            self.seq,
+            self.due_date,
+            {Component.PRINCIPAL: self.principal, Component.INTEREST: self.interest},
+        )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The instalments repaying ``principal`` minor units of ``currency``."""
+
+    currency: str
+    principal: int
+    instalments: tuple[Instalment, ...]
+
+    @property
+    def total_principal(self) -> int:
+        """Sum of principal parts; always equals ``principal``."""
+        return sum(i.principal for i in self.instalments)
+
+    @property
+    def total_interest(self) -> int:
+        """Sum of contractual interest."""
+        return sum(i.interest for i in self.instalments)
+
+    @property
+    def total_payment(self) -> int:
+        """Everything the borrower pays if every instalment is paid on time."""
+        return self.total_principal + self.total_interest
+
+    @property
+    def maturity_date(self) -> date:
+        """Due date of the last instalment."""
+        return self.instalments[-1].due_date
+
+    def instalment(self, seq: int) -> Instalment:
+        """The instalment with sequence number ``seq``."""
+        for instalment in self.instalments:
+            if instalment.seq == seq:
+                return instalment
+        raise KeyError(seq)
+
+    def dues(self) -> tuple[InstalmentDue, ...]:
+        """Every instalment as an allocation target (see :func:`replay_allocations`)."""
+        return tuple(i.as_due() for i in self.instalments)
+
+
+def annuity_payment(principal: int, rate: Decimal, term: int, rounding: Rounding) -> int:
+    """The level 等额本息 payment ``P * r / (1 - (1 + r) ** -n)`` rounded to minor units.
+
+    >>> annuity_payment(1_000_000, Decimal("0.015"), 12, Rounding.HALF_EVEN)
+    91680
+    """
+    if rate == 0:
+        return round_minor(Decimal(principal) / term, rounding)
+    with decimal.localcontext() as ctx:
+        ctx.prec = CALCULATION_PRECISION
+        exact = Decimal(principal) * rate / (1 - (1 + rate) ** -term)
+    return round_minor(exact, rounding)
+
+
+def build_schedule(
+    principal_minor: int,
+    product: LoanProduct,
+    disbursed_on: date,
+    first_due_date: date | None = None,
+) -> Schedule:
+    """The repayment schedule of a new loan of ``principal_minor`` under ``product``.
+
+    Without ``first_due_date`` the first instalment falls due one period after
+    ``disbursed_on`` and monthly due dates keep the disbursement day (clamped to
+    month end); with it, they keep the first due date's day.
+    """
+    if first_due_date is None:
+        first = next_due_date(disbursed_on, product.frequency)
+        anchor_day = disbursed_on.day
+    else:
+        if first_due_date <= disbursed_on:
+            raise InvalidSchedule(
+                f"first due date {first_due_date} must be after disbursement {disbursed_on}"
+            )
+        first, anchor_day = first_due_date, first_due_date.day
+    dates = due_dates(first, product.term, product.frequency, anchor_day)
+    return Schedule(
+        currency=product.currency,
+        principal=principal_minor,
+        instalments=_amortise(
+            principal_minor, product.period_rate, product.schedule_type, product.rounding, dates, 1
+        ),
+    )
+
+
+def rewrite_remaining_schedule(
+    outstanding_principal: int,
+    product: LoanProduct,
+    *,
+    annual_rate: Decimal,
+    term: int,
+    first_due_date: date,
+    start_seq: int,
+    schedule_type: ScheduleType | None = None,
+    frequency: Frequency | None = None,
+) -> Schedule:
+    """A new schedule for a restructured loan (term extension, re-age, rate cut).
+
+    ``outstanding_principal`` is amortised at ``annual_rate`` over ``term`` new
+    instalments numbered from ``start_seq``, the first due on ``first_due_date``;
+    day count and rounding come from ``product``, schedule type and frequency too
+    unless overridden.
+    """
+    if not isinstance(annual_rate, Decimal) or not Decimal(0) <= annual_rate <= MAX_ANNUAL_RATE:
+        raise InvalidSchedule(f"annual rate {annual_rate!r} must be a Decimal in [0, 1]")
+    if isinstance(term, bool) or not 1 <= term <= MAX_TERM:
+        raise InvalidSchedule(f"term {term} must be between 1 and {MAX_TERM}")
+    if start_seq < 1:
+        raise InvalidSchedule(f"start_seq {start_seq} must be at least 1")
+    freq = frequency or product.frequency
+    rate = period_rate(annual_rate, freq, product.day_count)
+    dates = due_dates(first_due_date, term, freq)
+    return Schedule(
+        currency=product.currency,
+        principal=outstanding_principal,
+        instalments=_amortise(
+            outstanding_principal,
+            rate,
+            schedule_type or product.schedule_type,
+            product.rounding,
+            dates,
+            start_seq,
+        ),
+    )
+
+
+def _amortise(
+    principal: int,
+    rate: Decimal,
+    schedule_type: ScheduleType,
+    rounding: Rounding,
+    dates: tuple[date, ...],
+    start_seq: int,
+) -> tuple[Instalment, ...]:
+    if isinstance(principal, bool) or not isinstance(principal, int) or principal <= 0:
+        raise InvalidSchedule(f"principal must be a positive number of minor units: {principal!r}")
+    term = len(dates)
+    if schedule_type is ScheduleType.BULLET:
+        parts = [0] * (term - 1) + [principal]
+    elif schedule_type is ScheduleType.EQUAL_PRINCIPAL or rate == 0:
+        parts = [principal // term] * (term - 1) + [principal - principal // term * (term - 1)]
+    else:
+        parts = []  # annuity: principal parts depend on the running balance
+
+    payment = annuity_payment(principal, rate, term, rounding) if not parts else 0
+    instalments: list[Instalment] = []
+    balance = principal
+    with decimal.localcontext() as ctx:
+        ctx.prec = CALCULATION_PRECISION
+        for k, due in enumerate(dates):
+            interest = round_minor(balance * rate, rounding)
+            if parts:
+                part = parts[k]
+            elif k == term - 1:
+                part = balance
+            else:
+                part = max(0, min(payment - interest, balance))
+            instalments.append(Instalment(start_seq + k, due, part, interest))
+            balance -= part
+    return tuple(instalments)

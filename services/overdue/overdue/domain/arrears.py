@@ -1,0 +1,44 @@
+"""What is past due on a loan, as the ledger reports it."""
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class OverdueBreakdown:
+    """Past-due amounts of a loan by component, in integer minor units.
+
+    ``principal_minor`` and ``interest_minor`` are the unpaid principal and contract
+    interest of instalments whose due date has passed. ``penalty_minor`` and
+    ``fees_minor`` are carried so that one value describes the whole arrears, but no
+    penalty is ever computed on them (see ``penalty.penalty_base``).
+    """
+
+    principal_minor: int = 0
+    interest_minor: int = 0
+    penalty_minor: int = 0
+    fees_minor: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("principal_minor", "interest_minor", "penalty_minor", "fees_minor"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be int minor units, got {value!r}")
+            if value < 0:
+                raise ValueError(f"{name} must not be negative, got {value}")
+
+    @property
+    def total_minor(self) -> int:
+        return self.principal_minor + self.interest_minor + self.penalty_minor + self.fees_minor
+
+
+@dataclass(frozen=True)
+class Arrears:
+    """A loan's arrears at one moment: the oldest unpaid due date and what is past due.
+
+    ``oldest_unpaid_due_date`` is the due date of the oldest instalment not yet fully
+    paid, or ``None`` when every instalment due so far is paid.
+    """
+
+    oldest_unpaid_due_date: date | None
+    overdue: OverdueBreakdown = OverdueBreakdown()

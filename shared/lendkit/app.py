@@ -1,0 +1,51 @@
+"""The FastAPI application factory every service uses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import ORJSONResponse
+
+from lendkit.health import router as health_router
+from lendkit.metrics import router as metrics_router
+from lendkit.middleware import RequestContextMiddleware
+from lendkit.problems import install_problem_handlers
+from lendkit.runtime import ServiceRuntime
+
+
+def create_service_app(
+    runtime: ServiceRuntime[Any],
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    version: str = "1.0.0",
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        openapi_url="/openapi.json",
+    )
+    app.state.runtime = runtime
+    app.state.tokens = runtime.tokens
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=runtime.settings.service_name)
+    app.include_router(health_router)
+    app.include_router(metrics_router)
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,128 @@
+"""JWT bearer authentication with roles.
+
+Roles: ``borrower`` (sees only their own loans: the token's ``borrower_id`` claim, or its
+subject), ``ops``, ``admin`` and ``service``. Every route but health requires a token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import jwt
+from starlette.requests import Request
+
+from lendkit.problems import ProblemError
+from lendkit.settings import ServiceSettings
+
+
+class Role(StrEnum):
+    BORROWER = "borrower"
+    OPS = "ops"
+    ADMIN = "admin"
+    SERVICE = "service"
+
+
+STAFF = frozenset({Role.OPS, Role.ADMIN, Role.SERVICE})
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[Role]
+    borrower_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & STAFF)
+
+    def may_see_borrower(self, borrower_id: str) -> bool:
+        return self.is_staff or (Role.BORROWER in self.roles and self.borrower_id == borrower_id)
+
+
+class TokenCodec:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._secret = settings.jwt_secret.get_secret_value()
+        self._algorithm = settings.jwt_algorithm
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+
+    def issue(
+        self,
+        subject: str,
+        roles: Iterable[Role | str],
+        *,
+        borrower_id: str | None = None,
+        ttl_seconds: int = 3600,
+    ) -> str:
+        now = int(time.time())
+        claims: dict[str, object] = {
+            "sub": subject,
+            "roles": sorted(str(r) for r in roles),
+            "iss": self._issuer,
+            "aud": self._audience,
+            "iat": now,
+            "exp": now + ttl_seconds,
+        }
+        if borrower_id is not None:
+            claims["borrower_id"] = borrower_id
+        return jwt.encode(claims, self._secret, algorithm=self._algorithm)
+
+    def decode(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self._algorithm],
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise _unauthorized(f"Token rejected: {exc}") from exc
+        try:
+            roles = frozenset(Role(r) for r in claims.get("roles", []))
+        except ValueError as exc:
+            raise _unauthorized("Token carries an unknown role") from exc
+        borrower_id = claims.get("borrower_id")
+        if Role.BORROWER in roles and borrower_id is None:
+            borrower_id = claims["sub"]
+        return Principal(str(claims["sub"]), roles, borrower_id)
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(
+        401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="overdue-platform"'}
+    )
+
+
+def principal_from(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("A bearer token is required")
+    codec: TokenCodec = request.app.state.tokens
+    return codec.decode(token.strip())
+
+
+def require_roles(*allowed: Role) -> Callable[[Request], Awaitable[Principal]]:
+    """FastAPI dependency: the caller's principal, if it holds one of ``allowed``."""
+    allowed_set = frozenset(allowed)
+
+    async def dependency(request: Request) -> Principal:
+        principal = principal_from(request)
+        if not principal.roles & allowed_set:
+            raise ProblemError(
+                403, "Forbidden", f"This needs one of the roles: {', '.join(sorted(allowed_set))}"
+            )
+        return principal
+
+    return dependency
+
+
+def ensure_may_see(principal: Principal, borrower_id: str) -> None:
+    """A borrower asking for someone else's data gets 404: existence is not disclosed."""
+    if not principal.may_see_borrower(borrower_id):
+        raise ProblemError(404, "Not Found", "No such resource")

@@ -1,0 +1,85 @@
+"""Async SQLAlchemy 2 over asyncpg: engine, sessions and the unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from lendkit.events.envelope import CloudEvent
+from lendkit.outbox.writer import OUTBOX_CHANNEL, write_to_outbox
+from lendkit.settings import ServiceSettings
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": settings.service_name}},
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+class UnitOfWork:
+    """Owns one database transaction and the events it will publish.
+
+    ``emit`` writes an event to the outbox inside the same transaction as the state
+    change, so an event exists exactly when the change was committed. Leaving the
+    block without ``commit`` rolls everything back, events included.
+    """
+
+    def __init__(self, session_factory: Callable[[], AsyncSession], source: str) -> None:
+        self._session_factory = session_factory
+        self.source = source
+        self._emitted = 0
+
+    async def __aenter__(self) -> Self:
+        self.session = self._session_factory()
+        self._emitted = 0
+        await self.session.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.session.in_transaction():
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def emit(self, event: CloudEvent) -> None:
+        await write_to_outbox(self.session, event)
+        self._emitted += 1
+
+    async def emit_all(self, events: list[CloudEvent]) -> None:
+        await write_to_outbox(self.session, *events)
+        self._emitted += len(events)
+
+    async def commit(self) -> None:
+        if self._emitted:
+            # Delivered by PostgreSQL only when the transaction commits: wakes the relay.
+            await self.session.execute(
+                text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL}
+            )
+            self._emitted = 0
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()

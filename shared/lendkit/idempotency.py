@@ -1,0 +1,91 @@
+"""Idempotency-Key for POSTs that move money or state.
+
+The first request with a key inserts the key row and does the work in the same
+transaction, storing its response. Concurrent requests with the same key block on that
+row until the first commits, then return the stored response. A key reused with a
+different request body is refused (422). If the first request fails, its transaction
+rolls back with the key row, and a retry does the work afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lendkit.problems import ProblemError
+from lendkit.tables import idempotency_keys
+
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: Any
+    replayed: bool
+
+
+def request_fingerprint(body: Any) -> str:
+    raw = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def require_key(key: str | None) -> str:
+    if not key:
+        raise ProblemError(
+            400, "Idempotency-Key required", "Send an Idempotency-Key header with this POST."
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise ProblemError(400, "Idempotency-Key too long", f"At most {MAX_KEY_LENGTH} characters.")
+    return key
+
+
+async def run_once(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    work: Callable[[], Awaitable[tuple[int, Any]]],
+) -> StoredResponse:
+    """Do ``work`` once per (scope, key) inside the caller's open transaction.
+
+    The caller commits. ``work`` returns (status code, JSON-able body).
+    """
+    inserted = await session.scalar(
+        insert(idempotency_keys)
+        .values(scope=scope, key=key, request_hash=fingerprint)
+        .on_conflict_do_nothing()
+        .returning(idempotency_keys.c.key)
+    )
+    if inserted is None:
+        row = (
+            await session.execute(
+                select(
+                    idempotency_keys.c.request_hash,
+                    idempotency_keys.c.status_code,
+                    idempotency_keys.c.response_body,
+                ).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+            )
+        ).one()
+        if row.request_hash != fingerprint:
+            raise ProblemError(
+                422,
+                "Idempotency-Key reused",
+                "This Idempotency-Key was used with a different request.",
+            )
+        return StoredResponse(row.status_code, row.response_body, replayed=True)
+    status, body = await work()
+    await session.execute(
+        update(idempotency_keys)
+        .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+        .values(status_code=status, response_body=body)
+    )
+    return StoredResponse(status, body, replayed=False)

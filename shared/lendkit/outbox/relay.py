@@ -1,0 +1,149 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, in order per key.
+
+One relay at a time publishes for a database (a transaction-scoped advisory lock),
+rows are claimed with ``FOR UPDATE SKIP LOCKED`` in id order, sent with an idempotent
+producer (acks=all), and marked published in the same transaction that claimed them.
+A crash after sending and before marking re-sends the batch: at-least-once, and the
+consumers' processed-event records absorb the duplicate.
+The relay wakes on PostgreSQL NOTIFY and falls back to polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from lendkit.logging import get_logger
+from lendkit.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+from lendkit.outbox.writer import OUTBOX_CHANNEL
+
+log = get_logger(__name__)
+
+_RELAY_LOCK = 0x6F7574626F78  # "outbox": one publishing relay per database
+
+_CLAIM = text(
+    """
+    SELECT id, event_id, topic, message_key, partition, event_type, headers, payload
+    FROM outbox
+    WHERE published_at IS NULL
+    ORDER BY id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+    """
+)
+_MARK = text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)")
+_PURGE = text("DELETE FROM outbox WHERE published_at < now() - make_interval(hours => :hours)")
+_BACKLOG = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        *,
+        service: str,
+        database_url: str,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        retention_hours: int = 72,
+    ) -> None:
+        self._engine = engine
+        self._producer = producer
+        self._service = service
+        self._dsn = asyncpg_dsn(database_url)
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._retention_hours = retention_hours
+        self._wake = asyncio.Event()
+
+    async def publish_batch(self) -> int:
+        """Publish one batch of unpublished rows; returns how many were published."""
+        async with self._engine.begin() as conn:
+            got = await conn.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _RELAY_LOCK}
+            )
+            if not got:
+                return 0
+            rows = (await conn.execute(_CLAIM, {"limit": self._batch_size})).all()
+            if not rows:
+                return 0
+            await self.send(rows)
+            await self.mark_published(conn, [row.id for row in rows])
+        OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
+        return len(rows)
+
+    async def send(self, rows: Sequence[Row[Any]]) -> None:
+        """Send in id order and wait for every acknowledgement."""
+        pending = []
+        for row in rows:
+            headers = [(k, v.encode()) for k, v in row.headers]
+            key = row.message_key.encode() if row.message_key is not None else None
+            pending.append(
+                await self._producer.send(
+                    row.topic, value=row.payload, key=key, headers=headers, partition=row.partition
+                )
+            )
+        await asyncio.gather(*pending)
+
+    async def mark_published(self, conn: AsyncConnection, ids: list[int]) -> None:
+        await conn.execute(_MARK, {"ids": ids})
+
+    async def publish_pending(self) -> int:
+        total = 0
+        while True:
+            n = await self.publish_batch()
+            total += n
+            if n < self._batch_size:
+                return total
+
+    async def backlog(self) -> int:
+        async with self._engine.connect() as conn:
+            return int(await conn.scalar(_BACKLOG) or 0)
+
+    async def purge_published(self) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(_PURGE, {"hours": self._retention_hours})
+
+    async def run(self, stop: asyncio.Event) -> None:
+        listener = await self._listen()
+        next_purge = time.monotonic() + 3600.0
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    await self.publish_pending()
+                    OUTBOX_BACKLOG.labels(self._service).set(await self.backlog())
+                    if time.monotonic() >= next_purge:
+                        await self.purge_published()
+                        next_purge = time.monotonic() + 3600.0
+                except Exception as exc:
+                    log.warning("outbox relay error", error=repr(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+        finally:
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close()
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        try:
+            conn = await asyncpg.connect(self._dsn)
+            await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+            return conn
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("outbox relay cannot LISTEN; polling only", error=repr(exc))
+            return None

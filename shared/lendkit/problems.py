@@ -1,0 +1,108 @@
+"""RFC 9457 problem details for every error response (application/problem+json)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from lendkit.logging import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://overdue-platform.dev/problems/"
+log = get_logger(__name__)
+
+
+class ProblemError(Exception):
+    """Raise anywhere in a request to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_ or TYPE_BASE + title.lower().replace(" ", "-")
+        self.headers = headers
+        self.extensions = extensions
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str | None = None,
+    type_: str = "about:blank",
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    body["instance"] = request.url.path
+    body.update(jsonable_encoder(extensions))
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def _problem_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        request,
+        exc.status,
+        exc.title,
+        exc.detail,
+        exc.type,
+        dict(exc.headers or {}),
+        **exc.extensions,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    return problem_response(
+        request, exc.status_code, title, detail, headers=dict(exc.headers or {})
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    return problem_response(
+        request,
+        422,
+        "Request is not valid",
+        "One or more fields are missing or malformed; nothing was changed.",
+        TYPE_BASE + "validation",
+        errors=errors,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", path=request.url.path)
+    return problem_response(request, 500, "Internal Server Error", "The error was logged.")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _problem_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,146 @@
+"""A service's running parts: database engine, Kafka producer, token codec, background loops.
+
+The FastAPI lifespan and the command-line entry points (close of business, replay) both
+build one of these, so every process wires the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from lendkit.auth import TokenCodec
+from lendkit.consumer import Handler, IdempotentConsumer, RetryPolicy
+from lendkit.db import UnitOfWork, create_engine, create_session_factory
+from lendkit.logging import configure_logging, get_logger
+from lendkit.outbox.relay import OutboxRelay
+from lendkit.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+U = TypeVar("U", bound=UnitOfWork)
+
+
+@dataclass
+class ConsumerSpec(Generic[U]):
+    """Which topics a service reads and which handler applies each event type."""
+
+    topics: list[str]
+    handlers: Mapping[str, Handler[U]]
+
+
+def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=settings.kafka_client_id or settings.service_name,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=1_048_576,
+        request_timeout_ms=30_000,
+    )
+
+
+@dataclass
+class ServiceRuntime(Generic[U]):
+    settings: ServiceSettings
+    uow_class: Callable[[Callable[[], AsyncSession], str], U]
+    consumer_spec: ConsumerSpec[U] | None = None
+    engine: AsyncEngine = field(init=False)
+    session_factory: async_sessionmaker[AsyncSession] = field(init=False)
+    producer: AIOKafkaProducer = field(init=False)
+    tokens: TokenCodec = field(init=False)
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list, init=False)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = create_engine(self.settings)
+        self.session_factory = create_session_factory(self.engine)
+        self.producer = new_producer(self.settings)
+        self.tokens = TokenCodec(self.settings)
+
+    def uow(self) -> U:
+        return self.uow_class(self.session_factory, self.settings.service_name)
+
+    def relay(self) -> OutboxRelay:
+        s = self.settings
+        return OutboxRelay(
+            self.engine,
+            self.producer,
+            service=s.service_name,
+            database_url=s.database_url,
+            batch_size=s.outbox_batch_size,
+            poll_interval=s.outbox_poll_interval_ms / 1000,
+            retention_hours=s.outbox_retention_hours,
+        )
+
+    def consumer(self) -> IdempotentConsumer[U]:
+        assert self.consumer_spec is not None
+        s = self.settings
+        return IdempotentConsumer(
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            group=s.group_id,
+            topics=self.consumer_spec.topics,
+            handlers=self.consumer_spec.handlers,
+            uow_factory=self.uow,
+            producer=self.producer,
+            batch_size=s.consumer_batch_size,
+            retry=RetryPolicy(
+                s.consumer_max_attempts,
+                s.consumer_retry_backoff_ms,
+                s.consumer_retry_backoff_max_ms,
+            ),
+        )
+
+    async def start(self, *, background: bool = True) -> None:
+        configure_logging(self.settings.service_name, self.settings.log_level)
+        await self._start_producer()
+        if not background:
+            return
+        if self.settings.run_outbox_relay:
+            self._spawn(lambda: self.relay().run(self._stop), "outbox-relay")
+        if self.settings.run_consumers and self.consumer_spec is not None:
+            self._spawn(lambda: self.consumer().run(self._stop), "consumer")
+
+    async def _start_producer(self, attempts: int = 60) -> None:
+        for attempt in range(1, attempts + 1):
+            try:
+                await self.producer.start()
+                return
+            except Exception as exc:
+                if attempt == attempts:
+                    raise
+                log.warning("Kafka not reachable yet", error=repr(exc), attempt=attempt)
+                await self.producer.stop()
+                self.producer = new_producer(self.settings)
+                await asyncio.sleep(1.0)
+
+    def _spawn(self, loop: Callable[[], Awaitable[None]], name: str) -> None:
+        """Run ``loop`` until stop; if it crashes, log and start it again."""
+
+        async def guarded() -> None:
+            while not self._stop.is_set():
+                try:
+                    await loop()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("background loop crashed; restarting", loop=name)
+                    await asyncio.sleep(1.0)
+
+        self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=10)
+        self._tasks.clear()
+        await self.producer.stop()
+        await self.engine.dispose()

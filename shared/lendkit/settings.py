@@ -1,0 +1,47 @@
+"""Typed configuration from the environment, one prefix per service (LEDGER_, OVERDUE_, ...)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has. A service subclasses this and sets its own env prefix.
+
+    Defaults match the local infrastructure started by ``scripts/infra``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SERVICE_", extra="ignore", frozen=True)
+
+    service_name: str = "service"
+    database_url: str = "postgresql+asyncpg://postgres:platform@127.0.0.1:54329/postgres"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_client_id: str | None = None
+    consumer_group: str | None = None
+    consumer_batch_size: int = Field(default=200, ge=1, le=10_000)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    consumer_retry_backoff_max_ms: int = Field(default=10_000, ge=0)
+    run_consumers: bool = True
+
+    run_outbox_relay: bool = True
+    outbox_batch_size: int = Field(default=500, ge=1, le=50_000)
+    outbox_poll_interval_ms: int = Field(default=1_000, ge=10)
+    outbox_retention_hours: int = Field(default=72, ge=1)
+
+    jwt_secret: SecretStr = SecretStr("dev-only-secret-change-me-please-32b")
+    jwt_algorithm: str = "HS256"
+    jwt_issuer: str = "overdue-platform"
+    jwt_audience: str = "overdue-platform"
+
+    log_level: str = "INFO"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    @property
+    def group_id(self) -> str:
+        return self.consumer_group or self.service_name
