@@ -3,6 +3,6 @@
 Importing this package registers every event type in ``lendkit.events.CATALOGUE``.
 """
 
-from lendkit.contracts import topics
+from lendkit.contracts import ledger, overdue, restructure, topics
 
-__all__ = ["topics"]
+__all__ = ["ledger", "overdue", "restructure", "topics"]

@@ -120,6 +120,8 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = await self._listen()
+        stop_watch = asyncio.create_task(stop.wait())
+        stop_watch.add_done_callback(lambda _: self._wake.set())
         next_purge = time.monotonic() + 3600.0
         try:
             while not stop.is_set():
@@ -135,6 +137,7 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
         finally:
+            stop_watch.cancel()
             if listener is not None:
                 with contextlib.suppress(Exception):
                     await listener.close()

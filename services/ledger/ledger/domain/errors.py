@@ -1,9 +1,7 @@
 """Errors raised by the ledger's domain rules.
 
 Every error is a ``LedgerDomainError`` so an entrypoint can map the whole family
-to one problem+json type; the subclasses say which rule was broken. They are
-named after the rule ("InvalidProduct"), not suffixed "Error", hence the N818
-waivers.
+to one problem+json type; the subclasses say which rule was broken.
 """
 
 from __future__ import annotations
@@ -13,21 +11,21 @@ class LedgerDomainError(ValueError):
     """A ledger business rule was broken by the input."""
 
 
-class UnknownCurrency(LedgerDomainError):  # noqa: N818
+class UnknownCurrency(LedgerDomainError):
     """The ISO 4217 code is not one the ledger knows the minor-unit exponent of."""
 
 
-class InvalidProduct(LedgerDomainError):  # noqa: N818
+class InvalidProduct(LedgerDomainError):
     """A loan product's terms are inconsistent or out of range."""
 
 
-class InvalidSchedule(LedgerDomainError):  # noqa: N818
+class InvalidSchedule(LedgerDomainError):
     """A repayment schedule cannot be built from the given inputs."""
 
 
-class InvalidAllocation(LedgerDomainError):  # noqa: N818
+class InvalidAllocation(LedgerDomainError):
     """A payment cannot be allocated (negative amount, duplicate instalments...)."""
 
 
-class UnbalancedEntry(LedgerDomainError):  # noqa: N818
+class UnbalancedEntry(LedgerDomainError):
     """A journal entry whose debits and credits differ, or with a bad line."""

@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from ledger.domain.errors import UnknownCurrency
 from ledger.domain.money import (
     Rounding,
@@ -14,8 +13,6 @@ from ledger.domain.money import (
     to_major,
     to_minor,
 )
-
-pytestmark = pytest.mark.unit
 
 
 def test_half_even_rounds_ties_to_the_even_minor_unit() -> None:
@@ -37,9 +34,7 @@ def test_round_minor_refuses_non_finite_amounts() -> None:
         round_minor(Decimal("NaN"))
 
 
-@pytest.mark.parametrize(
-    ("currency", "exponent"), [("CNY", 2), ("USD", 2), ("JPY", 0), ("KWD", 3)]
-)
+@pytest.mark.parametrize(("currency", "exponent"), [("CNY", 2), ("USD", 2), ("JPY", 0), ("KWD", 3)])
 def test_currency_exponent_is_the_iso_minor_unit(currency: str, exponent: int) -> None:
     assert currency_exponent(currency) == exponent
 

@@ -3,14 +3,11 @@
 from decimal import Decimal
 
 import pytest
-
 from ledger.domain.allocation import AllocationOrder, AllocationStrategy
 from ledger.domain.errors import InvalidProduct
 from ledger.domain.money import Rounding
 from ledger.domain.periods import DayCount, Frequency
 from ledger.domain.product import LoanProduct, ScheduleType
-
-pytestmark = pytest.mark.unit
 
 
 def _product(**overrides: object) -> LoanProduct:

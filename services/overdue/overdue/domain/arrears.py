@@ -1,6 +1,6 @@
 """What is past due on a loan, as the ledger reports it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 
@@ -41,4 +41,4 @@ class Arrears:
     """
 
     oldest_unpaid_due_date: date | None
-    overdue: OverdueBreakdown = OverdueBreakdown()
+    overdue: OverdueBreakdown = field(default_factory=OverdueBreakdown)

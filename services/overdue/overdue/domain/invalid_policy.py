@@ -5,5 +5,5 @@ Kept apart from ``policy`` so that the value objects a policy is made of
 """
 
 
-class InvalidPolicy(ValueError):  # noqa: N818 - the name the service's contracts use
+class InvalidPolicy(ValueError):
     """A product's overdue policy is inconsistent; the message says which setting and why."""

@@ -65,7 +65,7 @@ class CapApplied(StrEnum):
     ABSOLUTE_PENALTY_CAP = "absolute_penalty_cap"
 
 
-class InvalidWaiver(ValueError):  # noqa: N818 - reads as the business fact
+class InvalidWaiver(ValueError):
     """A waiver amount is not positive or exceeds the penalty the borrower owes."""
 
 

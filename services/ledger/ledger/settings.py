@@ -1,0 +1,15 @@
+"""Ledger service settings: environment variables prefixed LEDGER_."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from lendkit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore", frozen=True)
+
+    service_name: str = "ledger"
+    database_url: str = "postgresql+asyncpg://postgres:platform@127.0.0.1:54329/ledger"
+    http_port: int = 8001

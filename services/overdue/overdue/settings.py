@@ -1,0 +1,15 @@
+"""Overdue service settings: environment variables prefixed OVERDUE_."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from lendkit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="OVERDUE_", extra="ignore", frozen=True)
+
+    service_name: str = "overdue"
+    database_url: str = "postgresql+asyncpg://postgres:platform@127.0.0.1:54329/overdue"
+    http_port: int = 8002

@@ -1,0 +1,217 @@
+"""Events the ledger publishes. Loan events are keyed by loan id on ``ledger.loans``.
+
+Every event that changes what is owed carries ``balances``: each open instalment's
+outstanding amounts after the change, so a consumer's read model can simply replace.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import Field
+
+from lendkit.contracts.money import (
+    AllocationLine,
+    Component,
+    Currency,
+    InstalmentBalance,
+    InstalmentTerms,
+    MinorUnits,
+    NonNegativeMinor,
+    Rate,
+)
+from lendkit.contracts.topics import LEDGER_LOANS, LEDGER_PRODUCTS
+from lendkit.events.catalogue import EventPayload, event_type
+
+
+@event_type(
+    "ledger.product.published.v1",
+    topic=LEDGER_PRODUCTS,
+    key_field="code",
+    description="A loan product was created or changed, with the policy settings other services use.",
+)
+class ProductPublished(EventPayload):
+    code: str
+    currency: Currency
+    annual_rate: Rate
+    day_count: str
+    term: int = Field(ge=1)
+    frequency: str
+    schedule_type: str
+    rounding: str
+    allocation_strategy: str
+    allocation_components: list[Component]
+    reminder_days_before: list[int]
+    overdue_policy: dict[str, Any] = Field(default_factory=dict)
+    notification_policy: dict[str, Any] = Field(default_factory=dict)
+    restructure_policy: dict[str, Any] = Field(default_factory=dict)
+
+
+@event_type(
+    "ledger.loan.disbursed.v1",
+    topic=LEDGER_LOANS,
+    description="A loan was disbursed; carries its product terms and first schedule.",
+)
+class LoanDisbursed(EventPayload):
+    loan_id: str
+    borrower_id: str
+    product_code: str
+    currency: Currency
+    principal_minor: NonNegativeMinor
+    annual_rate: Rate
+    disbursed_on: date
+    timezone: str
+    schedule_version: int = 1
+    instalments: list[InstalmentTerms]
+
+
+@event_type(
+    "ledger.repayment.upcoming.v1",
+    topic=LEDGER_LOANS,
+    description="An instalment falls due in a few days (reminder, T-3 and T-1 by default).",
+)
+class RepaymentUpcoming(EventPayload):
+    loan_id: str
+    borrower_id: str
+    seq: int
+    due_date: date
+    days_before: int
+    amount_due_minor: NonNegativeMinor
+    currency: Currency
+    business_date: date
+
+
+@event_type(
+    "ledger.repayment.due.v1",
+    topic=LEDGER_LOANS,
+    description="An instalment is due on this business date, with what is still owed on it.",
+)
+class RepaymentDue(EventPayload):
+    loan_id: str
+    borrower_id: str
+    seq: int
+    due_date: date
+    amount_due_minor: NonNegativeMinor
+    currency: Currency
+    balance: InstalmentBalance
+    business_date: date
+
+
+@event_type(
+    "ledger.payment.received.v1",
+    topic=LEDGER_LOANS,
+    description="A payment was received (before allocation).",
+)
+class PaymentReceived(EventPayload):
+    loan_id: str
+    payment_id: str
+    external_reference: str
+    amount_minor: NonNegativeMinor
+    currency: Currency
+    value_date: date
+    received_at: datetime
+
+
+@event_type(
+    "ledger.payment.allocated.v1",
+    topic=LEDGER_LOANS,
+    description="How a payment was applied (waterfall lines, credit kept), with balances after. "
+    "A back-dated payment re-runs allocation and publishes corrected allocations for the "
+    "payments it affected (reallocation = true).",
+)
+class PaymentAllocated(EventPayload):
+    loan_id: str
+    payment_id: str
+    value_date: date
+    amount_minor: NonNegativeMinor
+    currency: Currency
+    lines: list[AllocationLine]
+    credit_minor: NonNegativeMinor
+    reallocation: bool = False
+    credit_balance_minor: NonNegativeMinor
+    balances: list[InstalmentBalance]
+
+
+@event_type(
+    "ledger.payment.reversed.v1",
+    topic=LEDGER_LOANS,
+    description="A payment was reversed (chargeback); what it paid is owed again.",
+)
+class PaymentReversed(EventPayload):
+    loan_id: str
+    payment_id: str
+    reason: str
+    currency: Currency
+    credit_balance_minor: NonNegativeMinor
+    balances: list[InstalmentBalance]
+
+
+@event_type(
+    "ledger.instalment.settled.v1",
+    topic=LEDGER_LOANS,
+    description="An instalment is fully paid.",
+)
+class InstalmentSettled(EventPayload):
+    loan_id: str
+    seq: int
+    due_date: date
+    settled_on: date
+
+
+@event_type(
+    "ledger.loan.settled.v1",
+    topic=LEDGER_LOANS,
+    description="Nothing is owed on the loan any more.",
+)
+class LoanSettled(EventPayload):
+    loan_id: str
+    settled_on: date
+    credit_balance_minor: NonNegativeMinor
+
+
+@event_type(
+    "ledger.charge.booked.v1",
+    topic=LEDGER_LOANS,
+    description="A penalty or fee was booked against an instalment (exactly once per source event). "
+    "A waiver is booked as a negative amount.",
+)
+class ChargeBooked(EventPayload):
+    loan_id: str
+    charge_id: str
+    source_event_id: str
+    seq: int
+    component: Component
+    amount_minor: MinorUnits
+    currency: Currency
+    business_date: date
+    balances: list[InstalmentBalance]
+
+
+@event_type(
+    "ledger.schedule.rewritten.v1",
+    topic=LEDGER_LOANS,
+    description="The remaining schedule was rewritten (restructuring); all versions are kept.",
+)
+class ScheduleRewritten(EventPayload):
+    loan_id: str
+    schedule_version: int
+    plan_id: str
+    reason: str
+    effective_date: date
+    annual_rate: Rate
+    instalments: list[InstalmentTerms]
+    balances: list[InstalmentBalance]
+
+
+@event_type(
+    "ledger.business_day.closed.v1",
+    topic=LEDGER_LOANS,
+    key_field=None,
+    description="Close of business for a date finished. Written to every partition after all of "
+    "that day's events, so a consumer that has seen it on all partitions has every event of the day.",
+)
+class BusinessDayClosed(EventPayload):
+    business_date: date
+    partition: int
+    partitions: int

@@ -1,0 +1,91 @@
+"""Helpers for tests that use the real Kafka and PostgreSQL started by ``scripts/infra``.
+
+Imported by the services' test suites so each builds its fixtures the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+
+from lendkit.contracts.topics import TopicSpec
+from lendkit.events.envelope import CloudEvent
+from lendkit.topics import ensure_topics
+
+KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+PG_PASSWORD = os.environ.get("PG_PASSWORD", "platform")
+PG_PORT = os.environ.get("PG_PORT", "54329")
+PG_SERVER = f"postgres:{PG_PASSWORD}@127.0.0.1:{PG_PORT}"
+
+
+def database_url(name: str) -> str:
+    return f"postgresql+asyncpg://{PG_SERVER}/{name}"
+
+
+async def fresh_database(name: str) -> str:
+    """Drop and create database ``name``; returns its SQLAlchemy URL."""
+    conn = await asyncpg.connect(f"postgresql://{PG_SERVER}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return database_url(name)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def create_topics(*names: str, partitions: int = 6) -> None:
+    await ensure_topics(KAFKA, [TopicSpec(n, partitions, "test topic") for n in names])
+
+
+async def read_events(
+    topics: Sequence[str], *, count: int, timeout: float = 20.0, types: Sequence[str] | None = None
+) -> list[CloudEvent]:
+    """Read ``count`` CloudEvents (of ``types``, if given) from the start of ``topics``."""
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=KAFKA,
+        group_id=unique("reader"),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: list[CloudEvent] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                for r in records:
+                    event = CloudEvent.from_kafka(
+                        r.topic, r.key, r.value, list(r.headers), r.partition
+                    )
+                    if types is None or event.type in types:
+                        found.append(event)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def eventually(check: object, timeout: float = 20.0, interval: float = 0.1) -> None:
+    """Await ``check()`` until it returns truthy or time runs out (then assert)."""
+    assert callable(check)
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)

@@ -1,0 +1,141 @@
+"""The outbox: events exist exactly when their transaction committed; the relay publishes them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from lendkit.db import UnitOfWork
+from lendkit.events import CloudEvent, new_event
+from lendkit.outbox.relay import OutboxRelay
+from lendkit.tables import outbox
+from lendkit.testing import create_topics, read_events, unique
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .conftest import LoanTouched
+
+
+def event_on(topic: str, loan_id: str, seq: int) -> CloudEvent:
+    e = new_event(LoanTouched(loan_id=loan_id, seq=seq), source="kit-test")
+    return CloudEvent(**{**e.__dict__, "topic": topic})
+
+
+def relay(engine: AsyncEngine, producer: AIOKafkaProducer, db_url: str, **kw: Any) -> OutboxRelay:
+    return OutboxRelay(engine, producer, service="kit-test", database_url=db_url, **kw)
+
+
+async def test_rolled_back_transaction_publishes_nothing_committed_one_is_published(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], UnitOfWork],
+    producer: AIOKafkaProducer,
+    db_url: str,
+) -> None:
+    topic = unique("kit-outbox")
+    await create_topics(topic)
+    async with uow_factory() as uow:
+        await uow.emit(event_on(topic, "L-rolled-back", 1))
+        await uow.rollback()
+    async with uow_factory() as uow:
+        await uow.emit(event_on(topic, "L-committed", 1))
+        await uow.commit()
+
+    published = await relay(engine, producer, db_url).publish_pending()
+
+    assert published == 1
+    events = await read_events([topic], count=2, timeout=5)
+    assert [e.key for e in events] == ["L-committed"]
+    assert events[0].type == "kittest.loan.touched.v1"
+    async with engine.connect() as conn:
+        unpublished = await conn.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        )
+    assert unpublished == 0
+
+
+async def test_leaving_the_unit_of_work_without_commit_rolls_back(
+    engine: AsyncEngine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    async with uow_factory() as uow:
+        await uow.emit(event_on("kittest.loans", "L-1", 1))
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(outbox)) == 0
+
+
+class CrashAfterSend(OutboxRelay):
+    async def mark_published(self, conn: AsyncConnection, ids: list[int]) -> None:
+        raise RuntimeError("relay crashed after sending, before marking")
+
+
+async def test_relay_crash_after_send_resends_same_event_ids(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], UnitOfWork],
+    producer: AIOKafkaProducer,
+    db_url: str,
+) -> None:
+    topic = unique("kit-outbox")
+    await create_topics(topic)
+    async with uow_factory() as uow:
+        await uow.emit_all([event_on(topic, "L-9", i) for i in range(3)])
+        await uow.commit()
+
+    crashing = CrashAfterSend(engine, producer, service="kit-test", database_url=db_url)
+    try:
+        await crashing.publish_pending()
+    except RuntimeError:
+        pass
+    else:  # pragma: no cover - the crash is the point of the test
+        raise AssertionError("relay should have crashed")
+    assert await relay(engine, producer, db_url).publish_pending() == 3
+
+    events = await read_events([topic], count=6, timeout=10)
+    ids = [e.id for e in events]
+    assert len(ids) == 6, "each event was sent twice: at-least-once"
+    assert len(set(ids)) == 3
+    assert [LoanTouched.model_validate_json(e.data).seq for e in events] == [0, 1, 2, 0, 1, 2]
+
+
+async def test_relay_publishes_one_keys_events_in_commit_order_across_batches(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], UnitOfWork],
+    producer: AIOKafkaProducer,
+    db_url: str,
+) -> None:
+    topic = unique("kit-outbox")
+    await create_topics(topic)
+    for i in range(40):
+        async with uow_factory() as uow:
+            await uow.emit(event_on(topic, f"L-{i % 4}", i))
+            await uow.commit()
+    assert await relay(engine, producer, db_url, batch_size=7).publish_pending() == 40
+    events = await read_events([topic], count=40, timeout=10)
+    by_key: dict[str | None, list[int]] = {}
+    for e in events:
+        by_key.setdefault(e.key, []).append(LoanTouched.model_validate_json(e.data).seq)
+    assert by_key == {f"L-{k}": list(range(k, 40, 4)) for k in range(4)}
+
+
+async def test_relay_wakes_on_notify_without_waiting_for_the_poll(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], UnitOfWork],
+    producer: AIOKafkaProducer,
+    db_url: str,
+) -> None:
+    topic = unique("kit-outbox")
+    await create_topics(topic)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay(engine, producer, db_url, poll_interval=30.0).run(stop))
+    await asyncio.sleep(0.5)  # relay is listening and idle
+    started = time.monotonic()
+    async with uow_factory() as uow:
+        await uow.emit(event_on(topic, "L-notify", 1))
+        await uow.commit()
+    events = await read_events([topic], count=1, timeout=10)
+    elapsed = time.monotonic() - started
+    stop.set()
+    await asyncio.wait_for(task, 35)
+    assert [e.key for e in events] == ["L-notify"]
+    assert elapsed < 10, "published long before the 30 s poll interval"
