@@ -3,6 +3,13 @@
 #   scripts/infra/postgres.sh install|start|stop|status
 source "$(dirname "$0")/common.sh"
 PGDATA="$VAR/postgres"
+resolve_pgdata() {
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$VAR" 2>/dev/null; then
+    # The server runs as user postgres, which cannot reach this checkout (e.g. under /root):
+    # keep the data beside the system's temporary files instead, one folder per checkout.
+    PGDATA="/var/tmp/overdue-platform-pg-$(echo "$ROOT" | sha256sum | cut -c1-12)"
+  fi
+}
 SERVICES=(ledger overdue notifier restructure)
 
 pg_bin() {
@@ -13,7 +20,7 @@ pg_bin() {
 }
 
 install() {
-  if pg_bin >/dev/null && [ -x "$(pg_bin)/initdb" ]; then return 0; fi
+  if pg_bin >/dev/null && [ -x "$(pg_bin)/initdb" ] && id postgres >/dev/null 2>&1; then return 0; fi
   log "installing PostgreSQL from the Debian package"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -27,6 +34,7 @@ as_postgres() {
 
 start() {
   install
+  resolve_pgdata
   local bin; bin=$(pg_bin)
   if [ ! -s "$PGDATA/PG_VERSION" ]; then
     log "initialising PostgreSQL cluster in $PGDATA"
@@ -50,8 +58,7 @@ CONF
   if as_postgres "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
   else
-    [ "$(id -u)" = 0 ] && chown postgres:postgres "$LOGS" 2>/dev/null || true
-    as_postgres "$bin/pg_ctl" -D "$PGDATA" -l "$LOGS/postgres.log" -w -t 60 start >/dev/null
+    as_postgres "$bin/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 start >/dev/null
     log "PostgreSQL started on 127.0.0.1:$PG_PORT"
   fi
   local svc
@@ -65,12 +72,13 @@ CONF
 
 stop() {
   local bin; bin=$(pg_bin) || return 0
+  resolve_pgdata
   if [ -s "$PGDATA/PG_VERSION" ] && as_postgres "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     as_postgres "$bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
     log "PostgreSQL stopped"
   fi
 }
 
-status() { as_postgres "$(pg_bin)/pg_ctl" -D "$PGDATA" status; }
+status() { resolve_pgdata; as_postgres "$(pg_bin)/pg_ctl" -D "$PGDATA" status; }
 
 "${1:-start}"
