@@ -2,7 +2,7 @@
 
 Modules, each named after the business concept it holds:
 
-- ``policy``: a loan product's overdue settings (``OverduePolicy``).
+- ``policy``: a loan product's overdue settings (``OverduePolicy``); ``invalid_policy`` its error.
 - ``arrears``: what is past due on a loan (``OverdueBreakdown``, ``Arrears``).
 - ``delinquency``: days past due, arrears grace, ``Buckets``.
 - ``penalty``: daily penalty accrual with rounding carry and caps.

@@ -182,13 +182,13 @@ def _text_en(e: Explanation) -> str:
     if e.in_arrears:
         parts = [
             f"Your payment due on {due.isoformat()} is {_days_en(e.dpd)} overdue; "
-            f"the {_days_en(grace.days)} grace period ended on {grace.ends_on.isoformat()}. "
+            f"the {grace.days}-day grace period ended on {grace.ends_on.isoformat()}. "
             f"Overdue amount: {overdue_amount}."
         ]
     else:
         parts = [
             f"Your payment due on {due.isoformat()} is {_days_en(e.dpd)} late. "
-            f"You are within the {_days_en(grace.days)} grace period, which ends on "
+            f"You are within the {grace.days}-day grace period, which ends on "
             f"{grace.ends_on.isoformat()}. Amount due: {overdue_amount}."
         ]
     rate, base = format_rate_percent(e.penalty_rate), _BASE_EN[e.penalty_base]
