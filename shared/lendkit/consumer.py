@@ -91,9 +91,11 @@ class IdempotentConsumer(Generic[U]):
         producer: AIOKafkaProducer,
         batch_size: int = 200,
         retry: RetryPolicy | None = None,
+        topic_namespace: str = "",
     ) -> None:
         self.group = group
-        self.topics = topics
+        self.topics = [topic_namespace + t for t in topics]
+        self.dead_letter_topic = topic_namespace + dead_letter_topic(group)
         self._bootstrap = bootstrap_servers
         self._handlers = dict(handlers)
         self._uow_factory = uow_factory
@@ -216,7 +218,7 @@ class IdempotentConsumer(Generic[U]):
             return True
 
     async def dead_letter(self, record: ConsumerRecord, exc: BaseException, attempts: int) -> None:
-        topic = dead_letter_topic(self.group)
+        topic = self.dead_letter_topic
         headers = dead_letter_headers(
             list(record.headers),
             reason=str(exc) or repr(exc),

@@ -78,6 +78,7 @@ class ServiceRuntime(Generic[U]):
             batch_size=s.outbox_batch_size,
             poll_interval=s.outbox_poll_interval_ms / 1000,
             retention_hours=s.outbox_retention_hours,
+            topic_namespace=s.topic_namespace,
         )
 
     def consumer(self) -> IdempotentConsumer[U]:
@@ -96,6 +97,7 @@ class ServiceRuntime(Generic[U]):
                 s.consumer_retry_backoff_ms,
                 s.consumer_retry_backoff_max_ms,
             ),
+            topic_namespace=s.topic_namespace,
         )
 
     async def start(self, *, background: bool = True) -> None:

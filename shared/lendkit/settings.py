@@ -21,6 +21,9 @@ class ServiceSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     kafka_client_id: str | None = None
+    #: Prefix for every physical topic name (e.g. "staging." or a test run's id), so
+    #: several environments can share one cluster. Empty in production.
+    topic_namespace: str = ""
     consumer_group: str | None = None
     consumer_batch_size: int = Field(default=200, ge=1, le=10_000)
     consumer_max_attempts: int = Field(default=5, ge=1)

@@ -47,6 +47,11 @@ async def create_topics(*names: str, partitions: int = 6) -> None:
     await ensure_topics(KAFKA, [TopicSpec(n, partitions, "test topic") for n in names])
 
 
+async def create_platform_topics(namespace: str) -> None:
+    """Every platform topic under ``namespace``: an isolated copy of the event streams."""
+    await ensure_topics(KAFKA, namespace=namespace)
+
+
 async def read_events(
     topics: Sequence[str], *, count: int, timeout: float = 20.0, types: Sequence[str] | None = None
 ) -> list[CloudEvent]:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from lendkit.contracts.topics import TOPICS, TopicSpec
 
 
-async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec] = TOPICS) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+async def ensure_topics(
+    bootstrap: str, specs: Sequence[TopicSpec] = TOPICS, namespace: str = ""
+) -> list[str]:
+    """Create the topics (prefixed by ``namespace``) that do not exist yet; returns those created."""
+    specs = [replace(s, name=namespace + s.name) for s in specs]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -40,8 +44,9 @@ async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec] = TOPICS) -> 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lendkit.topics")
     parser.add_argument("--bootstrap", default="127.0.0.1:19092")
+    parser.add_argument("--namespace", default="", help="prefix of every topic name")
     args = parser.parse_args(argv)
-    created = asyncio.run(ensure_topics(args.bootstrap))
+    created = asyncio.run(ensure_topics(args.bootstrap, namespace=args.namespace))
     print(f"topics ready ({len(TOPICS)}); created: {', '.join(created) or 'none'}")
 
 

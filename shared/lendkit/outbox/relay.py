@@ -60,6 +60,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         retention_hours: int = 72,
+        topic_namespace: str = "",
     ) -> None:
         self._engine = engine
         self._producer = producer
@@ -69,6 +70,7 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._retention_hours = retention_hours
         self._wake = asyncio.Event()
+        self._namespace = topic_namespace
 
     async def publish_batch(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
@@ -94,7 +96,11 @@ class OutboxRelay:
             key = row.message_key.encode() if row.message_key is not None else None
             pending.append(
                 await self._producer.send(
-                    row.topic, value=row.payload, key=key, headers=headers, partition=row.partition
+                    self._namespace + row.topic,
+                    value=row.payload,
+                    key=key,
+                    headers=headers,
+                    partition=row.partition,
                 )
             )
         await asyncio.gather(*pending)

@@ -139,3 +139,20 @@ async def test_relay_wakes_on_notify_without_waiting_for_the_poll(
     await asyncio.wait_for(task, 35)
     assert [e.key for e in events] == ["L-notify"]
     assert elapsed < 10, "published long before the 30 s poll interval"
+
+
+async def test_topic_namespace_isolates_an_environment_on_a_shared_cluster(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], UnitOfWork],
+    producer: AIOKafkaProducer,
+    db_url: str,
+) -> None:
+    namespace = unique("ns") + "."
+    topic = unique("kit-outbox")
+    await create_topics(namespace + topic, topic)
+    async with uow_factory() as uow:
+        await uow.emit(event_on(topic, "L-ns", 1))
+        await uow.commit()
+    await relay(engine, producer, db_url, topic_namespace=namespace).publish_pending()
+    assert [e.key for e in await read_events([namespace + topic], count=1, timeout=5)] == ["L-ns"]
+    assert await read_events([topic], count=1, timeout=2) == []
