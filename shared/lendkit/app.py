@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import ORJSONResponse
 
 from lendkit.health import router as health_router
 from lendkit.metrics import router as metrics_router
@@ -37,7 +36,6 @@ def create_service_app(
         description=description,
         version=version,
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime

@@ -15,8 +15,14 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     """Route stdlib and structlog records to one JSON line each on stdout."""
     global _configured
     timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
+
+    def add_service(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+        event.setdefault("service", service)
+        return event
+
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_service,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         timestamper,
@@ -44,7 +50,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "kafka", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    structlog.contextvars.bind_contextvars(service=service)
     _configured = True
 
 

@@ -3,6 +3,6 @@
 Importing this package registers every event type in ``lendkit.events.CATALOGUE``.
 """
 
-from lendkit.contracts import ledger, overdue, restructure, topics
+from lendkit.contracts import ledger, notifier, overdue, restructure, topics
 
-__all__ = ["ledger", "overdue", "restructure", "topics"]
+__all__ = ["ledger", "notifier", "overdue", "restructure", "topics"]

@@ -120,3 +120,28 @@ class CreditReportReportable(EventPayload):
     days_past_due: int
     overdue_minor: MinorUnits
     currency: Currency
+
+
+@event_type(
+    "overdue.loan.delinquency_paused.v1",
+    topic=OVERDUE_LOANS,
+    description="Delinquency tracking and penalty accrual are paused for a loan (ops, or a "
+    "restructuring plan was accepted). Nothing accrues and no DPD-driven event is emitted while paused.",
+)
+class DelinquencyPaused(EventPayload):
+    loan_id: str
+    reason: str
+    paused_by: str
+    plan_id: str | None = None
+
+
+@event_type(
+    "overdue.loan.delinquency_resumed.v1",
+    topic=OVERDUE_LOANS,
+    description="Delinquency tracking and penalty accrual resumed for a loan; days while paused "
+    "are never charged afterwards.",
+)
+class DelinquencyResumed(EventPayload):
+    loan_id: str
+    reason: str
+    resumed_by: str

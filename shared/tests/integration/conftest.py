@@ -4,12 +4,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import Column, Integer, MetaData, Table, Text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
 from lendkit.db import UnitOfWork
 from lendkit.events import EventPayload, event_type
 from lendkit.tables import kit_metadata
 from lendkit.testing import KAFKA, fresh_database
-from sqlalchemy import Column, Integer, MetaData, Table, Text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 test_metadata = MetaData()
 effects = Table(

@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from lendkit.consumer import IdempotentConsumer, RejectedEvent, RetryPolicy
 from lendkit.db import UnitOfWork
 from lendkit.dead_letters import H_ATTEMPTS, H_REASON, H_TOPIC, header_value, replay
 from lendkit.events import CloudEvent, new_event
 from lendkit.testing import KAFKA, create_topics, eventually, unique
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .conftest import LoanTouched, effects
 

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from lendkit.db import UnitOfWork
 from lendkit.events import CloudEvent, new_event
 from lendkit.outbox.relay import OutboxRelay
 from lendkit.tables import outbox
 from lendkit.testing import create_topics, read_events, unique
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .conftest import LoanTouched
 

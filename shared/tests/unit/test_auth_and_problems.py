@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
 from lendkit.auth import Principal, Role, TokenCodec, ensure_may_see, require_roles
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError, install_problem_handlers
 from lendkit.settings import ServiceSettings
-from pydantic import BaseModel
 
 SETTINGS = ServiceSettings()
 CODEC = TokenCodec(SETTINGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from lendkit.events import CloudEvent, EventPayload, MalformedEvent, event_type, new_event
 
 

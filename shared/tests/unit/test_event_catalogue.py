@@ -6,6 +6,7 @@ import json
 
 import jsonschema
 import pytest
+
 from lendkit.events import CATALOGUE
 from lendkit.events.generate import contract_specs, differences, expected_files
 
