@@ -1,23 +1,8 @@
-"""kit tables: outbox, processed events, idempotency keys
+"""The kit's tables (outbox, processed events, idempotency keys), the same in every service."""
 
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-28
-"""
+from lendkit.migrations import create_kit_tables as upgrade
+from lendkit.migrations import drop_kit_tables as downgrade
 
-from collections.abc import Sequence
-
-from lendkit.migrations import create_kit_tables, drop_kit_tables
-
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-
-def upgrade() -> None:
-    create_kit_tables()
-
-
-def downgrade() -> None:
-    drop_kit_tables()
+revision = "0001"
+down_revision = None
+__all__ = ["downgrade", "upgrade"]
