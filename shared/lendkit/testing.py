@@ -53,9 +53,15 @@ async def create_platform_topics(namespace: str) -> None:
 
 
 async def read_events(
-    topics: Sequence[str], *, count: int, timeout: float = 20.0, types: Sequence[str] | None = None
+    topics: Sequence[str],
+    *,
+    count: int,
+    timeout: float = 20.0,
+    types: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
 ) -> list[CloudEvent]:
-    """Read ``count`` CloudEvents (of ``types``, if given) from the start of ``topics``."""
+    """Read ``count`` CloudEvents (of ``types`` and message ``keys``, if given) from the
+    start of ``topics``."""
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=KAFKA,
@@ -74,7 +80,9 @@ async def read_events(
                     event = CloudEvent.from_kafka(
                         r.topic, r.key, r.value, list(r.headers), r.partition
                     )
-                    if types is None or event.type in types:
+                    if (types is None or event.type in types) and (
+                        keys is None or event.key in keys
+                    ):
                         found.append(event)
     finally:
         await consumer.stop()

@@ -1,4 +1,4 @@
-from lendkit.migrations import run_migrations
 from ledger.adapters.tables import metadata
+from lendkit.migrations import run_migrations
 
 run_migrations(metadata)

@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ledger.domain.allocation import AllocationLine, AllocationResult
 from ledger.domain.component import Component
 from ledger.domain.errors import UnbalancedEntry

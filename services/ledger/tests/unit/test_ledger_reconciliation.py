@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ledger.domain.component import Component
 from ledger.domain.journal import (
     Account,

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from ledger.domain.errors import UnknownCurrency
 from ledger.domain.money import (
     Rounding,

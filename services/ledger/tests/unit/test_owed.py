@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+
 from ledger.domain.allocation import AllocationLine
 from ledger.domain.component import Component
 from ledger.domain.errors import InvalidAllocation

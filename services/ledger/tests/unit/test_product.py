@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+
 from ledger.domain.allocation import AllocationOrder, AllocationStrategy
 from ledger.domain.errors import InvalidProduct
 from ledger.domain.money import Rounding

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ledger.domain.allocation import AllocationLine, InstalmentDue
 from ledger.domain.component import Component
 from ledger.domain.errors import InvalidAllocation

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from ledger.domain.component import Component
 from ledger.domain.errors import InvalidSchedule
 from ledger.domain.money import Rounding

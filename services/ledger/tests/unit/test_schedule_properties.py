@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ledger.domain.money import Rounding
 from ledger.domain.periods import Frequency
 from ledger.domain.product import LoanProduct, ScheduleType

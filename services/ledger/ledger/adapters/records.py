@@ -1,0 +1,85 @@
+"""Plain records the repository loads and saves (rows of the ledger's tables, typed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from ledger.domain import AllocationResult, Component, Instalment, InstalmentDue, LoanProduct
+
+
+@dataclass
+class LoanRecord:
+    loan_id: str
+    borrower_id: str
+    product_code: str
+    currency: str
+    principal: int
+    annual_rate: Decimal
+    disbursed_on: date
+    timezone: str
+    status: str
+    schedule_version: int
+    credit_balance: int
+    settled_on: date | None = None
+
+
+@dataclass
+class InstalmentRecord:
+    seq: int
+    due_date: date
+    principal: int
+    interest: int
+    outstanding: dict[Component, int]
+    interest_recognised: bool = False
+    settled_on: date | None = None
+
+    @property
+    def owed(self) -> int:
+        return sum(self.outstanding.values())
+
+    def contractual(self) -> InstalmentDue:
+        """The instalment as the replay's starting point: contract amounts, nothing paid."""
+        return Instalment(self.seq, self.due_date, self.principal, self.interest).as_due()
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    payment_id: str
+    external_reference: str
+    amount: int
+    value_date: date
+    received_at: datetime
+    receipt_order: int
+    reversed: bool
+
+
+@dataclass(frozen=True)
+class ChargeRecord:
+    charge_id: str
+    seq: int
+    component: Component
+    amount: int  # negative for a waiver or a transfer out
+    kind: str
+    business_date: date
+
+
+AllocationKey = tuple[
+    str, str
+]  # (source_kind, source_id): ("payment", id) or ("credit", charge id)
+
+
+@dataclass
+class LoanState:
+    """A loan with everything a money movement needs, loaded under the loan's row lock."""
+
+    loan: LoanRecord
+    product: LoanProduct
+    instalments: list[InstalmentRecord]
+    payments: list[PaymentRecord] = field(default_factory=list)
+    charges: list[ChargeRecord] = field(default_factory=list)
+    allocations: dict[AllocationKey, AllocationResult] = field(default_factory=dict)
+
+    def instalment(self, seq: int) -> InstalmentRecord | None:
+        return next((i for i in self.instalments if i.seq == seq), None)

@@ -1,0 +1,326 @@
+"""The ledger's REST API for mobile-app backends (borrowers see only their own loans) and ops."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from ledger import views
+from ledger.adapters.records import LoanRecord
+from ledger.adapters.repository import LoanRepository
+from ledger.domain import LedgerDomainError
+from ledger.entrypoints.schemas import (
+    CloseOfBusinessIn,
+    LoanIn,
+    PaymentIn,
+    ProductIn,
+    ReversalIn,
+)
+from ledger.service_layer import handlers
+from ledger.service_layer.close_of_business import close_business_day
+from ledger.service_layer.errors import Conflict, Invalid, LedgerError, NotFound
+from ledger.service_layer.payments import record_payment, reverse_payment
+from ledger.service_layer.unit_of_work import LedgerUnitOfWork
+from lendkit.auth import Principal, Role, ensure_may_see, require_roles
+from lendkit.idempotency import request_fingerprint, require_key, run_once
+from lendkit.pagination import decode_cursor, encode_cursor
+from lendkit.problems import ProblemError
+from lendkit.runtime import ServiceRuntime
+
+router = APIRouter(tags=["ledger"])
+
+
+class StoredJSONResponse(JSONResponse):
+    """Keys sorted, so a first response and its replays (stored as JSONB) are byte-identical."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+
+
+ANYONE = require_roles(Role.BORROWER, Role.OPS, Role.ADMIN, Role.SERVICE)
+STAFF = require_roles(Role.OPS, Role.ADMIN, Role.SERVICE)
+OPS = require_roles(Role.OPS, Role.ADMIN)
+PAYERS = require_roles(Role.BORROWER, Role.OPS, Role.SERVICE)
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def _runtime(request: Request) -> ServiceRuntime[LedgerUnitOfWork]:
+    runtime: ServiceRuntime[LedgerUnitOfWork] = request.app.state.runtime
+    return runtime
+
+
+@asynccontextmanager
+async def as_problems() -> AsyncIterator[None]:
+    """Service-layer and domain refusals as problem+json."""
+    try:
+        yield
+    except NotFound as exc:
+        raise ProblemError(404, "Not Found", str(exc)) from exc
+    except Conflict as exc:
+        raise ProblemError(409, "Conflict", str(exc)) from exc
+    except (Invalid, LedgerDomainError) as exc:
+        raise ProblemError(422, "Unprocessable", str(exc)) from exc
+    except LedgerError as exc:  # pragma: no cover - every subclass is mapped above
+        raise ProblemError(400, "Bad Request", str(exc)) from exc
+
+
+async def _idempotent(
+    request: Request,
+    key: str | None,
+    scope: str,
+    body: Any,
+    work: Callable[[LedgerUnitOfWork], Awaitable[tuple[int, Any]]],
+    before: Callable[[LedgerUnitOfWork], Awaitable[None]] | None = None,
+) -> JSONResponse:
+    """Run ``work`` once per Idempotency-Key; replays get the stored response."""
+    idem_key = require_key(key)
+    async with as_problems(), _runtime(request).uow() as uow:
+        if before is not None:
+            await before(uow)
+        stored = await run_once(
+            uow.session,
+            scope=scope,
+            key=idem_key,
+            fingerprint=request_fingerprint(body),
+            work=lambda: work(uow),
+        )
+        await uow.commit()
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return StoredJSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+async def _visible_loan(request: Request, principal: Principal, loan_id: str) -> LoanRecord:
+    async with _runtime(request).session_factory() as session:
+        loan = await LoanRepository(session).get(loan_id)
+    if loan is None:
+        raise ProblemError(404, "Not Found", "No such resource")
+    ensure_may_see(principal, loan.borrower_id)
+    return loan
+
+
+@router.post("/products", status_code=201)
+async def create_product(
+    body: ProductIn, request: Request, _: Principal = Depends(require_roles(Role.ADMIN))
+) -> JSONResponse:
+    async with as_problems(), _runtime(request).uow() as uow:
+        published = await handlers.create_product(uow, body.to_domain())
+        await uow.commit()
+    return JSONResponse(published.model_dump(mode="json"), status_code=201)
+
+
+@router.post("/loans", status_code=201)
+async def create_loan(
+    body: LoanIn,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+    _: Principal = Depends(STAFF),
+) -> JSONResponse:
+    try:
+        ZoneInfo(body.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ProblemError(422, "Unprocessable", f"unknown timezone {body.timezone!r}") from exc
+
+    async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
+        disbursed = await handlers.disburse_loan(
+            uow,
+            loan_id=body.loan_id or str(uuid.uuid4()),
+            borrower_id=body.borrower_id,
+            product_code=body.product_code,
+            principal=body.principal_minor,
+            disbursed_on=body.disbursed_on,
+            first_due_date=body.first_due_date,
+            timezone=body.timezone,
+        )
+        return 201, disbursed.model_dump(mode="json")
+
+    return await _idempotent(
+        request, idempotency_key, "ledger:loans", body.model_dump(mode="json"), work
+    )
+
+
+@router.get("/loans")
+async def list_loans(
+    request: Request,
+    principal: Principal = Depends(ANYONE),
+    borrower_id: str | None = None,
+    status: str | None = Query(default=None, pattern="^(active|settled)$"),
+    cursor: str | None = None,
+    limit: int = Query(default=50, ge=1, le=200),
+) -> dict[str, Any]:
+    if not principal.is_staff:
+        borrower_id = principal.borrower_id
+    position = decode_cursor(cursor) or {}
+    after = position.get("after")
+    async with _runtime(request).session_factory() as session:
+        items = await views.list_loans(
+            session,
+            borrower_id=borrower_id,
+            status=status,
+            after=str(after) if after is not None else None,
+            limit=limit + 1,
+        )
+    more = len(items) > limit
+    items = items[:limit]
+    return {
+        "items": items,
+        "next_cursor": encode_cursor({"after": items[-1]["loan_id"]}) if more else None,
+    }
+
+
+@router.get("/loans/{loan_id}")
+async def loan_detail(
+    loan_id: str, request: Request, principal: Principal = Depends(ANYONE)
+) -> JSONResponse:
+    async with _runtime(request).session_factory() as session:
+        repo = LoanRepository(session)
+        loan = await repo.get(loan_id)
+        if loan is None:
+            raise ProblemError(404, "Not Found", "No such resource")
+        ensure_may_see(principal, loan.borrower_id)
+        schedule = await repo.current_instalments(loan)
+    return JSONResponse(views.loan_detail(loan, schedule))
+
+
+@router.get("/loans/{loan_id}/owed")
+async def owed(
+    loan_id: str,
+    request: Request,
+    as_of: date | None = None,
+    principal: Principal = Depends(ANYONE),
+) -> dict[str, Any]:
+    async with _runtime(request).session_factory() as session:
+        repo = LoanRepository(session)
+        loan = await repo.get(loan_id)
+        if loan is None:
+            raise ProblemError(404, "Not Found", "No such resource")
+        ensure_may_see(principal, loan.borrower_id)
+        schedule = await repo.current_instalments(loan)
+    today = datetime.now(ZoneInfo(loan.timezone)).date()
+    return views.owed_breakdown(loan, schedule, as_of or today)
+
+
+@router.post("/loans/{loan_id}/payments", status_code=201)
+async def post_payment(
+    loan_id: str,
+    body: PaymentIn,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+    principal: Principal = Depends(PAYERS),
+) -> JSONResponse:
+    async def visible(uow: LedgerUnitOfWork) -> None:
+        loan = await uow.loans.get(loan_id)
+        if loan is None:
+            raise ProblemError(404, "Not Found", "No such resource")
+        ensure_may_see(principal, loan.borrower_id)
+
+    async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
+        payment = await record_payment(
+            uow,
+            loan_id=loan_id,
+            reference=body.external_reference,
+            amount=body.amount_minor,
+            value_date=body.value_date,
+        )
+        return 201, payment
+
+    return await _idempotent(
+        request,
+        idempotency_key,
+        f"ledger:payments:{loan_id}",
+        body.model_dump(mode="json"),
+        work,
+        before=visible,
+    )
+
+
+@router.get("/loans/{loan_id}/payments")
+async def list_payments(
+    loan_id: str, request: Request, principal: Principal = Depends(ANYONE)
+) -> dict[str, Any]:
+    await _visible_loan(request, principal, loan_id)
+    async with _runtime(request).session_factory() as session:
+        return {"items": await views.payments_of(session, loan_id)}
+
+
+@router.post("/loans/{loan_id}/payments/{payment_id}/reversal")
+async def reverse(
+    loan_id: str,
+    payment_id: uuid.UUID,
+    body: ReversalIn,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+    _: Principal = Depends(OPS),
+) -> JSONResponse:
+    loan = await _visible_loan(request, _, loan_id)
+
+    async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
+        reversed_ = await reverse_payment(
+            uow,
+            loan_id=loan_id,
+            payment_id=str(payment_id),
+            reason=body.reason,
+            business_date=body.business_date or datetime.now(ZoneInfo(loan.timezone)).date(),
+        )
+        return 200, reversed_
+
+    return await _idempotent(
+        request,
+        idempotency_key,
+        f"ledger:reversals:{loan_id}",
+        {"payment_id": str(payment_id), **body.model_dump(mode="json")},
+        work,
+    )
+
+
+@router.get("/loans/{loan_id}/statement")
+async def statement(
+    loan_id: str,
+    request: Request,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    principal: Principal = Depends(ANYONE),
+) -> dict[str, Any]:
+    if end < start:
+        raise ProblemError(400, "Bad Request", "'to' must not be before 'from'")
+    loan = await _visible_loan(request, principal, loan_id)
+    async with _runtime(request).session_factory() as session:
+        return await views.statement(session, loan, start, end)
+
+
+@router.get("/loans/{loan_id}/journal")
+async def journal(
+    loan_id: str, request: Request, principal: Principal = Depends(OPS)
+) -> dict[str, Any]:
+    await _visible_loan(request, principal, loan_id)
+    async with _runtime(request).session_factory() as session:
+        return {"items": await views.journal_of(session, loan_id)}
+
+
+@router.get("/reconciliation")
+async def reconciliation(request: Request, _: Principal = Depends(OPS)) -> dict[str, Any]:
+    async with _runtime(request).session_factory() as session:
+        return await views.reconciliation(session)
+
+
+@router.post("/close-of-business")
+async def close_of_business(
+    body: CloseOfBusinessIn, request: Request, _: Principal = Depends(STAFF)
+) -> dict[str, Any]:
+    async with _runtime(request).uow() as uow:
+        result = await close_business_day(uow, body.business_date)
+        await uow.commit()
+    return {
+        "business_date": result.business_date.isoformat(),
+        "already_closed": result.already_closed,
+        "upcoming": result.upcoming,
+        "due": result.due,
+        "interest_recognised": result.interest_recognised,
+    }

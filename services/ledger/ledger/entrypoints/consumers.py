@@ -1,0 +1,71 @@
+"""The ledger's consumers: which topics it reads and which handler applies each event type."""
+
+from __future__ import annotations
+
+from ledger.domain import Component, LedgerDomainError
+from ledger.service_layer.charges import book_charge
+from ledger.service_layer.errors import LedgerError
+from ledger.service_layer.schedule_rewrite import rewrite_schedule
+from ledger.service_layer.shapes import domain_component
+from ledger.service_layer.unit_of_work import LedgerUnitOfWork
+from lendkit.consumer import RejectedEvent
+from lendkit.contracts.overdue import PenaltyAssessed, PenaltyWaived
+from lendkit.contracts.restructure import PlanAccepted
+from lendkit.contracts.topics import OVERDUE_LOANS, RESTRUCTURE_PLANS
+from lendkit.events import CATALOGUE, CloudEvent
+from lendkit.runtime import ConsumerSpec
+
+
+def _type(model: type[PenaltyAssessed] | type[PenaltyWaived] | type[PlanAccepted]) -> str:
+    return CATALOGUE.spec_for_model(model).type
+
+
+async def on_penalty_assessed(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
+    penalty = event.payload(PenaltyAssessed)
+    try:
+        await book_charge(
+            uow,
+            loan_id=penalty.loan_id,
+            seq=penalty.seq,
+            component=domain_component(penalty.component),
+            amount=penalty.amount_minor,
+            currency=penalty.currency,
+            business_date=penalty.business_date,
+            source_event_id=event.id,
+        )
+    except (LedgerError, LedgerDomainError) as exc:
+        raise RejectedEvent(str(exc)) from exc
+
+
+async def on_penalty_waived(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
+    waiver = event.payload(PenaltyWaived)
+    try:
+        await book_charge(
+            uow,
+            loan_id=waiver.loan_id,
+            seq=waiver.seq,
+            component=Component.PENALTY,
+            amount=-waiver.amount_minor,
+            currency=waiver.currency,
+            business_date=waiver.business_date,
+            source_event_id=event.id,
+        )
+    except (LedgerError, LedgerDomainError) as exc:
+        raise RejectedEvent(str(exc)) from exc
+
+
+async def on_plan_accepted(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
+    try:
+        await rewrite_schedule(uow, event.payload(PlanAccepted), event.id)
+    except (LedgerError, LedgerDomainError) as exc:
+        raise RejectedEvent(str(exc)) from exc
+
+
+CONSUMERS: ConsumerSpec[LedgerUnitOfWork] = ConsumerSpec(
+    topics=[OVERDUE_LOANS, RESTRUCTURE_PLANS],
+    handlers={
+        _type(PenaltyAssessed): on_penalty_assessed,
+        _type(PenaltyWaived): on_penalty_waived,
+        _type(PlanAccepted): on_plan_accepted,
+    },
+)

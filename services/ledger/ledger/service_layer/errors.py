@@ -1,0 +1,19 @@
+"""Service-layer outcomes an entrypoint turns into a response (HTTP) or a verdict (consumer)."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of the service layer's refusals."""
+
+
+class NotFound(LedgerError):
+    """The loan, product or payment does not exist."""
+
+
+class Conflict(LedgerError):
+    """The request clashes with what exists (duplicate id or reference, wrong state)."""
+
+
+class Invalid(LedgerError):
+    """The request cannot apply to this loan (unknown instalment, wrong currency...)."""

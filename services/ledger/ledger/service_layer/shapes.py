@@ -1,0 +1,53 @@
+"""Domain values as the contract shapes events and responses carry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ledger.adapters.records import InstalmentRecord
+from ledger.domain import AllocationResult, Component
+from lendkit.contracts.money import AllocationLine as AllocationLineShape
+from lendkit.contracts.money import Component as ContractComponent
+from lendkit.contracts.money import InstalmentBalance, InstalmentTerms
+
+
+def contract_component(component: Component) -> ContractComponent:
+    return ContractComponent(component.value.lower())
+
+
+def domain_component(component: ContractComponent) -> Component:
+    return Component(component.value.upper())
+
+
+def balance(i: InstalmentRecord) -> InstalmentBalance:
+    return InstalmentBalance(
+        seq=i.seq,
+        due_date=i.due_date,
+        principal_minor=i.outstanding[Component.PRINCIPAL],
+        interest_minor=i.outstanding[Component.INTEREST],
+        penalty_minor=i.outstanding[Component.PENALTY],
+        fee_minor=i.outstanding[Component.FEE],
+    )
+
+
+def open_balances(instalments: Iterable[InstalmentRecord]) -> list[InstalmentBalance]:
+    """Each instalment that still owes something, after the change."""
+    return [balance(i) for i in instalments if i.owed > 0]
+
+
+def terms(instalments: Iterable[InstalmentRecord]) -> list[InstalmentTerms]:
+    return [
+        InstalmentTerms(
+            seq=i.seq, due_date=i.due_date, principal_minor=i.principal, interest_minor=i.interest
+        )
+        for i in instalments
+    ]
+
+
+def allocation_lines(result: AllocationResult) -> list[AllocationLineShape]:
+    return [
+        AllocationLineShape(
+            seq=line.seq, component=contract_component(line.component), amount_minor=line.amount
+        )
+        for line in result.lines
+    ]

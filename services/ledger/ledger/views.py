@@ -1,0 +1,322 @@
+"""The read side: what the REST API shows (loan detail, owed, payments, statement, journal,
+reconciliation). Reads only; the write side is in ``service_layer``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.adapters.records import InstalmentRecord, LoanRecord
+from ledger.adapters.repository import loan_record
+from ledger.adapters.tables import (
+    allocation_lines,
+    allocations,
+    charges,
+    journal_entries,
+    journal_lines,
+    loans,
+    payments,
+)
+from ledger.domain import Component, InstalmentPosition, what_is_owed
+from ledger.service_layer.shapes import balance, contract_component
+
+
+def _components(amounts: dict[Component, int]) -> dict[str, int]:
+    return {f"{c.value.lower()}_minor": amounts.get(c, 0) for c in Component}
+
+
+def loan_summary(loan: LoanRecord) -> dict[str, Any]:
+    return {
+        "loan_id": loan.loan_id,
+        "borrower_id": loan.borrower_id,
+        "product_code": loan.product_code,
+        "currency": loan.currency,
+        "principal_minor": loan.principal,
+        "annual_rate": str(loan.annual_rate),
+        "disbursed_on": loan.disbursed_on.isoformat(),
+        "timezone": loan.timezone,
+        "status": loan.status,
+        "settled_on": loan.settled_on.isoformat() if loan.settled_on else None,
+        "schedule_version": loan.schedule_version,
+    }
+
+
+def loan_detail(loan: LoanRecord, schedule: list[InstalmentRecord]) -> dict[str, Any]:
+    """Loan with its current schedule and balances by component (credit held separately)."""
+    totals = {c: sum(i.outstanding[c] for i in schedule) for c in Component}
+    return {
+        **loan_summary(loan),
+        "balances": {**_components(totals), "credit_minor": loan.credit_balance},
+        "schedule": [
+            {
+                "seq": i.seq,
+                "due_date": i.due_date.isoformat(),
+                "principal_minor": i.principal,
+                "interest_minor": i.interest,
+                "outstanding": balance(i).model_dump(
+                    mode="json",
+                    include={"principal_minor", "interest_minor", "penalty_minor", "fee_minor"},
+                ),
+                "settled_on": i.settled_on.isoformat() if i.settled_on else None,
+            }
+            for i in schedule
+        ],
+    }
+
+
+def owed_breakdown(
+    loan: LoanRecord, schedule: list[InstalmentRecord], as_of: date
+) -> dict[str, Any]:
+    """'What do I owe today and why', from the domain's ``what_is_owed``."""
+    positions = [InstalmentPosition(i.seq, i.due_date, dict(i.outstanding)) for i in schedule]
+    owed = what_is_owed(positions, as_of, loan.currency)
+    return {
+        "loan_id": loan.loan_id,
+        "as_of": as_of.isoformat(),
+        "currency": loan.currency,
+        "total_minor": owed.total,
+        "by_component": _components(owed.by_component),
+        "not_yet_due_minor": owed.not_yet_due,
+        "credit_minor": loan.credit_balance,
+        "summary": owed.summary,
+        "instalments": [
+            {
+                "seq": i.seq,
+                "due_date": i.due_date.isoformat(),
+                "days_overdue": i.days_overdue,
+                "total_minor": i.total,
+                "amounts": _components(dict(i.amounts)),
+                "reason": i.reason,
+            }
+            for i in owed.instalments
+        ],
+    }
+
+
+async def list_loans(
+    session: AsyncSession,
+    *,
+    borrower_id: str | None,
+    status: str | None,
+    after: str | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    query = select(loans).order_by(loans.c.loan_id).limit(limit)
+    if borrower_id is not None:
+        query = query.where(loans.c.borrower_id == borrower_id)
+    if status is not None:
+        query = query.where(loans.c.status == status)
+    if after is not None:
+        query = query.where(loans.c.loan_id > after)
+    return [loan_summary(loan_record(row)) for row in (await session.execute(query)).all()]
+
+
+async def payments_of(session: AsyncSession, loan_id: str) -> list[dict[str, Any]]:
+    """Every payment with its current allocation (none once reversed)."""
+    rows = (
+        await session.execute(
+            select(payments).where(payments.c.loan_id == loan_id).order_by(payments.c.receipt_order)
+        )
+    ).all()
+    lines = (
+        await session.execute(
+            select(allocations.c.source_id, allocations.c.credit, allocation_lines)
+            .select_from(allocations.outerjoin(allocation_lines))
+            .where(
+                allocations.c.loan_id == loan_id,
+                allocations.c.source_kind == "payment",
+                allocations.c.current,
+            )
+            .order_by(allocations.c.allocation_id, allocation_lines.c.line_no)
+        )
+    ).all()
+    by_payment: dict[str, dict[str, Any]] = {}
+    for r in lines:
+        alloc = by_payment.setdefault(r.source_id, {"lines": [], "credit_minor": r.credit})
+        if r.seq is not None:
+            alloc["lines"].append(
+                {
+                    "seq": r.seq,
+                    "component": contract_component(Component(r.component)).value,
+                    "amount_minor": r.amount,
+                }
+            )
+    return [
+        {
+            "payment_id": p.payment_id,
+            "external_reference": p.external_reference,
+            "amount_minor": p.amount,
+            "value_date": p.value_date.isoformat(),
+            "received_at": p.received_at.isoformat(),
+            "reversed": p.reversed,
+            "allocation": by_payment.get(p.payment_id),
+        }
+        for p in rows
+    ]
+
+
+async def journal_of(session: AsyncSession, loan_id: str) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(
+                journal_entries,
+                journal_lines.c.line_no,
+                journal_lines.c.account,
+                journal_lines.c.debit,
+                journal_lines.c.credit,
+            )
+            .select_from(journal_entries.join(journal_lines))
+            .where(journal_entries.c.loan_id == loan_id)
+            .order_by(journal_entries.c.entry_no, journal_lines.c.line_no)
+        )
+    ).all()
+    entries: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        entry = entries.setdefault(
+            r.entry_id,
+            {
+                "entry_id": r.entry_id,
+                "business_date": r.business_date.isoformat(),
+                "memo": r.memo,
+                "currency": r.currency,
+                "lines": [],
+            },
+        )
+        entry["lines"].append(
+            {"account": r.account, "debit_minor": r.debit, "credit_minor": r.credit}
+        )
+    return list(entries.values())
+
+
+async def statement(
+    session: AsyncSession, loan: LoanRecord, start: date, end: date
+) -> dict[str, Any]:
+    """Money movements of the period: disbursement, payments, reversals, charges."""
+    items: list[dict[str, Any]] = []
+    if start <= loan.disbursed_on <= end:
+        items.append(
+            {
+                "date": loan.disbursed_on.isoformat(),
+                "kind": "disbursement",
+                "amount_minor": loan.principal,
+            }
+        )
+    for p in (
+        await session.execute(
+            select(payments).where(
+                payments.c.loan_id == loan.loan_id,
+                payments.c.value_date.between(start, end),
+            )
+        )
+    ).all():
+        items.append(
+            {
+                "date": p.value_date.isoformat(),
+                "kind": "payment",
+                "amount_minor": p.amount,
+                "payment_id": p.payment_id,
+                "external_reference": p.external_reference,
+                "reversed": p.reversed,
+            }
+        )
+    for c in (
+        await session.execute(
+            select(charges).where(
+                charges.c.loan_id == loan.loan_id,
+                charges.c.kind != "transfer",
+                charges.c.business_date.between(start, end),
+            )
+        )
+    ).all():
+        items.append(
+            {
+                "date": c.business_date.isoformat(),
+                "kind": f"{c.component.lower()} {c.kind}",
+                "amount_minor": c.amount,
+                "seq": c.seq,
+            }
+        )
+    items.sort(key=lambda i: (i["date"], i["kind"]))
+    return {
+        "loan_id": loan.loan_id,
+        "currency": loan.currency,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "items": items,
+    }
+
+
+_RECONCILE = text(
+    """
+    WITH journal AS (
+        SELECT loan_id,
+               sum(debit) AS debits, sum(credit) AS credits,
+               sum(debit - credit) FILTER (WHERE account = 'LOAN_PRINCIPAL') AS principal,
+               sum(debit - credit) FILTER (WHERE account = 'INTEREST_RECEIVABLE') AS interest,
+               sum(debit - credit) FILTER (WHERE account = 'PENALTY_RECEIVABLE') AS penalty,
+               sum(debit - credit) FILTER (WHERE account = 'FEE_RECEIVABLE') AS fee,
+               -sum(debit - credit) FILTER (WHERE account = 'BORROWER_CREDIT') AS credit
+        FROM journal_lines GROUP BY loan_id
+    ), tables AS (
+        SELECT l.loan_id,
+               sum(i.outstanding_principal) AS principal,
+               sum(i.outstanding_interest)
+                   - coalesce(sum(i.interest) FILTER (WHERE NOT i.interest_recognised), 0) AS interest,
+               sum(i.outstanding_penalty) AS penalty,
+               sum(i.outstanding_fee) AS fee,
+               max(l.credit_balance) AS credit
+        FROM loans l JOIN instalments i
+             ON i.loan_id = l.loan_id AND i.version = l.schedule_version
+        GROUP BY l.loan_id
+    )
+    SELECT t.loan_id,
+           coalesce(j.debits, 0) AS debits, coalesce(j.credits, 0) AS credits,
+           coalesce(j.principal, 0) AS j_principal, t.principal AS t_principal,
+           coalesce(j.interest, 0) AS j_interest, coalesce(t.interest, 0) AS t_interest,
+           coalesce(j.penalty, 0) AS j_penalty, t.penalty AS t_penalty,
+           coalesce(j.fee, 0) AS j_fee, t.fee AS t_fee,
+           coalesce(j.credit, 0) AS j_credit, t.credit AS t_credit
+    FROM tables t LEFT JOIN journal j ON j.loan_id = t.loan_id
+    ORDER BY t.loan_id
+    """
+)
+
+
+async def reconciliation(session: AsyncSession) -> dict[str, Any]:
+    """Debits equal credits, and every loan's balances derived from the journal equal the
+    balances kept in the loan tables."""
+    rows = (await session.execute(_RECONCILE)).all()
+    debits = sum(int(r.debits) for r in rows)
+    credits = sum(int(r.credits) for r in rows)
+    mismatches = []
+    for r in rows:
+        for name in ("principal", "interest", "penalty", "fee", "credit"):
+            journal, tables = int(getattr(r, f"j_{name}")), int(getattr(r, f"t_{name}"))
+            if journal != tables:
+                mismatches.append(
+                    {
+                        "loan_id": r.loan_id,
+                        "balance": name,
+                        "journal_minor": journal,
+                        "tables_minor": tables,
+                    }
+                )
+        if r.debits != r.credits:
+            mismatches.append(
+                {
+                    "loan_id": r.loan_id,
+                    "balance": "trial",
+                    "journal_minor": int(r.debits),
+                    "tables_minor": int(r.credits),
+                }
+            )
+    return {
+        "ok": debits == credits and not mismatches,
+        "loans": len(rows),
+        "debits_minor": debits,
+        "credits_minor": credits,
+        "mismatches": mismatches,
+    }

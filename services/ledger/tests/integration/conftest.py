@@ -1,0 +1,116 @@
+"""Fixtures for the ledger's integration tests: a fresh database migrated to head, the app
+running inside its lifespan (outbox relay and consumers against the real Kafka)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger.bootstrap import create_app
+from ledger.settings import Settings
+from lendkit.auth import Role
+from lendkit.events import CloudEvent
+from lendkit.migrations import upgrade
+from lendkit.runtime import ServiceRuntime
+from lendkit.testing import KAFKA, create_topics, fresh_database, unique
+from lendkit.topics import ensure_topics
+
+
+class Ledger:
+    """The running app and what tests need to drive it."""
+
+    def __init__(self, client: httpx.AsyncClient, runtime: ServiceRuntime[Any]) -> None:
+        self.client = client
+        self.runtime = runtime
+
+    def token(self, role: Role, subject: str = "tester", borrower_id: str | None = None) -> str:
+        return self.runtime.tokens.issue(subject, [role], borrower_id=borrower_id)
+
+    def auth(self, role: Role = Role.OPS, borrower_id: str | None = None) -> dict[str, str]:
+        subject = borrower_id or f"{role}-user"
+        return {"Authorization": f"Bearer {self.token(role, subject, borrower_id)}"}
+
+    async def product(self, **overrides: Any) -> str:
+        body = {
+            "code": unique("P"),
+            "currency": "CNY",
+            "annual_rate": "0.12",
+            "term": 3,
+            "schedule_type": "EQUAL_PRINCIPAL",
+            **overrides,
+        }
+        r = await self.client.post("/products", json=body, headers=self.auth(Role.ADMIN))
+        assert r.status_code == 201, r.text
+        return str(body["code"])
+
+    async def loan(
+        self,
+        product: str,
+        *,
+        principal: int = 300_000,
+        disbursed_on: date = date(2026, 1, 10),
+        borrower_id: str | None = None,
+    ) -> str:
+        loan_id = unique("L")
+        body = {
+            "loan_id": loan_id,
+            "borrower_id": borrower_id or unique("B"),
+            "product_code": product,
+            "principal_minor": principal,
+            "disbursed_on": disbursed_on.isoformat(),
+        }
+        r = await self.client.post(
+            "/loans", json=body, headers={**self.auth(), "Idempotency-Key": unique("k")}
+        )
+        assert r.status_code == 201, r.text
+        return loan_id
+
+    async def pay(
+        self, loan_id: str, amount: int, value_date: date, reference: str | None = None
+    ) -> httpx.Response:
+        return await self.client.post(
+            f"/loans/{loan_id}/payments",
+            json={
+                "external_reference": reference or unique("ref"),
+                "amount_minor": amount,
+                "value_date": value_date.isoformat(),
+            },
+            headers={**self.auth(Role.SERVICE), "Idempotency-Key": unique("k")},
+        )
+
+    async def publish(self, event: CloudEvent) -> None:
+        """Put an event on Kafka as another service would (CloudEvents binary mode)."""
+        await self.runtime.producer.send_and_wait(
+            event.topic, value=event.data, key=event.key_bytes(), headers=event.headers()
+        )
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> str:
+    url = await fresh_database("ledger_test")
+    await asyncio.to_thread(upgrade, "ledger", url)
+    await ensure_topics(KAFKA)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def ledger(database_url: str) -> AsyncIterator[Ledger]:
+    group = unique("ledger-test")
+    await create_topics(f"{group}.dlt", partitions=1)
+    settings = Settings(
+        database_url=database_url,
+        consumer_group=group,
+        outbox_poll_interval_ms=100,
+        db_pool_size=20,
+        db_max_overflow=40,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as client:
+            yield Ledger(client, app.state.runtime)
