@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from sqlalchemy import text
+
 from lendkit.contracts.topics import LOAN_PARTITIONS
 from lendkit.migrations import upgrade
 from lendkit.outbox.relay import OutboxRelay
@@ -38,7 +40,6 @@ from lendkit.testing import create_topics, fresh_database
 from overdue.bootstrap import create_runtime
 from overdue.service_layer.close_of_business import close_business_day
 from overdue.settings import Settings
-from sqlalchemy import text
 
 BUSINESS_DATE = date(2026, 3, 20)
 BENCH_TOPIC = "bench.overdue.loans"

@@ -26,6 +26,7 @@ class Role(StrEnum):
 
 
 STAFF = frozenset({Role.OPS, Role.ADMIN, Role.SERVICE})
+_VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class TokenCodec:
         self._algorithm = settings.jwt_algorithm
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     def issue(
         self,
@@ -71,6 +73,18 @@ class TokenCodec:
         return jwt.encode(claims, self._secret, algorithm=self._algorithm)
 
     def decode(self, token: str) -> Principal:
+        """The token's principal. Verified tokens are remembered until they expire, so a
+        client's repeated requests skip the signature check (bounded memory)."""
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        principal, expires = self._verify(token)
+        if len(self._verified) >= _VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -89,7 +103,7 @@ class TokenCodec:
         borrower_id = claims.get("borrower_id")
         if Role.BORROWER in roles and borrower_id is None:
             borrower_id = claims["sub"]
-        return Principal(str(claims["sub"]), roles, borrower_id)
+        return Principal(str(claims["sub"]), roles, borrower_id), float(claims["exp"])
 
 
 def _unauthorized(detail: str) -> ProblemError:

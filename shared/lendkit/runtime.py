@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -19,7 +20,7 @@ from lendkit.auth import TokenCodec
 from lendkit.consumer import Handler, IdempotentConsumer, RetryPolicy
 from lendkit.db import UnitOfWork, create_engine, create_session_factory
 from lendkit.logging import configure_logging, get_logger
-from lendkit.outbox.relay import OutboxRelay
+from lendkit.outbox.relay import OutboxRelay, asyncpg_dsn
 from lendkit.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -57,6 +58,8 @@ class ServiceRuntime(Generic[U]):
     producer: AIOKafkaProducer = field(init=False)
     tokens: TokenCodec = field(init=False)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list, init=False)
+    _read_pool: asyncpg.Pool | None = field(default=None, init=False)
+    _read_pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def __post_init__(self) -> None:
@@ -64,6 +67,20 @@ class ServiceRuntime(Generic[U]):
         self.session_factory = create_session_factory(self.engine)
         self.producer = new_producer(self.settings)
         self.tokens = TokenCodec(self.settings)
+
+    async def reads(self) -> asyncpg.Pool:
+        """A plain asyncpg pool for hot read endpoints (one round trip, no ORM, JSON built by
+        PostgreSQL). Made on first use, so a service starts even while the database is away."""
+        if self._read_pool is None:
+            async with self._read_pool_lock:
+                if self._read_pool is None:
+                    self._read_pool = await asyncpg.create_pool(
+                        asyncpg_dsn(self.settings.database_url),
+                        min_size=1,
+                        max_size=self.settings.db_pool_size,
+                        server_settings={"application_name": self.settings.service_name},
+                    )
+        return self._read_pool
 
     def uow(self) -> U:
         return self.uow_class(self.session_factory, self.settings.service_name)
@@ -145,4 +162,6 @@ class ServiceRuntime(Generic[U]):
                 await asyncio.wait_for(task, timeout=10)
         self._tasks.clear()
         await self.producer.stop()
+        if self._read_pool is not None:
+            await self._read_pool.close()
         await self.engine.dispose()

@@ -31,7 +31,9 @@ class RunningService:
     runtime: ServiceRuntime[Any]
     client: httpx.AsyncClient
 
-    def auth(self, roles: list[Role], subject: str = "e2e", borrower_id: str | None = None) -> dict[str, str]:
+    def auth(
+        self, roles: list[Role], subject: str = "e2e", borrower_id: str | None = None
+    ) -> dict[str, str]:
         token = self.runtime.tokens.issue(subject, roles, borrower_id=borrower_id)
         return {"Authorization": f"Bearer {token}"}
 

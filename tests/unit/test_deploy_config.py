@@ -59,7 +59,10 @@ def test_compose_kafka_is_the_same_4x_release_as_the_local_scripts() -> None:
 
 def test_docker_compose_config_is_valid_when_docker_compose_is_available() -> None:
     docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
+    if (
+        docker is None
+        or subprocess.run([docker, "compose", "version"], capture_output=True).returncode
+    ):
         pytest.skip("docker compose is not installed on this machine")
     result = subprocess.run(
         [docker, "compose", "-f", str(REPO / "docker-compose.yml"), "config", "--quiet"],

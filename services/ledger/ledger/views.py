@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import asyncpg
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +43,47 @@ def loan_summary(loan: LoanRecord) -> dict[str, Any]:
         "settled_on": loan.settled_on.isoformat() if loan.settled_on else None,
         "schedule_version": loan.schedule_version,
     }
+
+
+# The hot read path: one round trip, the document built by PostgreSQL, no ORM. Same shape
+# as ``loan_detail`` below (a test compares them).
+LOAN_DETAIL_SQL = """
+SELECT l.borrower_id, json_build_object(
+    'loan_id', l.loan_id, 'borrower_id', l.borrower_id, 'product_code', l.product_code,
+    'currency', l.currency, 'principal_minor', l.principal, 'annual_rate', l.annual_rate,
+    'disbursed_on', l.disbursed_on, 'timezone', l.timezone, 'status', l.status,
+    'settled_on', l.settled_on, 'schedule_version', l.schedule_version,
+    'balances', json_build_object(
+        'penalty_minor', coalesce(s.penalty, 0), 'fee_minor', coalesce(s.fee, 0),
+        'interest_minor', coalesce(s.interest, 0), 'principal_minor', coalesce(s.principal, 0),
+        'credit_minor', l.credit_balance),
+    'schedule', coalesce(s.items, '[]'::json)
+)::text
+FROM loans l
+LEFT JOIN LATERAL (
+    SELECT sum(i.outstanding_penalty) AS penalty, sum(i.outstanding_fee) AS fee,
+           sum(i.outstanding_interest) AS interest, sum(i.outstanding_principal) AS principal,
+           json_agg(json_build_object(
+               'seq', i.seq, 'due_date', i.due_date,
+               'principal_minor', i.principal, 'interest_minor', i.interest,
+               'outstanding', json_build_object(
+                   'principal_minor', i.outstanding_principal,
+                   'interest_minor', i.outstanding_interest,
+                   'penalty_minor', i.outstanding_penalty, 'fee_minor', i.outstanding_fee),
+               'settled_on', i.settled_on) ORDER BY i.seq) AS items
+    FROM instalments i
+    WHERE i.loan_id = l.loan_id AND i.version = l.schedule_version
+) s ON true
+WHERE l.loan_id = $1
+"""
+
+
+async def loan_detail_document(pool: asyncpg.Pool, loan_id: str) -> tuple[str, bytes] | None:
+    """(borrower id, JSON document) of the loan detail, or None."""
+    row = await pool.fetchrow(LOAN_DETAIL_SQL, loan_id)
+    if row is None:
+        return None
+    return row[0], row[1].encode()
 
 
 def loan_detail(loan: LoanRecord, schedule: list[InstalmentRecord]) -> dict[str, Any]:

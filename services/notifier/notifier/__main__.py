@@ -1,7 +1,6 @@
 """`python -m notifier`: serve the notifier API (and its consumers and outbox relay)."""
 
 from lendkit.serve import serve
-
 from notifier.settings import Settings
 
 if __name__ == "__main__":

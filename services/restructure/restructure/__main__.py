@@ -1,7 +1,6 @@
 """`python -m restructure`: serve the restructure API (and its consumers and outbox relay)."""
 
 from lendkit.serve import serve
-
 from restructure.settings import Settings
 
 if __name__ == "__main__":

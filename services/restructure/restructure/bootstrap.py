@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from lendkit.app import create_service_app
 from lendkit.db import UnitOfWork
 from lendkit.runtime import ServiceRuntime
-
 from restructure.settings import Settings
 
 

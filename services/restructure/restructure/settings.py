@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from lendkit.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from lendkit.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

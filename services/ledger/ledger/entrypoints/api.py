@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ledger import views
 from ledger.adapters.records import LoanRecord
@@ -178,15 +178,13 @@ async def list_loans(
 @router.get("/loans/{loan_id}")
 async def loan_detail(
     loan_id: str, request: Request, principal: Principal = Depends(ANYONE)
-) -> JSONResponse:
-    async with _runtime(request).session_factory() as session:
-        repo = LoanRepository(session)
-        loan = await repo.get(loan_id)
-        if loan is None:
-            raise ProblemError(404, "Not Found", "No such resource")
-        ensure_may_see(principal, loan.borrower_id)
-        schedule = await repo.current_instalments(loan)
-    return JSONResponse(views.loan_detail(loan, schedule))
+) -> Response:
+    found = await views.loan_detail_document(await _runtime(request).reads(), loan_id)
+    if found is None:
+        raise ProblemError(404, "Not Found", "No such resource")
+    borrower_id, document = found
+    ensure_may_see(principal, borrower_id)
+    return Response(document, media_type="application/json")
 
 
 @router.get("/loans/{loan_id}/owed")

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from overdue.domain.credit_report import (
     BecameReportable,
     CreditReportGate,

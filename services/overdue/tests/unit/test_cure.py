@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+
 from overdue.domain.arrears import Arrears, OverdueBreakdown
 from overdue.domain.cure import CureOutcome, decide_cure
 from overdue.domain.policy import OverduePolicy

@@ -1,6 +1,7 @@
 """Collection stages by DPD."""
 
 import pytest
+
 from overdue.domain.escalation import (
     EscalationLadder,
     Stage,

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+
 from overdue.domain.arrears import OverdueBreakdown
 from overdue.domain.escalation import Stage
 from overdue.domain.explain import LoanFacts, explain, format_major, format_rate_percent

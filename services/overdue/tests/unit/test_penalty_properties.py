@@ -7,6 +7,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+
 from overdue.domain.arrears import OverdueBreakdown
 from overdue.domain.penalty import (
     CapApplied,

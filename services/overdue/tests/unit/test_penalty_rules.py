@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+
 from overdue.domain.arrears import OverdueBreakdown
 from overdue.domain.penalty import (
     CapApplied,

@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
+
 from overdue.domain.arrears import OverdueBreakdown
 from overdue.domain.delinquency import days_past_due, is_in_arrears, overdue_from
 from overdue.domain.penalty import (

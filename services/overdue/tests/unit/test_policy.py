@@ -4,6 +4,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pytest
+
 from overdue.domain.delinquency import Buckets
 from overdue.domain.escalation import EscalationLadder
 from overdue.domain.policy import InvalidPolicy, OverduePolicy, PenaltyBase

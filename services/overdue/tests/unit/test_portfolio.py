@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+
 from overdue.domain.delinquency import Buckets
 from overdue.domain.portfolio import cure_rate, roll_rate_matrix
 

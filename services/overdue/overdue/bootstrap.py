@@ -1,0 +1,26 @@
+"""Wires the overdue service: runtime (database, Kafka consumer and outbox relay) and the app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from lendkit.app import create_service_app
+from lendkit.db import UnitOfWork
+from lendkit.runtime import ServiceRuntime
+from overdue.entrypoints.api import router
+from overdue.entrypoints.consumers import consumer_spec
+from overdue.settings import Settings
+
+
+def create_runtime(settings: Settings | None = None) -> ServiceRuntime[UnitOfWork]:
+    return ServiceRuntime(settings or Settings(), UnitOfWork, consumer_spec())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        create_runtime(settings),
+        title="Overdue service",
+        description="Detects missed repayments: days past due and buckets, penalties within caps, "
+        "cure, escalation stages and the credit-report gate.",
+        routers=[router],
+    )

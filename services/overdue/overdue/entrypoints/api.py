@@ -1,0 +1,350 @@
+"""The overdue service's REST API: explanations for borrowers, operations views and actions.
+
+Every error is problem+json (lendkit.problems). POSTs that change state carry an
+Idempotency-Key. Borrowers see only their own loans (404 otherwise).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from lendkit.auth import Principal, Role, ensure_may_see, require_roles
+from lendkit.db import UnitOfWork
+from lendkit.idempotency import request_fingerprint, require_key, run_once
+from lendkit.pagination import decode_cursor, encode_cursor
+from lendkit.problems import ProblemError
+from lendkit.runtime import ServiceRuntime
+from overdue import views
+from overdue.adapters.loan_book import LoanRecord, load_loan, policy_for
+from overdue.domain.delinquency import Buckets
+from overdue.domain.escalation import Stage
+from overdue.domain.explain import Explanation
+from overdue.domain.penalty import InvalidWaiver
+from overdue.domain.policy import OverduePolicy
+from overdue.service_layer.pause import pause_loan, resume_loan
+from overdue.service_layer.penalty_waivers import record_penalty_waiver
+
+router = APIRouter(tags=["overdue"])
+
+Ops = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN))]
+Reader = Annotated[
+    Principal, Depends(require_roles(Role.BORROWER, Role.OPS, Role.ADMIN, Role.SERVICE))
+]
+Staff = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN, Role.SERVICE))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def _runtime(request: Request) -> ServiceRuntime[UnitOfWork]:
+    runtime: ServiceRuntime[UnitOfWork] = request.app.state.runtime
+    return runtime
+
+
+def _not_found(loan_id: str) -> ProblemError:
+    return ProblemError(404, "Not Found", f"No loan {loan_id}")
+
+
+async def _as_of_or_latest(uow: UnitOfWork, as_of: date | None) -> date:
+    if as_of is not None:
+        return as_of
+    latest = await views.latest_business_date(uow.session)
+    if latest is None:
+        raise ProblemError(
+            409, "No business day closed", "Pass as_of: no close of business has run yet."
+        )
+    return latest
+
+
+# Borrower and ops: why do I owe what I owe ---------------------------------------------
+
+
+@router.get("/loans/{loan_id}/explanation", summary="DPD, bucket, graces and penalty days")
+async def get_explanation(
+    loan_id: str,
+    request: Request,
+    principal: Reader,
+    as_of: date | None = None,
+    locale: Annotated[str, Query(pattern=r"^(zh-CN|zh|en)$")] = "zh-CN",
+) -> dict[str, Any]:
+    async with _runtime(request).uow() as uow:
+        loan = await load_loan(uow.session, loan_id)
+        if loan is None:
+            raise _not_found(loan_id)
+        ensure_may_see(principal, loan.borrower_id)
+        on = await _as_of_or_latest(uow, as_of)
+        explanation = await views.explanation_for(uow.session, loan, on)
+    return _explanation_body(explanation, locale)
+
+
+def _explanation_body(e: Explanation, locale: str) -> dict[str, Any]:
+    return {
+        "loan_id": e.loan_id,
+        "as_of": e.as_of,
+        "currency": e.currency,
+        "oldest_unpaid_due_date": e.oldest_unpaid_due_date,
+        "days_past_due": e.dpd,
+        "bucket": e.bucket,
+        "stage": e.stage.value,
+        "in_arrears": e.in_arrears,
+        "overdue": {
+            "principal_minor": e.overdue.principal_minor,
+            "interest_minor": e.overdue.interest_minor,
+            "penalty_minor": e.overdue.penalty_minor,
+            "fee_minor": e.overdue.fees_minor,
+            "total_minor": e.overdue.total_minor,
+        },
+        "arrears_grace": {"days": e.arrears_grace.days, "ends_on": e.arrears_grace.ends_on},
+        "penalty_grace": {"days": e.penalty_grace.days, "ends_on": e.penalty_grace.ends_on},
+        "overdue_from": e.overdue_from,
+        "penalty_from": e.penalty_from,
+        "penalty_base": e.penalty_base.value,
+        "penalty_daily_rate": str(e.penalty_rate),
+        "penalty_days": [
+            {
+                "business_date": d.on,
+                "days_past_due": d.dpd,
+                "base_minor": d.base_minor,
+                "rate": str(d.rate),
+                "exact": str(d.exact),
+                "booked_minor": d.booked_minor,
+                "forgone_minor": d.forgone_minor,
+                "cap_applied": None if d.cap_applied is None else d.cap_applied.value,
+            }
+            for d in e.penalty_days
+        ],
+        "penalty_booked_minor": e.penalty_booked_minor,
+        "penalty_waived_minor": e.penalty_waived_minor,
+        "penalty_owed_minor": e.penalty_owed_minor,
+        "cap_applied": None if e.cap_applied is None else e.cap_applied.value,
+        "capped_since": e.capped_since,
+        "locale": locale,
+        "text": e.text(locale),
+        "texts": {"zh-CN": e.text_zh_cn, "en": e.text_en},
+    }
+
+
+# Ops: who is overdue, portfolio health ---------------------------------------------------
+
+
+@router.get("/overdue-loans", summary="Loans with something past due, by bucket and stage")
+async def list_overdue_loans(
+    request: Request,
+    _: Staff,
+    bucket: str | None = None,
+    stage: Stage | None = None,
+    as_of: date | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    position = decode_cursor(cursor)
+    after = None if position is None else str(position.get("after", ""))
+    async with _runtime(request).uow() as uow:
+        on = await _as_of_or_latest(uow, as_of)
+        rows = await views.overdue_loans(
+            uow.session,
+            as_of=on,
+            bucket=bucket,
+            stage=None if stage is None else stage.value,
+            after=after,
+            limit=limit,
+        )
+    next_cursor = encode_cursor({"after": rows[-1].loan_id}) if len(rows) == limit else None
+    return {
+        "as_of": on,
+        "items": [row.__dict__ for row in rows],
+        "next_cursor": next_cursor,
+    }
+
+
+@router.get("/portfolio/summary", summary="Loans and amounts per bucket and currency")
+async def get_portfolio_summary(
+    request: Request, _: Staff, as_of: date | None = None
+) -> dict[str, Any]:
+    async with _runtime(request).uow() as uow:
+        on = await _as_of_or_latest(uow, as_of)
+        return {"as_of": on, "buckets": await views.portfolio_summary(uow.session, on)}
+
+
+async def _buckets(uow: UnitOfWork, product_code: str | None) -> Buckets:
+    if product_code is None:
+        return OverduePolicy().buckets
+    return (await policy_for(uow.session, product_code)).buckets
+
+
+def _check_period(start: date, end: date) -> None:
+    if end < start:
+        raise ProblemError(422, "Invalid period", "'to' must not be before 'from'.")
+
+
+@router.get("/portfolio/roll-rates", summary="Roll-rate matrix between two business dates")
+async def get_roll_rates(
+    request: Request,
+    _: Staff,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    product_code: str | None = None,
+) -> dict[str, Any]:
+    _check_period(start, end)
+    async with _runtime(request).uow() as uow:
+        buckets = await _buckets(uow, product_code)
+        try:
+            matrix = await views.roll_rates(uow.session, start, end, buckets)
+        except ValueError as exc:
+            raise ProblemError(422, "Buckets do not match", str(exc)) from exc
+    return {
+        "from": start,
+        "to": end,
+        "buckets": list(matrix.bucket_names),
+        "counts": matrix.as_dict(),
+        "rates": {
+            a: {b: _rate(matrix.roll_rate(a, b)) for b in matrix.bucket_names}
+            for a in matrix.bucket_names
+        },
+        "left_book": matrix.left_book,
+        "joined_book": matrix.joined_book,
+    }
+
+
+@router.get("/portfolio/cure-rate", summary="Share of delinquent loans current again")
+async def get_cure_rate(
+    request: Request,
+    _: Staff,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    product_code: str | None = None,
+) -> dict[str, Any]:
+    _check_period(start, end)
+    async with _runtime(request).uow() as uow:
+        buckets = await _buckets(uow, product_code)
+        try:
+            rate = await views.cure_rate_between(uow.session, start, end, buckets)
+        except ValueError as exc:
+            raise ProblemError(422, "Buckets do not match", str(exc)) from exc
+    return {"from": start, "to": end, "cure_rate": _rate(rate)}
+
+
+def _rate(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+# Ops actions -------------------------------------------------------------------------------
+
+
+class PauseRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class WaiverRequest(BaseModel):
+    amount_minor: int = Field(gt=0)
+    reason: str = Field(min_length=1, max_length=500)
+    business_date: date | None = None
+
+
+async def _loan_for_update(uow: UnitOfWork, loan_id: str) -> LoanRecord:
+    loan = await load_loan(uow.session, loan_id, lock=True)
+    if loan is None:
+        raise _not_found(loan_id)
+    return loan
+
+
+@router.post("/loans/{loan_id}/pause", summary="Pause delinquency and penalty accrual")
+async def post_pause(
+    loan_id: str,
+    body: PauseRequest,
+    request: Request,
+    principal: Ops,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    key = require_key(idempotency_key)
+    async with _runtime(request).uow() as uow:
+
+        async def work() -> tuple[int, Any]:
+            loan = await _loan_for_update(uow, loan_id)
+            changed = await pause_loan(uow, loan, reason=body.reason, actor=principal.subject)
+            return 200, {"loan_id": loan_id, "paused": True, "changed": changed}
+
+        stored = await run_once(
+            uow.session,
+            scope=f"pause:{loan_id}",
+            key=key,
+            fingerprint=request_fingerprint(body.model_dump()),
+            work=work,
+        )
+        await uow.commit()
+    return JSONResponse(stored.body, status_code=stored.status_code)
+
+
+@router.post("/loans/{loan_id}/resume", summary="Resume delinquency and penalty accrual")
+async def post_resume(
+    loan_id: str,
+    body: PauseRequest,
+    request: Request,
+    principal: Ops,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    key = require_key(idempotency_key)
+    async with _runtime(request).uow() as uow:
+
+        async def work() -> tuple[int, Any]:
+            loan = await _loan_for_update(uow, loan_id)
+            changed = await resume_loan(uow, loan, reason=body.reason, actor=principal.subject)
+            return 200, {"loan_id": loan_id, "paused": False, "changed": changed}
+
+        stored = await run_once(
+            uow.session,
+            scope=f"resume:{loan_id}",
+            key=key,
+            fingerprint=request_fingerprint(body.model_dump()),
+            work=work,
+        )
+        await uow.commit()
+    return JSONResponse(stored.body, status_code=stored.status_code)
+
+
+@router.post("/loans/{loan_id}/penalty-waivers", status_code=201, summary="Waive penalty (audited)")
+async def post_penalty_waiver(
+    loan_id: str,
+    body: WaiverRequest,
+    request: Request,
+    principal: Ops,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    key = require_key(idempotency_key)
+    async with _runtime(request).uow() as uow:
+
+        async def work() -> tuple[int, Any]:
+            loan = await _loan_for_update(uow, loan_id)
+            on = await _as_of_or_latest(uow, body.business_date)
+            try:
+                waiver = await record_penalty_waiver(
+                    uow,
+                    loan,
+                    amount_minor=body.amount_minor,
+                    reason=body.reason,
+                    waived_by=principal.subject,
+                    business_date=on,
+                )
+            except InvalidWaiver as exc:
+                raise ProblemError(422, "Waiver not allowed", str(exc)) from exc
+            return 201, {
+                "waiver_id": waiver.waiver_id,
+                "loan_id": loan_id,
+                "seq": waiver.seq,
+                "amount_minor": waiver.amount_minor,
+                "penalty_owed_minor": waiver.penalty_owed_minor,
+                "business_date": on.isoformat(),
+            }
+
+        stored = await run_once(
+            uow.session,
+            scope=f"penalty-waiver:{loan_id}",
+            key=key,
+            fingerprint=request_fingerprint(body.model_dump(mode="json")),
+            work=work,
+        )
+        await uow.commit()
+    return JSONResponse(stored.body, status_code=stored.status_code)

@@ -1,0 +1,49 @@
+"""When may date D be closed? Only when every ledger partition said so.
+
+The ledger writes ``ledger.business_day.closed.v1`` for D to every partition of
+``ledger.loans`` *after* all of that day's events. Our consumer applies one partition's
+records in order, so once the marker of partition p is recorded every D event on p has
+been applied (payments included). When markers from all ``partitions`` are recorded,
+everything the ledger published for D has been consumed, and close of business for D
+runs right here, in the same consumer and transaction as the last marker. A payment still
+in flight on another partition therefore can never make a loan falsely overdue.
+
+Markers of different partitions are handled concurrently, each in its own transaction; a
+transaction-scoped advisory lock serialises them so that exactly one of them sees the full
+set (READ COMMITTED: after the lock, the count sees the other markers' commits).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from lendkit.contracts.ledger import BusinessDayClosed
+from lendkit.db import UnitOfWork
+from overdue.adapters.tables import day_markers
+from overdue.service_layer.close_of_business import CloseOfBusinessResult, close_business_day
+
+_MARKER_LOCK = 0x6F7665726475  # "overdu": one marker transaction at a time
+
+
+async def record_day_marker(
+    uow: UnitOfWork, marker: BusinessDayClosed
+) -> CloseOfBusinessResult | None:
+    """Record the marker; run close of business when it completes the set for its date."""
+    session = uow.session
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MARKER_LOCK})
+    await session.execute(
+        insert(day_markers)
+        .values(
+            business_date=marker.business_date,
+            partition=marker.partition,
+            partitions=marker.partitions,
+        )
+        .on_conflict_do_nothing()
+    )
+    seen = await session.scalar(
+        select(func.count()).where(day_markers.c.business_date == marker.business_date)
+    )
+    if (seen or 0) < marker.partitions:
+        return None
+    return await close_business_day(uow, marker.business_date, trigger="ledger markers")

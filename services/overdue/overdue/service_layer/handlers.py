@@ -1,0 +1,164 @@
+"""One handler per consumed event type: ``async def handler(uow, event) -> None``.
+
+The idempotent consumer calls each in the transaction that records the event as
+processed, so a redelivered event has no second effect. Balances are replaced from the
+ledger's events (they carry every open instalment after the change); cure is reviewed
+after payments, charges and schedule rewrites; close of business runs from the markers
+(see ``business_day``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from lendkit.consumer import RejectedEvent
+from lendkit.contracts import ledger, notifier, restructure
+from lendkit.contracts.money import Component, InstalmentBalance
+from lendkit.db import UnitOfWork
+from lendkit.events import CloudEvent
+from lendkit.logging import get_logger
+from overdue.adapters import loan_book
+from overdue.adapters.loan_book import LoanRecord
+from overdue.domain.credit_report import NoticeDelivered, advance_credit_report_gate
+from overdue.domain.invalid_policy import InvalidPolicy
+from overdue.domain.policy import OverduePolicy
+from overdue.service_layer.business_day import record_day_marker
+from overdue.service_layer.cure import review_cure
+from overdue.service_layer.pause import pause_loan, resume_loan
+
+log = get_logger(__name__)
+
+CREDIT_REPORT_NOTICE = "credit_report_notice"
+RESTRUCTURE_ACTOR = "restructure"
+
+
+async def _known_loan(uow: UnitOfWork, loan_id: str) -> LoanRecord:
+    loan = await loan_book.load_loan(uow.session, loan_id, lock=True)
+    if loan is None:
+        raise RejectedEvent(f"loan {loan_id} is not known (no disbursement seen)")
+    return loan
+
+
+async def product_published(uow: UnitOfWork, event: CloudEvent) -> None:
+    product = event.payload(ledger.ProductPublished)
+    try:
+        OverduePolicy.from_mapping(product.overdue_policy)
+    except InvalidPolicy as exc:
+        raise RejectedEvent(f"product {product.code}: invalid overdue policy: {exc}") from exc
+    await loan_book.save_product(
+        uow.session, product.code, product.currency, product.overdue_policy
+    )
+
+
+async def loan_disbursed(uow: UnitOfWork, event: CloudEvent) -> None:
+    loan = event.payload(ledger.LoanDisbursed)
+    added = await loan_book.add_loan(
+        uow.session,
+        {
+            "loan_id": loan.loan_id,
+            "borrower_id": loan.borrower_id,
+            "product_code": loan.product_code,
+            "currency": loan.currency,
+            "principal_minor": loan.principal_minor,
+            "disbursed_on": loan.disbursed_on,
+            "timezone": loan.timezone,
+        },
+    )
+    if not added:
+        return
+    await loan_book.set_schedule(uow.session, loan.loan_id, loan.instalments)
+    await loan_book.refresh_oldest_unpaid_due_date(uow.session, loan.loan_id)
+
+
+async def repayment_due(uow: UnitOfWork, event: CloudEvent) -> None:
+    due = event.payload(ledger.RepaymentDue)
+    await _known_loan(uow, due.loan_id)
+    await loan_book.replace_balances(uow.session, due.loan_id, [due.balance], complete=False)
+
+
+async def payment_allocated(uow: UnitOfWork, event: CloudEvent) -> None:
+    allocated = event.payload(ledger.PaymentAllocated)
+    await _replace_and_review_cure(uow, allocated.loan_id, allocated.balances, allocated.value_date)
+
+
+async def payment_reversed(uow: UnitOfWork, event: CloudEvent) -> None:
+    """What the payment paid is owed again; the next close of business sees the arrears."""
+    reversed_ = event.payload(ledger.PaymentReversed)
+    await _known_loan(uow, reversed_.loan_id)
+    await loan_book.replace_balances(uow.session, reversed_.loan_id, reversed_.balances)
+
+
+async def charge_booked(uow: UnitOfWork, event: CloudEvent) -> None:
+    """Fees count towards the cost ceiling; penalties are ours (assessed already)."""
+    charge = event.payload(ledger.ChargeBooked)
+    loan = await _known_loan(uow, charge.loan_id)
+    if charge.component is Component.FEE:
+        await loan_book.update_loan(
+            uow.session,
+            loan.loan_id,
+            fees_charged_minor=max(0, loan.fees_charged_minor + charge.amount_minor),
+        )
+    await _replace_and_review_cure(uow, charge.loan_id, charge.balances, charge.business_date)
+
+
+async def schedule_rewritten(uow: UnitOfWork, event: CloudEvent) -> None:
+    """The new schedule governs delinquency from now on: replace it, review cure (a re-aged
+    loan may have nothing past due), and end a pause that the plan's acceptance started."""
+    rewrite = event.payload(ledger.ScheduleRewritten)
+    loan = await _known_loan(uow, rewrite.loan_id)
+    before = await loan_book.arrears_on(uow.session, loan.loan_id, rewrite.effective_date)
+    await loan_book.set_schedule(
+        uow.session, loan.loan_id, rewrite.instalments, effective_date=rewrite.effective_date
+    )
+    await loan_book.replace_balances(uow.session, loan.loan_id, rewrite.balances)
+    await review_cure(uow, loan, before, rewrite.effective_date)
+    if loan.paused and loan.pause_reason == _plan_reason(rewrite.plan_id):
+        await resume_loan(
+            uow, loan, reason=f"schedule rewritten for plan {rewrite.plan_id}", actor="ledger"
+        )
+
+
+async def business_day_closed(uow: UnitOfWork, event: CloudEvent) -> None:
+    await record_day_marker(uow, event.payload(ledger.BusinessDayClosed))
+
+
+async def plan_accepted(uow: UnitOfWork, event: CloudEvent) -> None:
+    plan = event.payload(restructure.PlanAccepted)
+    loan = await _known_loan(uow, plan.loan_id)
+    await pause_loan(
+        uow, loan, reason=_plan_reason(plan.plan_id), actor=RESTRUCTURE_ACTOR, plan_id=plan.plan_id
+    )
+
+
+async def message_delivered(uow: UnitOfWork, event: CloudEvent) -> None:
+    """Only a delivered credit-report notice opens the gate (after the waiting period)."""
+    message = event.payload(notifier.MessageDelivered)
+    if message.purpose != CREDIT_REPORT_NOTICE:
+        return
+    loan = await _known_loan(uow, message.loan_id)
+    policy = await loan_book.policy_for(uow.session, loan.product_code)
+    gate, facts = advance_credit_report_gate(
+        loan.gate, NoticeDelivered(message.delivered_on), policy
+    )
+    if not facts:
+        log.info("notice receipt ignored by the gate", loan_id=loan.loan_id)
+        return
+    await loan_book.update_loan(
+        uow.session,
+        loan.loan_id,
+        gate_status=gate.status.value,
+        notice_delivered_on=gate.notice_delivered_on,
+    )
+
+
+async def _replace_and_review_cure(
+    uow: UnitOfWork, loan_id: str, balances: list[InstalmentBalance], as_of: date
+) -> None:
+    loan = await _known_loan(uow, loan_id)
+    before = await loan_book.arrears_on(uow.session, loan_id, as_of)
+    await loan_book.replace_balances(uow.session, loan_id, balances)
+    await review_cure(uow, loan, before, as_of)
+
+
+def _plan_reason(plan_id: str) -> str:
+    return f"restructure plan {plan_id} accepted"

@@ -1,0 +1,182 @@
+"""One loan at close of business on one date: the domain rules composed, no I/O.
+
+Close of business reads the due and overdue loans, calls ``review_loan_day`` for each and
+writes the outcomes back in bulk. Every rule lives in ``overdue.domain``; this module only
+decides which facts become which published events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from lendkit.contracts import overdue as contract
+from lendkit.events.catalogue import EventPayload
+from overdue.adapters.loan_book import LoanRecord
+from overdue.domain.arrears import OverdueBreakdown
+from overdue.domain.credit_report import (
+    BecameReportable,
+    CreditReportGate,
+    DelinquencyObserved,
+    advance_credit_report_gate,
+)
+from overdue.domain.credit_report import CreditReportNoticeDue as NoticeDueFact
+from overdue.domain.delinquency import Bucket, bucket_transition, delinquency_on
+from overdue.domain.escalation import Stage, escalation_for, stage_transition
+from overdue.domain.penalty import DayPosition, PenaltyDay, PenaltyState, accrue_penalty_for_day
+from overdue.domain.policy import OverduePolicy
+
+
+@dataclass(frozen=True)
+class LoanDayInput:
+    """What close of business knows about a loan on ``on``."""
+
+    loan: LoanRecord
+    overdue: OverdueBreakdown
+    """Unpaid amounts of instalments due before ``on``."""
+    oldest_unpaid_seq: int | None
+    interest_charged_minor: int
+    """Scheduled contract interest of instalments due on or before ``on``."""
+
+
+@dataclass(frozen=True)
+class LoanDayOutcome:
+    loan_id: str
+    dpd: int
+    bucket: str
+    stage: Stage
+    in_arrears: bool
+    charge_off_candidate: bool
+    penalty: PenaltyState
+    gate: CreditReportGate
+    penalty_day: PenaltyDay | None
+    penalty_seq: int | None
+    bucket_change: tuple[str, str] | None
+    stage_change: tuple[str, str] | None
+    events: list[EventPayload] = field(default_factory=list)
+
+
+def previous_bucket(loan: LoanRecord, policy: OverduePolicy) -> Bucket:
+    """The bucket the loan was last put in (current if the product's buckets were renamed)."""
+    try:
+        return policy.buckets.named(loan.bucket)
+    except KeyError:
+        return policy.buckets.current
+
+
+def review_loan_day(day: LoanDayInput, on: date, policy: OverduePolicy) -> LoanDayOutcome:
+    loan = day.loan
+    delinquency = delinquency_on(loan.oldest_unpaid_due_date, on, policy)
+    dpd = delinquency.dpd
+    events: list[EventPayload] = []
+
+    if delinquency.in_arrears and not loan.in_arrears:
+        assert loan.oldest_unpaid_due_date is not None
+        events.append(
+            contract.LoanBecameOverdue(
+                loan_id=loan.loan_id,
+                borrower_id=loan.borrower_id,
+                business_date=on,
+                oldest_unpaid_due_date=loan.oldest_unpaid_due_date,
+                days_past_due=dpd,
+                bucket=delinquency.bucket.name,
+                overdue_minor=day.overdue.total_minor,
+                currency=loan.currency,
+            )
+        )
+
+    moved = bucket_transition(previous_bucket(loan, policy), delinquency.bucket)
+    if moved is not None:
+        events.append(
+            contract.BucketChanged(
+                loan_id=loan.loan_id,
+                business_date=on,
+                from_bucket=moved.from_bucket.name,
+                to_bucket=moved.to_bucket.name,
+                days_past_due=dpd,
+            )
+        )
+
+    escalation = escalation_for(dpd, policy.escalation)
+    escalated = stage_transition(Stage(loan.stage), escalation.stage)
+    if escalated is not None:
+        events.append(
+            contract.StageChanged(
+                loan_id=loan.loan_id,
+                business_date=on,
+                from_stage=escalated.from_stage.value,
+                to_stage=escalated.to_stage.value,
+                days_past_due=dpd,
+                charge_off_candidate=escalation.charge_off_candidate,
+            )
+        )
+
+    penalty_day, penalty = accrue_penalty_for_day(
+        loan.penalty,
+        loan.terms,
+        DayPosition(
+            on=on,
+            oldest_unpaid_due_date=loan.oldest_unpaid_due_date,
+            overdue=day.overdue,
+            interest_charged_to_date_minor=day.interest_charged_minor,
+            fees_charged_to_date_minor=loan.fees_charged_minor,
+        ),
+        policy,
+    )
+    if penalty_day is not None and penalty_day.booked_minor > 0:
+        assert day.oldest_unpaid_seq is not None
+        events.append(
+            contract.PenaltyAssessed(
+                loan_id=loan.loan_id,
+                seq=day.oldest_unpaid_seq,
+                business_date=on,
+                base_minor=penalty_day.base_minor,
+                daily_rate=str(penalty_day.rate),
+                amount_minor=penalty_day.booked_minor,
+                currency=loan.currency,
+                cap_applied=None
+                if penalty_day.cap_applied is None
+                else penalty_day.cap_applied.value,
+            )
+        )
+
+    gate, facts = advance_credit_report_gate(loan.gate, DelinquencyObserved(on, dpd), policy)
+    for fact in facts:
+        if isinstance(fact, NoticeDueFact):
+            events.append(
+                contract.CreditReportNoticeDue(
+                    loan_id=loan.loan_id,
+                    borrower_id=loan.borrower_id,
+                    business_date=on,
+                    days_past_due=dpd,
+                )
+            )
+        elif isinstance(fact, BecameReportable):
+            events.append(
+                contract.CreditReportReportable(
+                    loan_id=loan.loan_id,
+                    business_date=on,
+                    notice_delivered_on=fact.notice_delivered_on,
+                    days_past_due=dpd,
+                    overdue_minor=day.overdue.total_minor,
+                    currency=loan.currency,
+                )
+            )
+
+    return LoanDayOutcome(
+        loan_id=loan.loan_id,
+        dpd=dpd,
+        bucket=delinquency.bucket.name,
+        stage=escalation.stage,
+        in_arrears=delinquency.in_arrears,
+        charge_off_candidate=escalation.charge_off_candidate,
+        penalty=penalty,
+        gate=gate,
+        penalty_day=penalty_day,
+        penalty_seq=day.oldest_unpaid_seq,
+        bucket_change=None if moved is None else (moved.from_bucket.name, moved.to_bucket.name),
+        stage_change=None
+        if escalated is None
+        else (escalated.from_stage.value, escalated.to_stage.value),
+        events=events,
+    )

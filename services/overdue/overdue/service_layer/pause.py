@@ -1,0 +1,52 @@
+"""Pausing and resuming delinquency tracking and penalty accrual for a loan.
+
+While a loan is paused close of business skips it: no penalty accrues and no DPD-driven
+event (bucket, stage, credit-report gate) is emitted. Days while paused are never
+charged later, because accrual is always for the closing date only. On resume the DPD is
+again measured from the oldest unpaid due date (the instalment really is that late), so
+the first close of business after a resume may move the loan straight to a later bucket.
+
+A restructuring plan pauses the loan when it is accepted (``restructure.plan.accepted.v1``);
+the pause ends when the ledger rewrites the schedule for that plan
+(``ledger.schedule.rewritten.v1``), from when the new schedule governs delinquency.
+Operations can pause and resume through the API (Idempotency-Key).
+"""
+
+from __future__ import annotations
+
+from lendkit.contracts import overdue as contract
+from lendkit.db import UnitOfWork
+from lendkit.events import new_event
+from overdue.adapters.loan_book import LoanRecord, update_loan
+
+
+async def pause_loan(
+    uow: UnitOfWork, loan: LoanRecord, *, reason: str, actor: str, plan_id: str | None = None
+) -> bool:
+    """Pause; False when the loan was already paused (nothing emitted)."""
+    if loan.paused:
+        return False
+    await update_loan(uow.session, loan.loan_id, paused=True, pause_reason=reason)
+    await uow.emit(
+        new_event(
+            contract.DelinquencyPaused(
+                loan_id=loan.loan_id, reason=reason, paused_by=actor, plan_id=plan_id
+            ),
+            source=uow.source,
+        )
+    )
+    return True
+
+
+async def resume_loan(uow: UnitOfWork, loan: LoanRecord, *, reason: str, actor: str) -> bool:
+    """Resume; False when the loan was not paused (nothing emitted)."""
+    if not loan.paused:
+        return False
+    await update_loan(uow.session, loan.loan_id, paused=False, pause_reason=None)
+    await uow.emit(
+        new_event(
+            contract.DelinquencyResumed(loan_id=loan.loan_id, reason=reason, resumed_by=actor),
+            source=uow.source,
+        )
+    )
+    return True

@@ -1,0 +1,217 @@
+"""The read side: explanations, overdue-loan listings and portfolio figures.
+
+Pure queries; the rules (DPD, buckets, roll rates, cure rate, the explanation texts)
+come from the domain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, case, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from overdue.adapters.loan_book import LoanRecord, arrears_on, load_loan, policy_for
+from overdue.adapters.tables import cob_runs, instalments, loans, penalty_days
+from overdue.domain.delinquency import Buckets, days_past_due
+from overdue.domain.explain import Explanation, LoanFacts, explain
+from overdue.domain.penalty import CapApplied, PenaltyDay
+from overdue.domain.portfolio import RollRateMatrix, cure_rate, roll_rate_matrix
+
+
+async def latest_business_date(session: AsyncSession) -> date | None:
+    """The last date close of business ran for."""
+    latest: date | None = await session.scalar(select(func.max(cob_runs.c.business_date)))
+    return latest
+
+
+async def explanation_for(session: AsyncSession, loan: LoanRecord, as_of: date) -> Explanation:
+    """Explain ``loan`` on ``as_of``: current balances, penalty days up to ``as_of``."""
+    policy = await policy_for(session, loan.product_code)
+    arrears = await arrears_on(session, loan.loan_id, as_of)
+    rows = await session.execute(
+        select(penalty_days)
+        .where(penalty_days.c.loan_id == loan.loan_id, penalty_days.c.business_date <= as_of)
+        .order_by(penalty_days.c.business_date)
+    )
+    days = [
+        PenaltyDay(
+            on=r.business_date,
+            dpd=r.dpd,
+            base_minor=r.base_minor,
+            rate=Decimal(r.rate),
+            exact=Decimal(r.exact),
+            booked_minor=r.booked_minor,
+            cap_applied=None if r.cap_applied is None else CapApplied(r.cap_applied),
+            forgone_minor=r.forgone_minor,
+        )
+        for r in rows
+    ]
+    facts = LoanFacts(
+        loan_id=loan.loan_id,
+        currency=loan.currency,
+        oldest_unpaid_due_date=arrears.oldest_unpaid_due_date,
+        overdue=arrears.overdue,
+        penalty_waived_minor=loan.penalty.waived_to_date_minor,
+    )
+    return explain(facts, as_of, policy, days)
+
+
+async def find_loan(session: AsyncSession, loan_id: str) -> LoanRecord | None:
+    return await load_loan(session, loan_id)
+
+
+@dataclass(frozen=True)
+class OverdueLoanRow:
+    loan_id: str
+    product_code: str
+    currency: str
+    oldest_unpaid_due_date: date
+    days_past_due: int
+    bucket: str
+    stage: str
+    in_arrears: bool
+    paused: bool
+    overdue_minor: int
+
+
+async def overdue_loans(
+    session: AsyncSession,
+    *,
+    as_of: date,
+    bucket: str | None,
+    stage: str | None,
+    after: str | None,
+    limit: int,
+) -> list[OverdueLoanRow]:
+    """Loans with something past due on ``as_of``, by loan id (keyset pagination)."""
+    past_due = (
+        select(
+            func.coalesce(
+                func.sum(
+                    instalments.c.principal_minor
+                    + instalments.c.interest_minor
+                    + instalments.c.penalty_minor
+                    + instalments.c.fee_minor
+                ),
+                0,
+            )
+        )
+        .where(instalments.c.loan_id == loans.c.loan_id, instalments.c.due_date < as_of)
+        .scalar_subquery()
+    )
+    query: Select[Any] = select(loans, past_due.label("overdue_minor")).where(
+        loans.c.oldest_unpaid_due_date < as_of
+    )
+    if bucket is not None:
+        query = query.where(loans.c.bucket == bucket)
+    if stage is not None:
+        query = query.where(loans.c.stage == stage)
+    if after is not None:
+        query = query.where(loans.c.loan_id > after)
+    rows = await session.execute(query.order_by(loans.c.loan_id).limit(limit))
+    return [
+        OverdueLoanRow(
+            loan_id=r.loan_id,
+            product_code=r.product_code,
+            currency=r.currency,
+            oldest_unpaid_due_date=r.oldest_unpaid_due_date,
+            days_past_due=days_past_due(r.oldest_unpaid_due_date, as_of),
+            bucket=r.bucket,
+            stage=r.stage,
+            in_arrears=r.in_arrears,
+            paused=r.paused,
+            overdue_minor=int(r.overdue_minor),
+        )
+        for r in rows
+    ]
+
+
+async def portfolio_summary(session: AsyncSession, as_of: date) -> list[dict[str, Any]]:
+    """Per bucket and currency: loans, past-due amount, outstanding principal."""
+    per_loan = (
+        select(
+            instalments.c.loan_id,
+            func.sum(
+                case(
+                    (
+                        instalments.c.due_date < as_of,
+                        instalments.c.principal_minor
+                        + instalments.c.interest_minor
+                        + instalments.c.penalty_minor
+                        + instalments.c.fee_minor,
+                    ),
+                    else_=0,
+                )
+            ).label("past_due"),
+            func.sum(instalments.c.principal_minor).label("principal"),
+        )
+        .group_by(instalments.c.loan_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            loans.c.bucket,
+            loans.c.currency,
+            func.count().label("loans"),
+            func.coalesce(func.sum(per_loan.c.past_due), 0).label("past_due"),
+            func.coalesce(func.sum(per_loan.c.principal), 0).label("principal"),
+        )
+        .select_from(loans.outerjoin(per_loan, per_loan.c.loan_id == loans.c.loan_id))
+        .group_by(loans.c.bucket, loans.c.currency)
+        .order_by(loans.c.currency, loans.c.bucket)
+    )
+    return [
+        {
+            "bucket": r.bucket,
+            "currency": r.currency,
+            "loans": int(r.loans),
+            "past_due_minor": int(r.past_due),
+            "outstanding_principal_minor": int(r.principal),
+        }
+        for r in rows
+    ]
+
+
+async def bucket_snapshot(session: AsyncSession, on: date, current: str) -> dict[str, str]:
+    """Loan id -> bucket at close of ``on``: the latest transition on or before it, or the
+    current bucket for loans disbursed by then that never moved."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT l.loan_id, coalesce(h.to_bucket, :current) AS bucket
+            FROM loans l
+            LEFT JOIN (
+                SELECT DISTINCT ON (loan_id) loan_id, to_bucket
+                FROM bucket_history WHERE business_date <= :on
+                ORDER BY loan_id, business_date DESC, id DESC
+            ) h ON h.loan_id = l.loan_id
+            WHERE l.disbursed_on <= :on
+            """
+        ),
+        {"on": on, "current": current},
+    )
+    return {loan_id: name for loan_id, name in rows}
+
+
+async def roll_rates(
+    session: AsyncSession, start: date, end: date, buckets: Buckets
+) -> RollRateMatrix:
+    return roll_rate_matrix(
+        await bucket_snapshot(session, start, buckets.current.name),
+        await bucket_snapshot(session, end, buckets.current.name),
+        buckets,
+    )
+
+
+async def cure_rate_between(
+    session: AsyncSession, start: date, end: date, buckets: Buckets
+) -> Decimal | None:
+    return cure_rate(
+        await bucket_snapshot(session, start, buckets.current.name),
+        await bucket_snapshot(session, end, buckets.current.name),
+        buckets,
+    )
