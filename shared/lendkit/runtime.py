@@ -65,7 +65,6 @@ class ServiceRuntime(Generic[U]):
     def __post_init__(self) -> None:
         self.engine = create_engine(self.settings)
         self.session_factory = create_session_factory(self.engine)
-        self.producer = new_producer(self.settings)
         self.tokens = TokenCodec(self.settings)
 
     async def reads(self) -> asyncpg.Pool:
@@ -128,7 +127,9 @@ class ServiceRuntime(Generic[U]):
             self._spawn(lambda: self.consumer().run(self._stop), "consumer")
 
     async def _start_producer(self, attempts: int = 60) -> None:
+        """The producer is made here, inside the running loop (aiokafka binds to it)."""
         for attempt in range(1, attempts + 1):
+            self.producer = new_producer(self.settings)
             try:
                 await self.producer.start()
                 return
@@ -137,7 +138,6 @@ class ServiceRuntime(Generic[U]):
                     raise
                 log.warning("Kafka not reachable yet", error=repr(exc), attempt=attempt)
                 await self.producer.stop()
-                self.producer = new_producer(self.settings)
                 await asyncio.sleep(1.0)
 
     def _spawn(self, loop: Callable[[], Awaitable[None]], name: str) -> None:
@@ -161,7 +161,8 @@ class ServiceRuntime(Generic[U]):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=10)
         self._tasks.clear()
-        await self.producer.stop()
+        if hasattr(self, "producer"):
+            await self.producer.stop()
         if self._read_pool is not None:
             await self._read_pool.close()
         await self.engine.dispose()
