@@ -146,10 +146,10 @@ async def world(database_url: str) -> AsyncIterator[World]:
     runtime = create_runtime(settings)
     async with runtime.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY"))
+    await runtime.start(background=False)
     prefix = unique("ovt")
     world = World(runtime, prefix)
     await create_topics(*world.topics.values(), partitions=LOAN_PARTITIONS)
-    await runtime.start(background=False)
     await world.consumer.start()
     try:
         yield world
