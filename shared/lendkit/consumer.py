@@ -6,6 +6,17 @@ commit the Kafka offset. A redelivered event finds its id already recorded and d
 nothing. Records of one partition are handled in order (one loan's events stay
 ordered); partitions of a batch are handled concurrently.
 
+Batch mode (optional): a handler wrapped in :class:`Batchable` can also apply a run of
+events at once. A partition's consecutive records handled by the same ``Batchable`` are
+applied in ONE transaction: their ids go into ``processed_events`` with one statement
+(``ON CONFLICT DO NOTHING RETURNING``) and the batch function gets only the first-seen
+events, in partition order. Any other record in between flushes the run first, so a
+partition's order is kept. If the batch fails for a reason that is not transient, it is
+rolled back and its events are applied one by one (each in its own transaction, through
+the same ``Batchable`` with a list of one), so a poison event is isolated and
+dead-lettered while the others are applied. Offsets are committed only after the
+database commits, as for single events.
+
 Failures: a record that is not a valid CloudEvent, or whose payload does not fit its
 type, or that a handler rejects (``RejectedEvent``) goes straight to the dead-letter
 topic. Other errors are retried with exponential backoff, ``max_attempts`` times, then
@@ -19,12 +30,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord, TopicPartition
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -39,6 +51,17 @@ log = get_logger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
 Handler = Callable[[U, CloudEvent], Awaitable[None]]
+BatchFunction = Callable[[U, list[CloudEvent]], Awaitable[None]]
+
+_RECORD_MANY = text(
+    """
+    INSERT INTO processed_events (consumer_group, event_id, event_type)
+    SELECT CAST(:group AS text), u.event_id, u.event_type
+    FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[])) AS u(event_id, event_type)
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+    """
+)
 
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P03"}
 
@@ -64,6 +87,29 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         return float(min(self.backoff_ms * 2 ** (attempt - 1), self.backoff_max_ms)) / 1000.0
+
+
+class Batchable(Generic[U]):
+    """A handler that can also apply many events in one transaction.
+
+    Registered like any handler (it is callable with one event). ``many(uow, events)``
+    receives first-seen events only, in partition order, and must give each the same
+    effect as applying them one at a time.
+    """
+
+    def __init__(self, many: BatchFunction[U]) -> None:
+        self.many = many
+
+    async def __call__(self, uow: U, event: CloudEvent) -> None:
+        await self.many(uow, [event])
+
+
+@dataclass
+class _Pending:
+    """A run of consecutive records of one partition for one ``Batchable``."""
+
+    batch: Batchable[Any] | None = None
+    items: list[tuple[ConsumerRecord, CloudEvent]] = field(default_factory=list)
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -161,18 +207,91 @@ class IdempotentConsumer(Generic[U]):
             await self._consumer.commit(offsets)
 
     async def _handle_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        pending = _Pending()
         for record in records:
-            await self.handle_record(record)
+            event = _decode(record)
+            handler = None if isinstance(event, MalformedEvent) else self._handlers.get(event.type)
+            if isinstance(handler, Batchable) and isinstance(event, CloudEvent):
+                if pending.batch is not handler:
+                    await self._flush(tp, pending)
+                    pending.batch = handler
+                pending.items.append((record, event))
+                continue
+            await self._flush(tp, pending)
+            if isinstance(event, MalformedEvent):
+                await self.dead_letter(record, event, attempts=1)
+            else:
+                await self.handle_event(record, event)
             self._done[tp] = self._positions[tp] = record.offset + 1
+        await self._flush(tp, pending)
+
+    async def _flush(self, tp: TopicPartition, pending: _Pending) -> None:
+        """Apply a pending run in one transaction; one by one if the batch fails."""
+        items, batch = pending.items, pending.batch
+        pending.items, pending.batch = [], None
+        if not items or batch is None:
+            return
+        if len(items) == 1:
+            await self.handle_event(*items[0])
+        else:
+            events = [event for _, event in items]
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    applied = await self.apply_batch(batch, events)
+                    for event in events:
+                        EVENTS_CONSUMED.labels(
+                            self.group,
+                            event.type,
+                            "applied" if event.id in applied else "duplicate",
+                        ).inc()
+                    break
+                except Exception as exc:
+                    if is_transient(exc):
+                        log.warning("transient error in batch; retrying", error=repr(exc))
+                        await asyncio.sleep(self._retry.delay(min(attempt, 8)))
+                        continue
+                    log.warning(
+                        "batch failed; applying its events one by one",
+                        error=repr(exc),
+                        events=len(events),
+                    )
+                    for record, event in items:
+                        await self.handle_event(record, event)
+                    break
+        self._done[tp] = self._positions[tp] = items[-1][0].offset + 1
+
+    async def apply_batch(self, batch: Batchable[U], events: list[CloudEvent]) -> set[str]:
+        """Record the events' ids and apply the first-seen ones in one transaction.
+        Returns the ids applied now (the others were seen before, or earlier in the batch)."""
+        first_seen: dict[str, CloudEvent] = {}
+        for event in events:
+            first_seen.setdefault(event.id, event)
+        async with self._uow_factory() as uow:
+            result = await uow.session.execute(
+                _RECORD_MANY,
+                {
+                    "group": self.group,
+                    "ids": list(first_seen),
+                    "types": [e.type for e in first_seen.values()],
+                },
+            )
+            new_ids = set(result.scalars())
+            fresh = [e for e in first_seen.values() if e.id in new_ids]
+            if fresh:
+                await batch.many(uow, fresh)
+            await uow.commit()
+            return new_ids
 
     async def handle_record(self, record: ConsumerRecord) -> None:
-        try:
-            event = CloudEvent.from_kafka(
-                record.topic, record.key, record.value, list(record.headers), record.partition
-            )
-        except MalformedEvent as exc:
-            await self.dead_letter(record, exc, attempts=1)
-            return
+        event = _decode(record)
+        if isinstance(event, MalformedEvent):
+            await self.dead_letter(record, event, attempts=1)
+        else:
+            await self.handle_event(record, event)
+
+    async def handle_event(self, record: ConsumerRecord, event: CloudEvent) -> None:
         handler = self._handlers.get(event.type)
         if handler is None:  # tolerant reader: types this service does not act on are skipped
             EVENTS_CONSUMED.labels(self.group, event.type, "ignored").inc()
@@ -256,3 +375,13 @@ class IdempotentConsumer(Generic[U]):
             position = self._positions.get(tp)
             if high is not None and position is not None:
                 CONSUMER_LAG.labels(self.group, tp.topic, tp.partition).set(max(high - position, 0))
+
+
+def _decode(record: ConsumerRecord) -> CloudEvent | MalformedEvent:
+    """The record's CloudEvent, or why it is not one."""
+    try:
+        return CloudEvent.from_kafka(
+            record.topic, record.key, record.value, list(record.headers), record.partition
+        )
+    except MalformedEvent as exc:
+        return exc

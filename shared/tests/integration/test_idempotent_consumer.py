@@ -274,3 +274,40 @@ async def test_stop_event_ends_the_run_loop(
     await asyncio.sleep(1)
     stop.set()
     await asyncio.wait_for(task, timeout=10)
+
+
+async def test_duplicate_from_a_relay_crash_is_absorbed_by_the_consumer(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], UnitOfWork],
+    producer: AIOKafkaProducer,
+    topic_and_group: tuple[str, str],
+    db_url: str,
+) -> None:
+    from lendkit.outbox.relay import OutboxRelay
+
+    from .test_outbox_relay import CrashAfterSend, event_on
+
+    topic, group = topic_and_group
+    async with uow_factory() as uow:
+        await uow.emit_all([event_on(topic, "L-relay-crash", seq) for seq in (1, 2, 3)])
+        await uow.commit()
+    with pytest.raises(RuntimeError):
+        await CrashAfterSend(engine, producer, service="t", database_url=db_url).publish_pending()
+    await OutboxRelay(engine, producer, service="t", database_url=db_url).publish_pending()
+
+    consumer = consumer_for(topic, group, uow_factory, producer)
+    await consumer.start()
+    try:
+        handled = 0
+        for _ in range(40):
+            handled += await consumer.poll_once(timeout_ms=250)
+            if handled >= 6:
+                break
+    finally:
+        await consumer.stop()
+    assert handled == 6, "both copies of each event were delivered"
+    assert await effect_rows(engine) == [
+        ("L-relay-crash", 1),
+        ("L-relay-crash", 2),
+        ("L-relay-crash", 3),
+    ]

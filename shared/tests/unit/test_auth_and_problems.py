@@ -122,3 +122,16 @@ def test_cursor_round_trip_and_tampering() -> None:
     assert decode_cursor(None) is None
     with pytest.raises(ProblemError):
         decode_cursor("%%%not-base64")
+
+
+def test_a_remembered_token_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lendkit.auth as auth_module
+
+    codec = TokenCodec(SETTINGS)
+    token = codec.issue("B-9", [Role.BORROWER], ttl_seconds=60)
+    assert codec.decode(token).borrower_id == "B-9"  # verified and remembered
+    real_time = auth_module.time.time
+    monkeypatch.setattr(auth_module.time, "time", lambda: real_time() + 120)
+    with pytest.raises(ProblemError) as refused:
+        codec.decode(token)
+    assert refused.value.status == 401
