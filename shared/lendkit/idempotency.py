@@ -13,16 +13,23 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+import orjson
+from fastapi import Header
+from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lendkit.db import UnitOfWork
 from lendkit.problems import ProblemError
 from lendkit.tables import idempotency_keys
 
 MAX_KEY_LENGTH = 200
+
+#: The header as a FastAPI parameter: ``idempotency_key: IdempotencyKey = None``.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 @dataclass(frozen=True)
@@ -89,3 +96,32 @@ async def run_once(
         .values(status_code=status, response_body=body)
     )
     return StoredResponse(status, body, replayed=False)
+
+
+class StoredJSONResponse(JSONResponse):
+    """Keys sorted, so a first response and its replays (stored as JSONB) are byte-identical."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+
+
+async def respond_once(
+    uow: UnitOfWork,
+    *,
+    key: str | None,
+    scope: str,
+    body: Any,
+    work: Callable[[], Awaitable[tuple[int, Any]]],
+) -> JSONResponse:
+    """The whole Idempotency-Key protocol for a POST, inside ``uow``: requires the key, runs
+    ``work`` once, commits, and answers (replays carry ``Idempotent-Replayed: true``)."""
+    stored = await run_once(
+        uow.session,
+        scope=scope,
+        key=require_key(key),
+        fingerprint=request_fingerprint(body),
+        work=work,
+    )
+    await uow.commit()
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return StoredJSONResponse(stored.body, status_code=stored.status_code, headers=headers)

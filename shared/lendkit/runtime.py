@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import Request
 
 from lendkit.auth import TokenCodec
 from lendkit.consumer import Handler, IdempotentConsumer, RetryPolicy
@@ -166,3 +167,9 @@ class ServiceRuntime(Generic[U]):
         if self._read_pool is not None:
             await self._read_pool.close()
         await self.engine.dispose()
+
+
+def runtime_of(request: Request) -> ServiceRuntime[Any]:
+    """The running service behind a request (set by ``lendkit.app.create_service_app``)."""
+    runtime: ServiceRuntime[Any] = request.app.state.runtime
+    return runtime

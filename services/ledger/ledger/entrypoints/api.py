@@ -9,8 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from ledger import views
@@ -30,31 +29,18 @@ from ledger.service_layer.errors import Conflict, Invalid, LedgerError, NotFound
 from ledger.service_layer.payments import record_payment, reverse_payment
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
-from lendkit.idempotency import request_fingerprint, require_key, run_once
+from lendkit.idempotency import IdempotencyKey, require_key, respond_once
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
-from lendkit.runtime import ServiceRuntime
+from lendkit.runtime import runtime_of
 
 router = APIRouter(tags=["ledger"])
-
-
-class StoredJSONResponse(JSONResponse):
-    """Keys sorted, so a first response and its replays (stored as JSONB) are byte-identical."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
 
 
 ANYONE = require_roles(Role.BORROWER, Role.OPS, Role.ADMIN, Role.SERVICE)
 STAFF = require_roles(Role.OPS, Role.ADMIN, Role.SERVICE)
 OPS = require_roles(Role.OPS, Role.ADMIN)
 PAYERS = require_roles(Role.BORROWER, Role.OPS, Role.SERVICE)
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-
-
-def _runtime(request: Request) -> ServiceRuntime[LedgerUnitOfWork]:
-    runtime: ServiceRuntime[LedgerUnitOfWork] = request.app.state.runtime
-    return runtime
 
 
 @asynccontextmanager
@@ -81,24 +67,15 @@ async def _idempotent(
     before: Callable[[LedgerUnitOfWork], Awaitable[None]] | None = None,
 ) -> JSONResponse:
     """Run ``work`` once per Idempotency-Key; replays get the stored response."""
-    idem_key = require_key(key)
-    async with as_problems(), _runtime(request).uow() as uow:
+    require_key(key)
+    async with as_problems(), runtime_of(request).uow() as uow:
         if before is not None:
             await before(uow)
-        stored = await run_once(
-            uow.session,
-            scope=scope,
-            key=idem_key,
-            fingerprint=request_fingerprint(body),
-            work=lambda: work(uow),
-        )
-        await uow.commit()
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return StoredJSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+        return await respond_once(uow, key=key, scope=scope, body=body, work=lambda: work(uow))
 
 
 async def _visible_loan(request: Request, principal: Principal, loan_id: str) -> LoanRecord:
-    async with _runtime(request).session_factory() as session:
+    async with runtime_of(request).session_factory() as session:
         loan = await LoanRepository(session).get(loan_id)
     if loan is None:
         raise ProblemError(404, "Not Found", "No such resource")
@@ -110,7 +87,7 @@ async def _visible_loan(request: Request, principal: Principal, loan_id: str) ->
 async def create_product(
     body: ProductIn, request: Request, _: Principal = Depends(require_roles(Role.ADMIN))
 ) -> JSONResponse:
-    async with as_problems(), _runtime(request).uow() as uow:
+    async with as_problems(), runtime_of(request).uow() as uow:
         published = await handlers.create_product(uow, body.to_domain())
         await uow.commit()
     return JSONResponse(published.model_dump(mode="json"), status_code=201)
@@ -159,7 +136,7 @@ async def list_loans(
         borrower_id = principal.borrower_id
     position = decode_cursor(cursor) or {}
     after = position.get("after")
-    async with _runtime(request).session_factory() as session:
+    async with runtime_of(request).session_factory() as session:
         items = await views.list_loans(
             session,
             borrower_id=borrower_id,
@@ -179,7 +156,7 @@ async def list_loans(
 async def loan_detail(
     loan_id: str, request: Request, principal: Principal = Depends(ANYONE)
 ) -> Response:
-    found = await views.loan_detail_document(await _runtime(request).reads(), loan_id)
+    found = await views.loan_detail_document(await runtime_of(request).reads(), loan_id)
     if found is None:
         raise ProblemError(404, "Not Found", "No such resource")
     borrower_id, document = found
@@ -194,7 +171,7 @@ async def owed(
     as_of: date | None = None,
     principal: Principal = Depends(ANYONE),
 ) -> dict[str, Any]:
-    async with _runtime(request).session_factory() as session:
+    async with runtime_of(request).session_factory() as session:
         repo = LoanRepository(session)
         loan = await repo.get(loan_id)
         if loan is None:
@@ -244,7 +221,7 @@ async def list_payments(
     loan_id: str, request: Request, principal: Principal = Depends(ANYONE)
 ) -> dict[str, Any]:
     await _visible_loan(request, principal, loan_id)
-    async with _runtime(request).session_factory() as session:
+    async with runtime_of(request).session_factory() as session:
         return {"items": await views.payments_of(session, loan_id)}
 
 
@@ -289,7 +266,7 @@ async def statement(
     if end < start:
         raise ProblemError(400, "Bad Request", "'to' must not be before 'from'")
     loan = await _visible_loan(request, principal, loan_id)
-    async with _runtime(request).session_factory() as session:
+    async with runtime_of(request).session_factory() as session:
         return await views.statement(session, loan, start, end)
 
 
@@ -298,13 +275,13 @@ async def journal(
     loan_id: str, request: Request, principal: Principal = Depends(OPS)
 ) -> dict[str, Any]:
     await _visible_loan(request, principal, loan_id)
-    async with _runtime(request).session_factory() as session:
+    async with runtime_of(request).session_factory() as session:
         return {"items": await views.journal_of(session, loan_id)}
 
 
 @router.get("/reconciliation")
 async def reconciliation(request: Request, _: Principal = Depends(OPS)) -> dict[str, Any]:
-    async with _runtime(request).session_factory() as session:
+    async with runtime_of(request).session_factory() as session:
         return await views.reconciliation(session)
 
 
@@ -312,7 +289,7 @@ async def reconciliation(request: Request, _: Principal = Depends(OPS)) -> dict[
 async def close_of_business(
     body: CloseOfBusinessIn, request: Request, _: Principal = Depends(STAFF)
 ) -> dict[str, Any]:
-    async with _runtime(request).uow() as uow:
+    async with runtime_of(request).uow() as uow:
         result = await close_business_day(uow, body.business_date)
         await uow.commit()
     return {

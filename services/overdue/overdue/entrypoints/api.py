@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
 from lendkit.db import UnitOfWork
-from lendkit.idempotency import request_fingerprint, require_key, run_once
+from lendkit.idempotency import IdempotencyKey, require_key, respond_once
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
-from lendkit.runtime import ServiceRuntime
+from lendkit.runtime import runtime_of
 from overdue import views
 from overdue.adapters.loan_book import LoanRecord, load_loan, policy_for
 from overdue.domain.delinquency import Buckets
@@ -36,12 +36,6 @@ Reader = Annotated[
     Principal, Depends(require_roles(Role.BORROWER, Role.OPS, Role.ADMIN, Role.SERVICE))
 ]
 Staff = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN, Role.SERVICE))]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-
-
-def _runtime(request: Request) -> ServiceRuntime[UnitOfWork]:
-    runtime: ServiceRuntime[UnitOfWork] = request.app.state.runtime
-    return runtime
 
 
 def _not_found(loan_id: str) -> ProblemError:
@@ -70,7 +64,7 @@ async def get_explanation(
     as_of: date | None = None,
     locale: Annotated[str, Query(pattern=r"^(zh-CN|zh|en)$")] = "zh-CN",
 ) -> dict[str, Any]:
-    async with _runtime(request).uow() as uow:
+    async with runtime_of(request).uow() as uow:
         loan = await load_loan(uow.session, loan_id)
         if loan is None:
             raise _not_found(loan_id)
@@ -142,7 +136,7 @@ async def list_overdue_loans(
 ) -> dict[str, Any]:
     position = decode_cursor(cursor)
     after = None if position is None else str(position.get("after", ""))
-    async with _runtime(request).uow() as uow:
+    async with runtime_of(request).uow() as uow:
         on = await _as_of_or_latest(uow, as_of)
         rows = await views.overdue_loans(
             uow.session,
@@ -164,7 +158,7 @@ async def list_overdue_loans(
 async def get_portfolio_summary(
     request: Request, _: Staff, as_of: date | None = None
 ) -> dict[str, Any]:
-    async with _runtime(request).uow() as uow:
+    async with runtime_of(request).uow() as uow:
         on = await _as_of_or_latest(uow, as_of)
         return {"as_of": on, "buckets": await views.portfolio_summary(uow.session, on)}
 
@@ -189,7 +183,7 @@ async def get_roll_rates(
     product_code: str | None = None,
 ) -> dict[str, Any]:
     _check_period(start, end)
-    async with _runtime(request).uow() as uow:
+    async with runtime_of(request).uow() as uow:
         buckets = await _buckets(uow, product_code)
         try:
             matrix = await views.roll_rates(uow.session, start, end, buckets)
@@ -218,7 +212,7 @@ async def get_cure_rate(
     product_code: str | None = None,
 ) -> dict[str, Any]:
     _check_period(start, end)
-    async with _runtime(request).uow() as uow:
+    async with runtime_of(request).uow() as uow:
         buckets = await _buckets(uow, product_code)
         try:
             rate = await views.cure_rate_between(uow.session, start, end, buckets)
@@ -259,23 +253,17 @@ async def post_pause(
     principal: Ops,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    key = require_key(idempotency_key)
-    async with _runtime(request).uow() as uow:
+    require_key(idempotency_key)
+    async with runtime_of(request).uow() as uow:
 
         async def work() -> tuple[int, Any]:
             loan = await _loan_for_update(uow, loan_id)
             changed = await pause_loan(uow, loan, reason=body.reason, actor=principal.subject)
             return 200, {"loan_id": loan_id, "paused": True, "changed": changed}
 
-        stored = await run_once(
-            uow.session,
-            scope=f"pause:{loan_id}",
-            key=key,
-            fingerprint=request_fingerprint(body.model_dump()),
-            work=work,
+        return await respond_once(
+            uow, key=idempotency_key, scope=f"pause:{loan_id}", body=body.model_dump(), work=work
         )
-        await uow.commit()
-    return JSONResponse(stored.body, status_code=stored.status_code)
 
 
 @router.post("/loans/{loan_id}/resume", summary="Resume delinquency and penalty accrual")
@@ -286,23 +274,17 @@ async def post_resume(
     principal: Ops,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    key = require_key(idempotency_key)
-    async with _runtime(request).uow() as uow:
+    require_key(idempotency_key)
+    async with runtime_of(request).uow() as uow:
 
         async def work() -> tuple[int, Any]:
             loan = await _loan_for_update(uow, loan_id)
             changed = await resume_loan(uow, loan, reason=body.reason, actor=principal.subject)
             return 200, {"loan_id": loan_id, "paused": False, "changed": changed}
 
-        stored = await run_once(
-            uow.session,
-            scope=f"resume:{loan_id}",
-            key=key,
-            fingerprint=request_fingerprint(body.model_dump()),
-            work=work,
+        return await respond_once(
+            uow, key=idempotency_key, scope=f"resume:{loan_id}", body=body.model_dump(), work=work
         )
-        await uow.commit()
-    return JSONResponse(stored.body, status_code=stored.status_code)
 
 
 @router.post("/loans/{loan_id}/penalty-waivers", status_code=201, summary="Waive penalty (audited)")
@@ -313,8 +295,8 @@ async def post_penalty_waiver(
     principal: Ops,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    key = require_key(idempotency_key)
-    async with _runtime(request).uow() as uow:
+    require_key(idempotency_key)
+    async with runtime_of(request).uow() as uow:
 
         async def work() -> tuple[int, Any]:
             loan = await _loan_for_update(uow, loan_id)
@@ -339,12 +321,10 @@ async def post_penalty_waiver(
                 "business_date": on.isoformat(),
             }
 
-        stored = await run_once(
-            uow.session,
+        return await respond_once(
+            uow,
+            key=idempotency_key,
             scope=f"penalty-waiver:{loan_id}",
-            key=key,
-            fingerprint=request_fingerprint(body.model_dump(mode="json")),
+            body=body.model_dump(mode="json"),
             work=work,
         )
-        await uow.commit()
-    return JSONResponse(stored.body, status_code=stored.status_code)
