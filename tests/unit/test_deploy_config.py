@@ -38,7 +38,9 @@ def test_compose_port_and_database_match_the_local_defaults(service: str) -> Non
     assert env[f"{prefix}HTTP_PORT"] == str(settings.http_port)
     assert spec["ports"] == [f"127.0.0.1:{settings.http_port}:{settings.http_port}"]
     assert env[f"{prefix}DATABASE_URL"].rsplit("/", 1)[1] == settings.database_url.rsplit("/", 1)[1]
-    assert (REPO / f"services/{service}/Dockerfile").exists()
+    build = spec["build"]
+    assert (build["dockerfile"], build["args"]["SERVICE"]) == ("deploy/service.Dockerfile", service)
+    assert (REPO / build["dockerfile"]).exists()
 
 
 def test_each_service_has_its_own_database() -> None:
