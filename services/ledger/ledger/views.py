@@ -15,13 +15,12 @@ from ledger.adapters.repository import loan_record
 from ledger.adapters.tables import (
     allocation_lines,
     allocations,
-    charges,
     journal_entries,
     journal_lines,
     loans,
     payments,
 )
-from ledger.domain import Component, InstalmentPosition, what_is_owed
+from ledger.domain import Account, Component, InstalmentPosition, what_is_owed
 from ledger.service_layer.shapes import balance, contract_component
 
 
@@ -233,61 +232,71 @@ async def journal_of(session: AsyncSession, loan_id: str) -> list[dict[str, Any]
     return list(entries.values())
 
 
+# What the borrower owes, by the journal: the receivable accounts net of credit held.
+_OWED_ACCOUNTS = {
+    Account.LOAN_PRINCIPAL: "principal_minor",
+    Account.INTEREST_RECEIVABLE: "interest_minor",
+    Account.PENALTY_RECEIVABLE: "penalty_minor",
+    Account.FEE_RECEIVABLE: "fee_minor",
+    Account.BORROWER_CREDIT: "credit_minor",
+}
+
+_STATEMENT = text(
+    """
+    SELECT e.entry_no, e.business_date, e.memo, e.reference, l.account,
+           sum(l.debit - l.credit) AS amount
+    FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.entry_id
+    WHERE e.loan_id = :loan_id AND l.account = ANY(:accounts) AND e.business_date <= :end
+    GROUP BY e.entry_no, e.business_date, e.memo, e.reference, l.account
+    ORDER BY e.entry_no
+    """
+)
+
+
 async def statement(
     session: AsyncSession, loan: LoanRecord, start: date, end: date
 ) -> dict[str, Any]:
-    """Money movements of the period: disbursement, payments, reversals, charges."""
-    items: list[dict[str, Any]] = []
-    if start <= loan.disbursed_on <= end:
-        items.append(
-            {
-                "date": loan.disbursed_on.isoformat(),
-                "kind": "disbursement",
-                "amount_minor": loan.principal,
-            }
-        )
-    for p in (
+    """The period's statement, derived from the journal: what was owed at the start, each
+    movement that changed it (disbursement, interest falling due, charges, payments,
+    reversals), and what is owed at the end. Credit held is shown as a negative amount.
+    Re-allocations that only move money between components of the same debt appear as
+    movements with a zero total."""
+    rows = (
         await session.execute(
-            select(payments).where(
-                payments.c.loan_id == loan.loan_id,
-                payments.c.value_date.between(start, end),
-            )
+            _STATEMENT,
+            {"loan_id": loan.loan_id, "accounts": [a.value for a in _OWED_ACCOUNTS], "end": end},
         )
-    ).all():
-        items.append(
+    ).all()
+    opening = dict.fromkeys(_OWED_ACCOUNTS.values(), 0)
+    movements: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        field = _OWED_ACCOUNTS[Account(r.account)]
+        if r.business_date < start:
+            opening[field] += int(r.amount)
+            continue
+        item = movements.setdefault(
+            r.entry_no,
             {
-                "date": p.value_date.isoformat(),
-                "kind": "payment",
-                "amount_minor": p.amount,
-                "payment_id": p.payment_id,
-                "external_reference": p.external_reference,
-                "reversed": p.reversed,
-            }
+                "date": r.business_date.isoformat(),
+                "memo": r.memo,
+                "reference": r.reference,
+                **dict.fromkeys(_OWED_ACCOUNTS.values(), 0),
+            },
         )
-    for c in (
-        await session.execute(
-            select(charges).where(
-                charges.c.loan_id == loan.loan_id,
-                charges.c.kind != "transfer",
-                charges.c.business_date.between(start, end),
-            )
-        )
-    ).all():
-        items.append(
-            {
-                "date": c.business_date.isoformat(),
-                "kind": f"{c.component.lower()} {c.kind}",
-                "amount_minor": c.amount,
-                "seq": c.seq,
-            }
-        )
-    items.sort(key=lambda i: (i["date"], i["kind"]))
+        item[field] += int(r.amount)
+    closing = dict(opening)
+    for item in movements.values():
+        item["total_minor"] = sum(item[f] for f in _OWED_ACCOUNTS.values())
+        for f in _OWED_ACCOUNTS.values():
+            closing[f] += item[f]
     return {
         "loan_id": loan.loan_id,
         "currency": loan.currency,
         "from": start.isoformat(),
         "to": end.isoformat(),
-        "items": items,
+        "opening": {**opening, "total_minor": sum(opening.values())},
+        "movements": list(movements.values()),
+        "closing": {**closing, "total_minor": sum(closing.values())},
     }
 
 
