@@ -72,7 +72,13 @@ AllocationKey = tuple[
 
 @dataclass
 class LoanState:
-    """A loan with everything a money movement needs, loaded under the loan's row lock."""
+    """A loan with everything a money movement needs, loaded under the loan's row lock.
+
+    ``payments``, ``charges`` and ``allocations`` (the history a replay needs) are only
+    filled when ``history_loaded``; a payment dated after all of them does without.
+    ``latest_payment_date`` (non-reversed payments) and ``latest_charge_date`` (any charge
+    row, waivers and transfers included) are always loaded.
+    """
 
     loan: LoanRecord
     product: LoanProduct
@@ -80,6 +86,10 @@ class LoanState:
     payments: list[PaymentRecord] = field(default_factory=list)
     charges: list[ChargeRecord] = field(default_factory=list)
     allocations: dict[AllocationKey, AllocationResult] = field(default_factory=dict)
+    history_loaded: bool = True
+    latest_payment_date: date | None = None
+    latest_charge_date: date | None = None
+    reference_taken: bool = False
 
     def instalment(self, seq: int) -> InstalmentRecord | None:
         return next((i for i in self.instalments if i.seq == seq), None)

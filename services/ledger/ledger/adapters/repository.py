@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+import orjson
+from sqlalchemy import Row, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,12 +23,8 @@ from ledger.adapters.records import (
     PaymentRecord,
 )
 from ledger.adapters.tables import (
-    allocation_lines,
-    allocations,
     charges,
     instalments,
-    journal_entries,
-    journal_lines,
     loans,
     payments,
     products,
@@ -89,6 +86,216 @@ def _instalment_row(loan_id: str, version: int, i: InstalmentRecord) -> dict[str
     }
 
 
+def _position(i: InstalmentRecord) -> tuple[object, ...]:
+    o = i.outstanding
+    return (
+        o[Component.PRINCIPAL],
+        o[Component.INTEREST],
+        o[Component.PENALTY],
+        o[Component.FEE],
+        i.settled_on,
+    )
+
+
+def _loan_position(loan: LoanRecord) -> tuple[object, ...]:
+    return (
+        loan.status,
+        loan.credit_balance,
+        loan.schedule_version,
+        str(loan.annual_rate),
+        loan.settled_on,
+    )
+
+
+#: The loan row, locked, with its product (products never change: new terms, new code).
+_LOCK_LOAN = (
+    select(loans, *(c.label(f"p__{c.name}") for c in products.c))
+    .join(products, products.c.code == loans.c.product_code)
+    .where(loans.c.loan_id == bindparam("loan_id"))
+    .with_for_update(of=loans)
+)
+
+#: Current instalments (JSON arrays, one per instalment), the latest dates a new payment is
+#: compared with, and whether an external reference is taken. Runs after the lock.
+_POSITION_COLUMNS = """
+    (SELECT json_agg(json_build_array(seq, due_date, principal, interest, outstanding_principal,
+                                      outstanding_interest, outstanding_penalty, outstanding_fee,
+                                      interest_recognised, settled_on) ORDER BY seq)
+       FROM instalments WHERE loan_id = :loan_id AND version = :version)::text AS instalments,
+    (SELECT max(value_date) FROM payments
+      WHERE loan_id = :loan_id AND NOT reversed) AS latest_payment,
+    (SELECT max(business_date) FROM charges WHERE loan_id = :loan_id) AS latest_charge,
+    EXISTS (SELECT FROM payments WHERE loan_id = :loan_id
+             AND external_reference = CAST(:reference AS text)) AS reference_taken"""
+
+#: Payments, charges (in booking order) and the current allocations with their lines.
+_HISTORY_COLUMNS = """
+    (SELECT json_agg(json_build_array(payment_id, external_reference, amount, value_date,
+                                      received_at, receipt_order, reversed)
+                     ORDER BY receipt_order)
+       FROM payments WHERE loan_id = :loan_id)::text AS payments,
+    (SELECT json_agg(json_build_array(charge_id, seq, component, amount, kind, business_date)
+                     ORDER BY business_date, created_at, charge_id)
+       FROM charges WHERE loan_id = :loan_id)::text AS charges,
+    (SELECT json_agg(json_build_array(
+                a.source_kind, a.source_id, a.credit,
+                (SELECT coalesce(json_agg(json_build_array(l.seq, l.component, l.amount)
+                                          ORDER BY l.line_no), '[]')
+                   FROM allocation_lines l WHERE l.allocation_id = a.allocation_id))
+            ORDER BY a.allocation_id)
+       FROM allocations a WHERE a.loan_id = :loan_id AND a.current)::text AS allocations"""
+
+_LOAD_POSITION = text(f"SELECT {_POSITION_COLUMNS}")
+_LOAD_HISTORY = text(f"SELECT {_HISTORY_COLUMNS}")
+_LOAD_WITH_HISTORY = text(f"SELECT {_POSITION_COLUMNS}, {_HISTORY_COLUMNS}")
+
+_JOURNAL_CTES = """
+entries AS (
+    INSERT INTO journal_entries (entry_id, loan_id, currency, memo, business_date, reference)
+    SELECT CAST(e.id AS uuid), CAST(:loan_id AS text), e.currency, e.memo,
+           CAST(:business_date AS date),
+           CAST(:ref AS text)
+      FROM unnest(CAST(:e_ids AS text[]), CAST(:e_currencies AS text[]),
+                  CAST(:e_memos AS text[])) WITH ORDINALITY AS e(id, currency, memo, n)
+     ORDER BY e.n
+), journal AS (
+    INSERT INTO journal_lines (entry_id, line_no, loan_id, account, debit, credit)
+    SELECT CAST(j.entry_id AS uuid), j.line_no, CAST(:loan_id AS text), j.account, j.debit, j.credit
+      FROM unnest(CAST(:j_entries AS text[]), CAST(:j_nos AS integer[]),
+                  CAST(:j_accounts AS text[]), CAST(:j_debits AS bigint[]),
+                  CAST(:j_credits AS bigint[])) AS j(entry_id, line_no, account, debit, credit)
+)"""
+
+_ADD_JOURNAL = text(f"WITH {_JOURNAL_CTES} SELECT 1")
+
+#: A whole settlement in one statement. The superseded allocation versions feed the new
+#: versions' numbers; foreign keys are checked at the end of the statement.
+_SAVE_SETTLEMENT = text(
+    f"""
+WITH superseded AS (
+    UPDATE allocations a SET current = false
+      FROM unnest(CAST(:sup_kinds AS text[]), CAST(:sup_ids AS text[])) AS s(kind, id)
+     WHERE a.loan_id = :loan_id AND a.current AND a.source_kind = s.kind AND a.source_id = s.id
+    RETURNING a.source_kind, a.source_id, a.version
+), added AS (
+    INSERT INTO allocations (loan_id, source_kind, source_id, version, credit, current)
+    SELECT CAST(:loan_id AS text), n.kind, n.id, coalesce(s.version, 0) + 1, n.credit, true
+      FROM unnest(CAST(:new_kinds AS text[]), CAST(:new_ids AS text[]),
+                  CAST(:new_credits AS bigint[])) WITH ORDINALITY AS n(kind, id, credit, o)
+      LEFT JOIN superseded s ON s.source_kind = n.kind AND s.source_id = n.id
+     ORDER BY n.o
+    RETURNING allocation_id, source_kind, source_id
+), allocation_lines_added AS (
+    INSERT INTO allocation_lines (allocation_id, line_no, seq, component, amount)
+    SELECT added.allocation_id, l.line_no, l.seq, l.component, l.amount
+      FROM unnest(CAST(:l_kinds AS text[]), CAST(:l_ids AS text[]), CAST(:l_nos AS integer[]),
+                  CAST(:l_seqs AS integer[]), CAST(:l_components AS text[]),
+                  CAST(:l_amounts AS bigint[])) AS l(kind, id, line_no, seq, component, amount)
+      JOIN added ON added.source_kind = l.kind AND added.source_id = l.id
+), {_JOURNAL_CTES}, positions AS (
+    UPDATE instalments i
+       SET outstanding_principal = u.principal, outstanding_interest = u.interest,
+           outstanding_penalty = u.penalty, outstanding_fee = u.fee, settled_on = u.settled_on
+      FROM unnest(CAST(:i_seqs AS integer[]), CAST(:i_principal AS bigint[]),
+                  CAST(:i_interest AS bigint[]), CAST(:i_penalty AS bigint[]),
+                  CAST(:i_fee AS bigint[]), CAST(:i_settled AS date[]))
+           AS u(seq, principal, interest, penalty, fee, settled_on)
+     WHERE i.loan_id = :loan_id AND i.version = :version AND i.seq = u.seq
+)
+UPDATE loans
+   SET status = :status, credit_balance = :credit_balance, schedule_version = :version,
+       annual_rate = :annual_rate, settled_on = CAST(:settled_on AS date)
+ WHERE loan_id = :loan_id AND CAST(:loan_changed AS boolean)
+"""
+)
+
+
+def _journal_params(entries: Iterable[JournalEntry]) -> dict[str, list[Any]]:
+    params: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "e_ids",
+            "e_currencies",
+            "e_memos",
+            "j_entries",
+            "j_nos",
+            "j_accounts",
+            "j_debits",
+            "j_credits",
+        )
+    }
+    for entry in entries:
+        entry_id = str(uuid.uuid4())
+        params["e_ids"].append(entry_id)
+        params["e_currencies"].append(entry.currency)
+        params["e_memos"].append(entry.memo)
+        for n, line in enumerate(entry.lines, start=1):
+            params["j_entries"].append(entry_id)
+            params["j_nos"].append(n)
+            params["j_accounts"].append(line.account.value)
+            params["j_debits"].append(line.debit)
+            params["j_credits"].append(line.credit)
+    return params
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value is not None else None
+
+
+def _instalment_json(v: list[Any]) -> InstalmentRecord:
+    return InstalmentRecord(
+        seq=v[0],
+        due_date=date.fromisoformat(v[1]),
+        principal=v[2],
+        interest=v[3],
+        outstanding={
+            Component.PRINCIPAL: v[4],
+            Component.INTEREST: v[5],
+            Component.PENALTY: v[6],
+            Component.FEE: v[7],
+        },
+        interest_recognised=v[8],
+        settled_on=_day(v[9]),
+    )
+
+
+def _fill_history(state: LoanState, row: Row[Any]) -> None:
+    """Payments, charges and current allocations from the JSON columns of a load."""
+    state.payments = [
+        PaymentRecord(
+            payment_id=p[0],
+            external_reference=p[1],
+            amount=p[2],
+            value_date=date.fromisoformat(p[3]),
+            received_at=datetime.fromisoformat(p[4]),
+            receipt_order=p[5],
+            reversed=p[6],
+        )
+        for p in orjson.loads(row.payments or "[]")
+    ]
+    state.charges = [
+        ChargeRecord(
+            charge_id=c[0],
+            seq=c[1],
+            component=Component(c[2]),
+            amount=c[3],
+            kind=c[4],
+            business_date=date.fromisoformat(c[5]),
+        )
+        for c in orjson.loads(row.charges or "[]")
+    ]
+    state.allocations = {
+        (a[0], a[1]): AllocationResult(
+            tuple(
+                AllocationLine(seq, Component(component), amount) for seq, component, amount in a[3]
+            ),
+            a[2],
+        )
+        for a in orjson.loads(row.allocations or "[]")
+    }
+    state.history_loaded = True
+
+
 class ProductRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -109,8 +316,13 @@ class ProductRepository:
 
 
 class LoanRepository:
+    """One transaction's access to loans. It remembers the positions it loaded or wrote
+    (loan row, instalment outstanding amounts), so a save writes only what changed."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._stored_loans: dict[str, tuple[object, ...]] = {}
+        self._stored_positions: dict[tuple[str, int, int], tuple[object, ...]] = {}
 
     async def get(self, loan_id: str) -> LoanRecord | None:
         row = (await self.session.execute(select(loans).where(loans.c.loan_id == loan_id))).first()
@@ -127,86 +339,55 @@ class LoanRepository:
         )
         return [_instalment(r) for r in rows]
 
-    async def load(self, loan_id: str) -> LoanState | None:
-        """The loan and its money, with the loan row locked until the transaction ends."""
-        row = (
-            await self.session.execute(
-                select(loans).where(loans.c.loan_id == loan_id).with_for_update()
-            )
-        ).first()
+    async def load(
+        self, loan_id: str, *, history: bool = True, reference: str | None = None
+    ) -> LoanState | None:
+        """The loan and its money, with the loan row locked until the transaction ends.
+
+        Two round trips: the lock (with the product), then everything else in one query
+        (it must come after the lock, to see what the previous lock holder committed).
+        ``history=False`` leaves out payments, charges and allocations (see
+        :meth:`load_history`). ``reference``: also answer whether a payment with this
+        external reference exists (:attr:`LoanState.reference_taken`).
+        """
+        row = (await self.session.execute(_LOCK_LOAN, {"loan_id": loan_id})).first()
         if row is None:
             return None
+        m = row._mapping
         loan = loan_record(row)
-        product_row_ = (
-            await self.session.execute(select(products).where(products.c.code == loan.product_code))
+        product = product_from_row({c.name: m[f"p__{c.name}"] for c in products.c})
+        money = (
+            await self.session.execute(
+                _LOAD_WITH_HISTORY if history else _LOAD_POSITION,
+                {"loan_id": loan_id, "version": loan.schedule_version, "reference": reference},
+            )
         ).one()
-        return LoanState(
+        state = LoanState(
             loan=loan,
-            product=product_from_row(product_row_._mapping),
-            instalments=await self.current_instalments(loan),
-            payments=await self.payments(loan_id),
-            charges=await self.charges(loan_id),
-            allocations=await self.current_allocations(loan_id),
+            product=product,
+            instalments=[_instalment_json(i) for i in orjson.loads(money.instalments or "[]")],
+            history_loaded=False,
+            latest_payment_date=money.latest_payment,
+            latest_charge_date=money.latest_charge,
+            reference_taken=money.reference_taken,
         )
+        if history:
+            _fill_history(state, money)
+        self._remember(state)
+        return state
 
-    async def payments(self, loan_id: str) -> list[PaymentRecord]:
-        rows = await self.session.execute(
-            select(payments).where(payments.c.loan_id == loan_id).order_by(payments.c.receipt_order)
-        )
-        return [
-            PaymentRecord(
-                payment_id=r.payment_id,
-                external_reference=r.external_reference,
-                amount=r.amount,
-                value_date=r.value_date,
-                received_at=r.received_at,
-                receipt_order=r.receipt_order,
-                reversed=r.reversed,
-            )
-            for r in rows
-        ]
+    async def load_history(self, state: LoanState) -> None:
+        """Payments, charges and current allocations of a loan loaded without them."""
+        if not state.history_loaded:
+            row = (await self.session.execute(_LOAD_HISTORY, {"loan_id": state.loan.loan_id})).one()
+            _fill_history(state, row)
 
-    async def charges(self, loan_id: str) -> list[ChargeRecord]:
-        rows = await self.session.execute(
-            select(charges)
-            .where(charges.c.loan_id == loan_id)
-            .order_by(charges.c.business_date, charges.c.created_at, charges.c.charge_id)
-        )
-        return [
-            ChargeRecord(
-                charge_id=r.charge_id,
-                seq=r.seq,
-                component=Component(r.component),
-                amount=r.amount,
-                kind=r.kind,
-                business_date=r.business_date,
-            )
-            for r in rows
-        ]
-
-    async def current_allocations(self, loan_id: str) -> dict[AllocationKey, AllocationResult]:
-        rows = await self.session.execute(
-            select(
-                allocations.c.source_kind,
-                allocations.c.source_id,
-                allocations.c.credit,
-                allocation_lines.c.seq,
-                allocation_lines.c.component,
-                allocation_lines.c.amount,
-            )
-            .select_from(allocations.outerjoin(allocation_lines))
-            .where(allocations.c.loan_id == loan_id, allocations.c.current)
-            .order_by(allocations.c.allocation_id, allocation_lines.c.line_no)
-        )
-        lines: dict[AllocationKey, list[AllocationLine]] = {}
-        credit: dict[AllocationKey, int] = {}
-        for r in rows:
-            key = (r.source_kind, r.source_id)
-            credit[key] = r.credit
-            bucket = lines.setdefault(key, [])
-            if r.seq is not None:
-                bucket.append(AllocationLine(r.seq, Component(r.component), r.amount))
-        return {k: AllocationResult(tuple(lines[k]), credit[k]) for k in credit}
+    def _remember(self, state: LoanState) -> None:
+        """What the database holds for this loan's position, so saves write only changes."""
+        loan = state.loan
+        self._stored_loans[loan.loan_id] = _loan_position(loan)
+        for i in state.instalments:
+            self._stored_positions[(loan.loan_id, loan.schedule_version, i.seq)] = _position(i)
 
     async def add_loan(self, loan: LoanRecord, schedule: Sequence[InstalmentRecord]) -> bool:
         """Insert a new loan with schedule version 1; False when the loan id is taken."""
@@ -262,44 +443,8 @@ class LoanRepository:
         await self.session.execute(
             insert(instalments), [_instalment_row(loan.loan_id, version, i) for i in schedule]
         )
-
-    async def save_loan_position(self, state: LoanState) -> None:
-        """Write back the loan's status, credit, version and its current instalments' position."""
-        loan = state.loan
-        await self.session.execute(
-            update(loans)
-            .where(loans.c.loan_id == loan.loan_id)
-            .values(
-                status=loan.status,
-                credit_balance=loan.credit_balance,
-                schedule_version=loan.schedule_version,
-                annual_rate=str(loan.annual_rate),
-                settled_on=loan.settled_on,
-            )
-        )
-        for i in state.instalments:
-            await self.session.execute(
-                update(instalments)
-                .where(
-                    instalments.c.loan_id == loan.loan_id,
-                    instalments.c.version == loan.schedule_version,
-                    instalments.c.seq == i.seq,
-                )
-                .values(
-                    outstanding_principal=i.outstanding[Component.PRINCIPAL],
-                    outstanding_interest=i.outstanding[Component.INTEREST],
-                    outstanding_penalty=i.outstanding[Component.PENALTY],
-                    outstanding_fee=i.outstanding[Component.FEE],
-                    settled_on=i.settled_on,
-                )
-            )
-
-    async def payment_by_reference(self, loan_id: str, reference: str) -> str | None:
-        return await self.session.scalar(
-            select(payments.c.payment_id).where(
-                payments.c.loan_id == loan_id, payments.c.external_reference == reference
-            )
-        )
+        for i in schedule:
+            self._stored_positions[(loan.loan_id, version, i.seq)] = _position(i)
 
     async def add_payment(
         self, loan_id: str, reference: str, amount: int, value_date: date, received_at: datetime
@@ -361,51 +506,6 @@ class LoanRepository:
             return None
         return ChargeRecord(charge_id, seq, component, amount, kind, business_date)
 
-    async def save_allocation(
-        self, loan_id: str, key: AllocationKey, result: AllocationResult | None
-    ) -> None:
-        """Supersede the current allocation of ``key`` (None: it no longer exists)."""
-        kind, source_id = key
-        latest = await self.session.scalar(
-            update(allocations)
-            .where(
-                allocations.c.loan_id == loan_id,
-                allocations.c.source_kind == kind,
-                allocations.c.source_id == source_id,
-                allocations.c.current,
-            )
-            .values(current=False)
-            .returning(allocations.c.version)
-        )
-        if result is None:
-            return
-        allocation_id = await self.session.scalar(
-            insert(allocations)
-            .values(
-                loan_id=loan_id,
-                source_kind=kind,
-                source_id=source_id,
-                version=(latest or 0) + 1,
-                credit=result.credit,
-                current=True,
-            )
-            .returning(allocations.c.allocation_id)
-        )
-        if result.lines:
-            await self.session.execute(
-                insert(allocation_lines),
-                [
-                    {
-                        "allocation_id": allocation_id,
-                        "line_no": n,
-                        "seq": line.seq,
-                        "component": line.component.value,
-                        "amount": line.amount,
-                    }
-                    for n, line in enumerate(result.lines, start=1)
-                ],
-            )
-
     async def add_journal_entries(
         self,
         loan_id: str,
@@ -414,34 +514,75 @@ class LoanRepository:
         business_date: date,
         reference: str | None = None,
     ) -> None:
-        entry_rows: list[dict[str, Any]] = []
-        line_rows: list[dict[str, Any]] = []
-        for entry in entries:
-            entry_id = str(uuid.uuid4())
-            entry_rows.append(
-                {
-                    "entry_id": entry_id,
-                    "loan_id": loan_id,
-                    "currency": entry.currency,
-                    "memo": entry.memo,
-                    "business_date": business_date,
-                    "reference": reference,
-                }
+        """Entries and their lines in one statement."""
+        params = _journal_params(list(entries))
+        if params["e_ids"]:
+            await self.session.execute(
+                _ADD_JOURNAL,
+                {**params, "loan_id": loan_id, "business_date": business_date, "ref": reference},
             )
-            line_rows.extend(
-                {
-                    "entry_id": entry_id,
-                    "line_no": n,
-                    "loan_id": loan_id,
-                    "account": line.account.value,
-                    "debit": line.debit,
-                    "credit": line.credit,
-                }
-                for n, line in enumerate(entry.lines, start=1)
-            )
-        if entry_rows:
-            await self.session.execute(insert(journal_entries), entry_rows)
-            await self.session.execute(insert(journal_lines), line_rows)
+
+    async def save_settlement(
+        self,
+        state: LoanState,
+        allocations: Mapping[AllocationKey, AllocationResult | None],
+        entries: Sequence[JournalEntry],
+        *,
+        business_date: date,
+    ) -> None:
+        """Write a settlement in one statement: supersede the current allocation of each key
+        in ``allocations`` (None: it no longer exists) with a new version and its lines, add
+        the journal entries, and write back the instalment positions and the loan row where
+        they differ from what the database holds."""
+        loan = state.loan
+        version = loan.schedule_version
+        new = [(k, r) for k, r in allocations.items() if r is not None]
+        lines = [
+            (kind, source_id, n, line)
+            for (kind, source_id), r in new
+            for n, line in enumerate(r.lines, start=1)
+        ]
+        changed = [
+            i
+            for i in state.instalments
+            if self._stored_positions.get((loan.loan_id, version, i.seq)) != _position(i)
+        ]
+        loan_changed = self._stored_loans.get(loan.loan_id) != _loan_position(loan)
+        if not (allocations or entries or changed or loan_changed):
+            return
+        await self.session.execute(
+            _SAVE_SETTLEMENT,
+            {
+                "loan_id": loan.loan_id,
+                "business_date": business_date,
+                "ref": None,
+                "sup_kinds": [kind for kind, _ in allocations],
+                "sup_ids": [source_id for _, source_id in allocations],
+                "new_kinds": [kind for (kind, _), _ in new],
+                "new_ids": [source_id for (_, source_id), _ in new],
+                "new_credits": [r.credit for _, r in new],
+                "l_kinds": [x[0] for x in lines],
+                "l_ids": [x[1] for x in lines],
+                "l_nos": [x[2] for x in lines],
+                "l_seqs": [x[3].seq for x in lines],
+                "l_components": [x[3].component.value for x in lines],
+                "l_amounts": [x[3].amount for x in lines],
+                **_journal_params(entries),
+                "version": version,
+                "i_seqs": [i.seq for i in changed],
+                "i_principal": [i.outstanding[Component.PRINCIPAL] for i in changed],
+                "i_interest": [i.outstanding[Component.INTEREST] for i in changed],
+                "i_penalty": [i.outstanding[Component.PENALTY] for i in changed],
+                "i_fee": [i.outstanding[Component.FEE] for i in changed],
+                "i_settled": [i.settled_on for i in changed],
+                "loan_changed": loan_changed,
+                "status": loan.status,
+                "credit_balance": loan.credit_balance,
+                "annual_rate": str(loan.annual_rate),
+                "settled_on": loan.settled_on,
+            },
+        )
+        self._remember(state)
 
     async def next_version(self, loan_id: str) -> int:
         latest = await self.session.scalar(

@@ -7,7 +7,12 @@ from typing import Any
 
 from ledger.adapters.records import LoanState, PaymentRecord
 from ledger.service_layer.errors import Conflict, Invalid, NotFound
-from ledger.service_layer.resettlement import Resettlement, resettle
+from ledger.service_layer.resettlement import (
+    Resettlement,
+    allocates_directly,
+    resettle,
+    settle_latest,
+)
 from ledger.service_layer.shapes import allocation_lines, open_balances
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.contracts.ledger import (
@@ -30,7 +35,7 @@ async def _load(uow: LedgerUnitOfWork, loan_id: str) -> LoanState:
 def allocated_event(
     state: LoanState, payment: PaymentRecord, result: Resettlement, *, reallocation: bool
 ) -> PaymentAllocated:
-    allocation = result.outcome.for_payment(payment.payment_id)
+    allocation = result.for_payment(payment.payment_id)
     return PaymentAllocated(
         loan_id=state.loan.loan_id,
         payment_id=payment.payment_id,
@@ -85,15 +90,27 @@ def consequences(
 async def record_payment(
     uow: LedgerUnitOfWork, *, loan_id: str, reference: str, amount: int, value_date: date
 ) -> dict[str, Any]:
-    """Record a payment, re-run allocation from its value date, publish what changed."""
-    state = await _load(uow, loan_id)
+    """Record a payment and allocate it, publish what changed.
+
+    A payment dated on or after everything else is allocated directly against the current
+    position; a back-dated one re-runs the allocation from its value date.
+    """
+    state = await uow.loans.load(loan_id, history=False, reference=reference)
+    if state is None:
+        raise NotFound(f"no loan {loan_id}")
     if value_date < state.loan.disbursed_on:
         raise Invalid(f"value date {value_date} is before the disbursement")
-    if await uow.loans.payment_by_reference(loan_id, reference) is not None:
+    if state.reference_taken:
         raise Conflict(f"a payment with external reference {reference!r} exists on this loan")
+    direct = allocates_directly(value_date, state.latest_payment_date, state.latest_charge_date)
+    if not direct:
+        await uow.loans.load_history(state)
     payment = await uow.loans.add_payment(loan_id, reference, amount, value_date, datetime.now(UTC))
-    state.payments.append(payment)
-    result = await resettle(uow.loans, state, value_date)
+    if direct:
+        result = await settle_latest(uow.loans, state, payment)
+    else:
+        state.payments.append(payment)
+        result = await resettle(uow.loans, state, value_date)
     allocated = allocated_event(state, payment, result, reallocation=False)
     received = PaymentReceived(
         loan_id=loan_id,

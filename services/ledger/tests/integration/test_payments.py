@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -10,8 +11,12 @@ if TYPE_CHECKING:
     from conftest import Ledger
 
 
+from ledger.domain import Component, Payment, replay_allocations
+from ledger.service_layer.resettlement import net_charges
 from lendkit.auth import Role
-from lendkit.testing import read_events, unique
+from lendkit.contracts.overdue import PenaltyAssessed
+from lendkit.events import new_event
+from lendkit.testing import eventually, read_events, unique
 
 
 async def test_fifty_concurrent_posts_with_one_key_make_one_payment(ledger: Ledger) -> None:
@@ -133,3 +138,76 @@ async def test_over_payment_is_held_as_credit(ledger: Ledger) -> None:
     detail = (await ledger.client.get(f"/loans/{loan_id}", headers=ledger.auth())).json()
     assert detail["status"] == "settled"
     assert detail["balances"]["credit_minor"] == 4_000
+
+
+async def test_payments_allocated_directly_leave_what_a_full_replay_gives(ledger: Ledger) -> None:
+    # Same loan as above: #1 1,030.00 due 10 Feb, #2 1,020.00 due 10 Mar, #3 1,010.00 due 10 Apr.
+    loan_id = await ledger.loan(await ledger.product())
+
+    async def balances() -> dict[str, int]:
+        detail = await ledger.client.get(f"/loans/{loan_id}", headers=ledger.auth())
+        return dict(detail.json()["balances"])
+
+    async def penalty(seq: int, amount: int, on: date) -> None:
+        assessed = PenaltyAssessed(
+            loan_id=loan_id,
+            seq=seq,
+            business_date=on,
+            base_minor=100_000,
+            daily_rate="0.0005",
+            amount_minor=amount,
+            currency="CNY",
+        )
+        await ledger.publish(new_event(assessed, source="overdue"))
+
+    assert (await ledger.pay(loan_id, 50_000, date(2026, 2, 10))).status_code == 201
+    await penalty(1, 500, date(2026, 2, 15))
+    await eventually(lambda: _is(balances(), "penalty_minor", 500), timeout=30)
+    # After the penalty's date, so allocated directly: penalty first, then what #1 still
+    # owes, then #2 (not yet due) is prepaid.
+    third = await ledger.pay(loan_id, 60_000, date(2026, 2, 20))
+    assert third.json()["allocation"]["lines"] == [
+        {"seq": 1, "component": "penalty", "amount_minor": 500},
+        {"seq": 1, "component": "principal", "amount_minor": 53_000},
+        {"seq": 2, "component": "interest", "amount_minor": 2_000},
+        {"seq": 2, "component": "principal", "amount_minor": 4_500},
+    ]
+    assert (await ledger.pay(loan_id, 60_000, date(2026, 2, 20))).status_code == 201  # a tie
+    settling = await ledger.pay(loan_id, 200_000, date(2026, 3, 1))
+    assert settling.json()["allocation"]["credit_minor"] == 63_500
+    await penalty(1, 300, date(2026, 3, 5))  # paid from the credit when booked
+    await eventually(lambda: _is(balances(), "credit_minor", 63_200), timeout=30)
+    last = await ledger.pay(loan_id, 1_000, date(2026, 3, 10))
+    assert last.json()["allocation"] == {"lines": [], "credit_minor": 1_000}
+    assert last.json()["credit_balance_minor"] == 64_200
+
+    async with ledger.runtime.uow() as uow:  # read only: never committed
+        state = await uow.loans.load(loan_id)
+        assert state is not None
+        replayed = replay_allocations(
+            [i.contractual() for i in state.instalments],
+            [
+                Payment(p.payment_id, p.value_date, p.amount, p.receipt_order, p.reversed)
+                for p in state.payments
+            ],
+            net_charges(state.charges),
+            state.product.allocation_order,
+        )
+        expected = {("payment", a.payment.payment_id): a.result for a in replayed.payments}
+        expected |= {
+            ("credit", c.charge.charge_id): c.result
+            for c in replayed.credit_applications
+            if c.applied > 0
+        }
+        assert state.allocations == expected
+        assert {i.seq: dict(i.outstanding) for i in state.instalments} == {
+            d.seq: {c: d.owes(c) for c in Component} for d in replayed.outstanding
+        }
+        assert state.loan.credit_balance == replayed.credit == 64_200
+        assert state.loan.status == "settled"
+    recon = (await ledger.client.get("/reconciliation", headers=ledger.auth())).json()
+    assert recon["ok"], recon
+
+
+async def _is(balances: Awaitable[dict[str, int]], component: str, amount: int) -> bool:
+    return (await balances)[component] == amount
