@@ -8,7 +8,8 @@ ordered); partitions of a batch are handled concurrently.
 
 Batch mode (optional): a handler wrapped in :class:`Batchable` can also apply a run of
 events at once. A partition's consecutive records handled by the same ``Batchable`` are
-applied in ONE transaction: their ids go into ``processed_events`` with one statement
+applied in ONE transaction (records of types the consumer ignores have no effect, so
+they do not end a run): their ids go into ``processed_events`` with one statement
 (``ON CONFLICT DO NOTHING RETURNING``) and the batch function gets only the first-seen
 events, in partition order. Any other record in between flushes the run first, so a
 partition's order is kept. If the batch fails for a reason that is not transient, it is
@@ -217,6 +218,12 @@ class IdempotentConsumer(Generic[U]):
                     pending.batch = handler
                 pending.items.append((record, event))
                 continue
+            if handler is None and isinstance(event, CloudEvent):
+                # a type this service does not act on: no effect, so it does not end a run
+                EVENTS_CONSUMED.labels(self.group, event.type, "ignored").inc()
+                if not pending.items:
+                    self._done[tp] = self._positions[tp] = record.offset + 1
+                continue
             await self._flush(tp, pending)
             if isinstance(event, MalformedEvent):
                 await self.dead_letter(record, event, attempts=1)
@@ -224,6 +231,8 @@ class IdempotentConsumer(Generic[U]):
                 await self.handle_event(record, event)
             self._done[tp] = self._positions[tp] = record.offset + 1
         await self._flush(tp, pending)
+        if records:  # every record is handled now, ignored ones after the last run included
+            self._done[tp] = self._positions[tp] = records[-1].offset + 1
 
     async def _flush(self, tp: TopicPartition, pending: _Pending) -> None:
         """Apply a pending run in one transaction; one by one if the batch fails."""

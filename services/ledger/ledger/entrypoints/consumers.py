@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from ledger.domain import Component, LedgerDomainError
-from ledger.service_layer.charges import book_charge
+from ledger.service_layer.charges import book_charge, book_penalties
 from ledger.service_layer.errors import LedgerError
 from ledger.service_layer.schedule_rewrite import rewrite_schedule
-from ledger.service_layer.shapes import domain_component
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
-from lendkit.consumer import RejectedEvent
+from lendkit.consumer import Batchable, RejectedEvent
 from lendkit.contracts.overdue import PenaltyAssessed, PenaltyWaived
 from lendkit.contracts.restructure import PlanAccepted
 from lendkit.contracts.topics import OVERDUE_LOANS, RESTRUCTURE_PLANS
@@ -20,19 +19,10 @@ def _type(model: type[PenaltyAssessed] | type[PenaltyWaived] | type[PlanAccepted
     return CATALOGUE.spec_for_model(model).type
 
 
-async def on_penalty_assessed(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
-    penalty = event.payload(PenaltyAssessed)
+async def on_penalties_assessed(uow: LedgerUnitOfWork, events: list[CloudEvent]) -> None:
+    """A run of penalty events in one transaction (the consumer's batch mode)."""
     try:
-        await book_charge(
-            uow,
-            loan_id=penalty.loan_id,
-            seq=penalty.seq,
-            component=domain_component(penalty.component),
-            amount=penalty.amount_minor,
-            currency=penalty.currency,
-            business_date=penalty.business_date,
-            source_event_id=event.id,
-        )
+        await book_penalties(uow, events)
     except (LedgerError, LedgerDomainError) as exc:
         raise RejectedEvent(str(exc)) from exc
 
@@ -64,7 +54,7 @@ async def on_plan_accepted(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
 CONSUMERS: ConsumerSpec[LedgerUnitOfWork] = ConsumerSpec(
     topics=[OVERDUE_LOANS, RESTRUCTURE_PLANS],
     handlers={
-        _type(PenaltyAssessed): on_penalty_assessed,
+        _type(PenaltyAssessed): Batchable(on_penalties_assessed),
         _type(PenaltyWaived): on_penalty_waived,
         _type(PlanAccepted): on_plan_accepted,
     },

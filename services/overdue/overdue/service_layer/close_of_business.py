@@ -33,8 +33,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.db import UnitOfWork
-from lendkit.events import new_event
 from lendkit.logging import get_logger
+from lendkit.outbox.bulk import prebuilt, write_prebuilt_events
 from overdue.adapters.loan_book import LoanRecord, policies_for
 from overdue.adapters.tables import cob_runs
 from overdue.domain.arrears import OverdueBreakdown
@@ -141,14 +141,18 @@ async def close_business_day(
         missing = {r["product_code"] for r in rows} - policies.keys()
         if missing:
             policies.update(await policies_for(session, missing))
-        outcomes = [
-            review_loan_day(_day_input(row), business_date, policies[row["product_code"]])
-            for row in rows
-        ]
-        await _write_outcomes(conn, business_date, outcomes)
-        events = [new_event(payload, source=uow.source) for o in outcomes for payload in o.events]
-        await uow.emit_all(events)
-        emitted += len(events)
+        outcomes = []
+        changed = []
+        for row in rows:
+            day = _day_input(row)
+            outcome = review_loan_day(day, business_date, policies[row["product_code"]])
+            outcomes.append(outcome)
+            if _state_changed(day.loan, outcome):
+                changed.append(outcome)
+        await _write_outcomes(conn, business_date, outcomes, changed)
+        emitted += await write_prebuilt_events(
+            conn, [prebuilt(payload) for o in outcomes for payload in o.events], source=uow.source
+        )
     await session.execute(
         update(cob_runs)
         .where(cob_runs.c.business_date == business_date)
@@ -182,9 +186,22 @@ def _day_input(row: Any) -> LoanDayInput:
     )
 
 
-async def _write_outcomes(conn: Any, on: date, outcomes: list[LoanDayOutcome]) -> None:
-    if not outcomes:
-        return
+def _state_changed(loan: LoanRecord, o: LoanDayOutcome) -> bool:
+    """Whether ``o`` changes any column ``_WRITE_LOANS`` sets (a loan that just fell due
+    usually changes nothing: rewriting its row would only cost index and WAL writes)."""
+    return (
+        o.bucket != loan.bucket
+        or o.stage.value != loan.stage
+        or o.in_arrears != loan.in_arrears
+        or o.charge_off_candidate != loan.charge_off_candidate
+        or o.penalty.last_accrued_on != loan.penalty.last_accrued_on
+        or o.penalty.cumulative_exact != loan.penalty.cumulative_exact
+        or o.penalty.assessed_to_date_minor != loan.penalty.assessed_to_date_minor
+        or o.gate != loan.gate
+    )
+
+
+async def _write_loans(conn: Any, outcomes: list[LoanDayOutcome]) -> None:
     await conn.execute(
         _WRITE_LOANS,
         [o.loan_id for o in outcomes],
@@ -200,6 +217,14 @@ async def _write_outcomes(conn: Any, on: date, outcomes: list[LoanDayOutcome]) -
         [o.gate.notice_delivered_on for o in outcomes],
         [o.gate.reportable_on for o in outcomes],
     )
+
+
+async def _write_outcomes(
+    conn: Any, on: date, outcomes: list[LoanDayOutcome], changed: list[LoanDayOutcome]
+) -> None:
+    """Write the changed loans' state, the penalty days and the transitions."""
+    if changed:
+        await _write_loans(conn, changed)
     accrued = [o for o in outcomes if o.penalty_day is not None]
     if accrued:
         days = [(o, o.penalty_day) for o in accrued if o.penalty_day is not None]

@@ -1,0 +1,410 @@
+"""Benchmark: close of business end to end, until every event is published AND booked.
+
+    .venv/bin/python bench/close_of_business_chain.py --loans 1000000 --runs 3 --baseline 100000
+
+Per size, two template databases are seeded once with set-based SQL (not timed):
+
+- the overdue read model (``chain_overdue_tpl``): N active loans of 1,000,000.00 CNY with
+  4 monthly instalments; 8 % overdue on D (DPD 1..60, bucket and stage as of D-1, arrears
+  flag after the 3-day grace), 3 % fall due on D, the rest later;
+- the ledger (``chain_ledger_tpl``): the same loans, schedule version 1 and instalments
+  (same due dates and amounts, nothing paid) under product BENCH.
+
+Each run clones both templates (``CREATE DATABASE ... TEMPLATE``), makes a fresh topic
+namespace (``lendkit.testing.create_platform_topics``), and starts two service processes
+with that namespace and database (untimed, until healthy):
+
+- ``python -m overdue`` (its outbox relay publishes; its consumers are off: nothing for
+  them in this run),
+- ``python -m ledger`` (its consumer books ``overdue.penalty.assessed`` in batch mode,
+  its relay publishes ``ledger.charge.booked``).
+
+Timed: ``python -m overdue.entrypoints.cli close-of-business D`` (a third process, as
+ops would run it), then until the overdue outbox is fully published, every penalty of D
+is a charge in the ledger database, and the ledger outbox is fully published (every
+``ChargeBooked`` acknowledged by Kafka). Stage times are measured from the start:
+COB committed, overdue events published, penalties booked, ChargeBooked published.
+Memory: each process's peak resident set (``VmHWM`` from ``/proc/<pid>/status``, read
+just before it is stopped). PostgreSQL and Kafka run beside them on the same 2 cores.
+
+Printed: each run, the median of the runs per size, and the ratio to the baseline size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from ledger.adapters.repository import ProductRepository
+from ledger.domain import LoanProduct, ScheduleType
+from lendkit.migrations import upgrade
+from lendkit.testing import PG_SERVER, create_platform_topics, database_url, unique
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+BUSINESS_DATE = date(2026, 3, 20)
+POLICY = '{"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"}'
+
+# Loan i: first unpaid due date (= oldest unpaid due date) as in the overdue bench.
+_DUE = """CASE
+    WHEN i % 100 < 8 THEN CAST(:d AS date) - (1 + i % 60)
+    WHEN i % 100 < 11 THEN CAST(:d AS date)
+    ELSE CAST(:d AS date) + (1 + i % 28)
+END"""
+
+OVERDUE_SEED = [
+    f"""
+    INSERT INTO products (code, currency, overdue_policy) VALUES ('BENCH', 'CNY', '{POLICY}')
+    """,
+    f"""
+    INSERT INTO loans (loan_id, borrower_id, product_code, currency, principal_minor,
+                       disbursed_on, timezone, oldest_unpaid_due_date, bucket, stage,
+                       in_arrears, last_accrued_on)
+    SELECT 'L' || lpad(i::text, 8, '0'), 'B' || i, 'BENCH', 'CNY', 1000000,
+           DATE '2025-09-20', 'Asia/Shanghai', s.due,
+           CASE WHEN s.dpd_before <= 0 THEN 'current' WHEN s.dpd_before <= 30 THEN '1-30'
+                ELSE '31-60' END,
+           CASE WHEN s.dpd_before <= 0 THEN 'current' WHEN s.dpd_before < 4 THEN 'reminder'
+                WHEN s.dpd_before < 31 THEN 'early' ELSE 'mid' END,
+           s.dpd_before > 3,
+           CASE WHEN s.dpd_before > 0 THEN CAST(:d AS date) - 1 END
+    FROM generate_series(1, CAST(:n AS int)) AS i
+    CROSS JOIN LATERAL (
+        SELECT due, (CAST(:d AS date) - 1) - due AS dpd_before FROM (SELECT {_DUE} AS due) x
+    ) s
+    """,
+    """
+    INSERT INTO instalments (loan_id, seq, due_date, scheduled_interest_minor,
+                             principal_minor, interest_minor)
+    SELECT l.loan_id, k, (l.oldest_unpaid_due_date + make_interval(months => k - 1))::date,
+           12000, 250000, 12000
+    FROM loans l CROSS JOIN generate_series(1, 4) AS k
+    """,
+    "ANALYZE",
+]
+
+LEDGER_SEED = [
+    """
+    INSERT INTO loans (loan_id, borrower_id, product_code, currency, principal, annual_rate,
+                       disbursed_on, timezone, status, schedule_version, credit_balance)
+    SELECT 'L' || lpad(i::text, 8, '0'), 'B' || i, 'BENCH', 'CNY', 1000000, '0.144',
+           DATE '2025-09-20', 'Asia/Shanghai', 'active', 1, 0
+    FROM generate_series(1, CAST(:n AS int)) AS i
+    """,
+    """
+    INSERT INTO schedule_versions (loan_id, version, reason, effective_date, annual_rate)
+    SELECT loan_id, 1, 'disbursement', disbursed_on, annual_rate FROM loans
+    """,
+    f"""
+    INSERT INTO instalments (loan_id, version, seq, due_date, principal, interest,
+                             outstanding_principal, outstanding_interest, interest_recognised)
+    SELECT 'L' || lpad(i::text, 8, '0'), 1, k,
+           ({_DUE} + make_interval(months => k - 1))::date, 250000, 12000, 250000, 12000,
+           false
+    FROM generate_series(1, CAST(:n AS int)) AS i CROSS JOIN generate_series(1, 4) AS k
+    """,
+    "ANALYZE",
+]
+
+
+def _bind(sql: str, loans: int) -> str:
+    return sql.replace("CAST(:d AS date)", f"DATE '{BUSINESS_DATE.isoformat()}'").replace(
+        "CAST(:n AS int)", str(loans)
+    )
+
+
+async def _admin() -> asyncpg.Connection:
+    return await asyncpg.connect(f"postgresql://{PG_SERVER}/postgres")
+
+
+async def _recreate(name: str, template: str | None = None) -> str:
+    conn = await _admin()
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{suffix}')
+    finally:
+        await conn.close()
+    return database_url(name)
+
+
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def seed_templates(loans: int) -> tuple[str, str]:
+    overdue_tpl, ledger_tpl = f"chain_overdue_tpl_{loans}", f"chain_ledger_tpl_{loans}"
+    overdue_url = await _recreate(overdue_tpl)
+    ledger_url = await _recreate(ledger_tpl)
+    await asyncio.to_thread(upgrade, "overdue", overdue_url)
+    await asyncio.to_thread(upgrade, "ledger", ledger_url)
+    conn = await asyncpg.connect(_dsn(overdue_url))
+    try:
+        for statement in OVERDUE_SEED:
+            await conn.execute(_bind(statement, loans))
+    finally:
+        await conn.close()
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    engine = create_async_engine(ledger_url)
+    async with AsyncSession(engine) as session, session.begin():
+        await ProductRepository(session).add(
+            LoanProduct(
+                code="BENCH",
+                currency="CNY",
+                annual_rate=Decimal("0.144"),
+                term=4,
+                schedule_type=ScheduleType.EQUAL_PRINCIPAL,
+                overdue_policy={"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
+            )
+        )
+    await engine.dispose()
+    conn = await asyncpg.connect(_dsn(ledger_url))
+    try:
+        for statement in LEDGER_SEED:
+            await conn.execute(_bind(statement, loans))
+    finally:
+        await conn.close()
+    return overdue_tpl, ledger_tpl
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Service:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    peak_mb: float = 0.0
+
+    async def healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
+                try:
+                    r = await client.get(f"http://127.0.0.1:{self.port}/readyz")
+                    if r.status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"{self.name} not healthy within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.peak_mb = peak_rss_mb(self.process.pid)
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _env(prefix: str, **values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)}
+    env.update({f"{prefix}{k.upper()}": v for k, v in values.items()})
+    env["PYTHONPATH"] = os.pathsep.join(
+        str(ROOT / p) for p in ("shared", "services/ledger", "services/overdue")
+    )
+    return env
+
+
+def _start(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("wb")
+    command = [PYTHON, "-m", module]
+    return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+@dataclass
+class RunResult:
+    loans: int
+    examined: int = 0
+    penalties: int = 0
+    stages: dict[str, float] = field(default_factory=dict)
+    peaks: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return self.stages["chargebooked_published"]
+
+
+async def one_run(loans: int, templates: tuple[str, str], log_dir: Path) -> RunResult:
+    namespace = unique("chain") + "."
+    await create_platform_topics(namespace)
+    overdue_url = await _recreate("chain_overdue_run", templates[0])
+    ledger_url = await _recreate("chain_ledger_run", templates[1])
+    common = {"topic_namespace": namespace, "log_level": "WARNING"}
+    overdue_env = _env(
+        "OVERDUE_",
+        database_url=overdue_url,
+        http_port="18802",
+        run_consumers="false",
+        outbox_batch_size="5000",
+        outbox_poll_interval_ms="100",
+        **common,
+    )
+    ledger_env = _env(
+        "LEDGER_",
+        database_url=ledger_url,
+        http_port="18801",
+        consumer_group=unique("ledger-chain"),
+        consumer_batch_size="5000",
+        outbox_batch_size="5000",
+        outbox_poll_interval_ms="100",
+        **common,
+    )
+    overdue = Service("overdue", _start("overdue", overdue_env, log_dir / "overdue.log"), 18802)
+    ledger = Service("ledger", _start("ledger", ledger_env, log_dir / "ledger.log"), 18801)
+    result = RunResult(loans)
+    odb = await asyncpg.connect(_dsn(overdue_url))
+    ldb = await asyncpg.connect(_dsn(ledger_url))
+    try:
+        await asyncio.gather(overdue.healthy(), ledger.healthy())
+        started = time.perf_counter()
+        cob = await asyncio.create_subprocess_exec(
+            PYTHON,
+            "-m",
+            "overdue.entrypoints.cli",
+            "close-of-business",
+            str(BUSINESS_DATE),
+            env=overdue_env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        cob_peak = 0.0
+        while cob.returncode is None:
+            with contextlib.suppress(OSError):
+                cob_peak = max(cob_peak, peak_rss_mb(cob.pid))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(cob.wait(), timeout=0.05)
+        result.stages["cob_committed"] = time.perf_counter() - started
+        output = (await cob.stdout.read()).decode() if cob.stdout else ""
+        if cob.returncode != 0:
+            raise RuntimeError(f"close of business failed:\n{output}")
+        result.peaks["overdue-cob"] = cob_peak
+        result.examined = int(await odb.fetchval("SELECT loans_examined FROM cob_runs"))
+        result.penalties = int(
+            await odb.fetchval(
+                "SELECT count(*) FROM penalty_days WHERE business_date = $1 AND booked_minor > 0",
+                BUSINESS_DATE,
+            )
+        )
+        pending = {"overdue_published", "penalties_booked", "chargebooked_published"}
+        while pending:
+            now = time.perf_counter() - started
+            if "overdue_published" in pending and not await odb.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)"
+            ):
+                result.stages["overdue_published"] = now
+                pending.discard("overdue_published")
+            if "penalties_booked" in pending:
+                booked = await ldb.fetchval("SELECT count(*) FROM charges")
+                if booked >= result.penalties:
+                    result.stages["penalties_booked"] = now
+                    pending.discard("penalties_booked")
+            elif not await ldb.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)"
+            ):
+                result.stages["chargebooked_published"] = now
+                pending.discard("chargebooked_published")
+            if now > 600:
+                raise RuntimeError(f"not done after 600 s: {pending}")
+            await asyncio.sleep(0.05)
+        booked_events = await ldb.fetchval(
+            "SELECT count(*) FROM outbox WHERE event_type = 'ledger.charge.booked.v1'"
+        )
+        assert booked_events == result.penalties, (booked_events, result.penalties)
+        penalty_sum = await ldb.fetchval("SELECT sum(outstanding_penalty) FROM instalments")
+        journal_sum = await ldb.fetchval(
+            "SELECT sum(debit - credit) FROM journal_lines WHERE account = 'PENALTY_RECEIVABLE'"
+        )
+        assessed = await odb.fetchval("SELECT sum(booked_minor) FROM penalty_days")
+        assert penalty_sum == journal_sum == assessed, (penalty_sum, journal_sum, assessed)
+    finally:
+        overdue.stop()
+        ledger.stop()
+        await odb.close()
+        await ldb.close()
+    result.peaks["overdue-service"] = overdue.peak_mb
+    result.peaks["ledger-service"] = ledger.peak_mb
+    return result
+
+
+def _line(n: int, r: RunResult) -> str:
+    s = r.stages
+    peaks = ", ".join(f"{k} {v:.0f} MB" for k, v in r.peaks.items())
+    return (
+        f"  run {n}: loans={r.loans:,} examined={r.examined:,} penalties={r.penalties:,} | "
+        f"COB committed {s['cob_committed']:.2f}s, overdue published "
+        f"{s['overdue_published']:.2f}s, booked {s['penalties_booked']:.2f}s, ChargeBooked "
+        f"published {s['chargebooked_published']:.2f}s | peak RSS: {peaks}"
+    )
+
+
+async def measure(loans: int, runs: int, log_dir: Path) -> list[RunResult]:
+    seed_started = time.perf_counter()
+    templates = await seed_templates(loans)
+    print(f"loans={loans:,}: seeded in {time.perf_counter() - seed_started:.1f}s (untimed)")
+    results = []
+    for n in range(1, runs + 1):
+        r = await one_run(loans, templates, log_dir)
+        results.append(r)
+        print(_line(n, r), flush=True)
+    return results
+
+
+def _median(results: list[RunResult], stage: str) -> float:
+    return statistics.median(r.stages[stage] for r in results)
+
+
+async def main(loans: int, runs: int, baseline: int, baseline_runs: int, log_dir: Path) -> None:
+    sizes = [(baseline, baseline_runs), (loans, runs)] if baseline else [(loans, runs)]
+    measured = {size: await measure(size, n, log_dir) for size, n in sizes}
+    print("\nmedian end-to-end (COB start -> every ChargeBooked published):")
+    base = measured.get(baseline)
+    for size, results in measured.items():
+        total = _median(results, "chargebooked_published")
+        peak = {k: max(r.peaks[k] for r in results) for k in results[0].peaks}
+        ratio = f", x{total / _median(base, 'chargebooked_published'):.2f} baseline" if base else ""
+        print(
+            f"  loans={size:,} ({len(results)} run(s)): total {total:.2f}s{ratio} | COB "
+            f"{_median(results, 'cob_committed'):.2f}s, published "
+            f"{_median(results, 'overdue_published'):.2f}s, booked "
+            f"{_median(results, 'penalties_booked'):.2f}s | max peak RSS "
+            + ", ".join(f"{k} {v:.0f} MB" for k, v in peak.items())
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--loans", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline", type=int, default=100_000, help="0: no baseline")
+    parser.add_argument("--baseline-runs", type=int, default=3)
+    args = parser.parse_args()
+    logs = Path(os.environ.get("CHAIN_LOG_DIR", tempfile.gettempdir())) / "cob_chain_logs"
+    logs.mkdir(parents=True, exist_ok=True)  # the services' output, for a failed run
+    sys.exit(asyncio.run(main(args.loans, args.runs, args.baseline, args.baseline_runs, logs)))
