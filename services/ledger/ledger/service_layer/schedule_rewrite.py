@@ -6,6 +6,7 @@ re-amortised by the domain's ``rewrite_remaining_schedule`` into new instalments
 after the last old one; its unpaid penalties, fees and already-recognised interest move to
 the first new instalment (``transfer`` charges: receivables that change instalment, no new
 income). Interest not yet recognised on a replaced instalment is simply not owed any more.
+A plan's penalty waiver is then booked against that first new instalment.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from decimal import Decimal
 
 from ledger.adapters.records import InstalmentRecord, LoanState
 from ledger.domain import Component, rewrite_remaining_schedule
+from ledger.service_layer.charges import book_charge
 from ledger.service_layer.errors import Invalid, NotFound
 from ledger.service_layer.payments import consequences
 from ledger.service_layer.resettlement import net_charges, resettle
@@ -136,4 +138,17 @@ async def rewrite_schedule(
         balances=open_balances(state.instalments),
     )
     await uow.emit_all([new_event(rewritten, source=uow.source), *consequences(uow, state, result)])
+    if plan.penalty_waiver_minor:
+        # Every unpaid penalty now sits on the first new instalment: the plan waives from it
+        # (at most what is owed), audited like any waiver and published as ChargeBooked.
+        await book_charge(
+            uow,
+            loan_id=loan.loan_id,
+            seq=first_new,
+            component=Component.PENALTY,
+            amount=-plan.penalty_waiver_minor,
+            currency=loan.currency,
+            business_date=plan.effective_date,
+            source_event_id=f"{source_event_id}:penalty-waiver",
+        )
     return rewritten
