@@ -3,6 +3,7 @@ reconciliation). Reads only; the write side is in ``service_layer``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.adapters.records import InstalmentRecord, LoanRecord
-from ledger.adapters.repository import loan_record
+from ledger.adapters.repository import LoanRepository, loan_record
 from ledger.adapters.tables import (
     allocation_lines,
     allocations,
@@ -19,8 +20,18 @@ from ledger.adapters.tables import (
     journal_lines,
     loans,
     payments,
+    schedule_versions,
 )
-from ledger.domain import Account, Component, InstalmentPosition, what_is_owed
+from ledger.domain import (
+    Account,
+    Component,
+    InstalmentDue,
+    InstalmentPosition,
+    Payment,
+    replay_allocations,
+    what_is_owed,
+)
+from ledger.service_layer.resettlement import net_charges
 from ledger.service_layer.shapes import balance, contract_component
 
 
@@ -109,10 +120,10 @@ def loan_detail(loan: LoanRecord, schedule: list[InstalmentRecord]) -> dict[str,
 
 
 def owed_breakdown(
-    loan: LoanRecord, schedule: list[InstalmentRecord], as_of: date
+    loan: LoanRecord, outstanding: Sequence[InstalmentDue], as_of: date, credit: int
 ) -> dict[str, Any]:
     """'What do I owe today and why', from the domain's ``what_is_owed``."""
-    positions = [InstalmentPosition(i.seq, i.due_date, dict(i.outstanding)) for i in schedule]
+    positions = [InstalmentPosition(i.seq, i.due_date, dict(i.outstanding)) for i in outstanding]
     owed = what_is_owed(positions, as_of, loan.currency)
     return {
         "loan_id": loan.loan_id,
@@ -121,7 +132,7 @@ def owed_breakdown(
         "total_minor": owed.total,
         "by_component": _components(owed.by_component),
         "not_yet_due_minor": owed.not_yet_due,
-        "credit_minor": loan.credit_balance,
+        "credit_minor": credit,
         "summary": owed.summary,
         "instalments": [
             {
@@ -135,6 +146,48 @@ def owed_breakdown(
             for i in owed.instalments
         ],
     }
+
+
+async def outstanding_as_of(
+    session: AsyncSession, loan_id: str, as_of: date
+) -> tuple[LoanRecord, tuple[InstalmentDue, ...], int]:
+    """The loan's instalments as they stood at the end of ``as_of`` (and credit then held).
+
+    When no payment or charge is dated after ``as_of`` that is the stored position;
+    otherwise the domain's replay of what was dated up to ``as_of``. A date before the
+    current schedule version (a restructuring) is refused: that schedule no longer exists.
+    """
+    repo = LoanRepository(session)
+    state = await repo.load(loan_id, history=False)
+    if state is None:
+        raise LookupError(loan_id)
+    later = [d for d in (state.latest_payment_date, state.latest_charge_date) if d and d > as_of]
+    if not later:
+        dues = tuple(
+            InstalmentDue(i.seq, i.due_date, dict(i.outstanding)) for i in state.instalments
+        )
+        return state.loan, dues, state.loan.credit_balance
+    if state.loan.schedule_version > 1:
+        effective = await session.scalar(
+            select(schedule_versions.c.effective_date).where(
+                schedule_versions.c.loan_id == loan_id,
+                schedule_versions.c.version == state.loan.schedule_version,
+            )
+        )
+        if effective is not None and as_of < effective:
+            raise ValueError(f"the current schedule starts on {effective}; ask for a later date")
+    await repo.load_history(state)
+    outcome = replay_allocations(
+        [i.contractual() for i in state.instalments],
+        [
+            Payment(p.payment_id, p.value_date, p.amount, p.receipt_order, p.reversed)
+            for p in state.payments
+            if p.value_date <= as_of
+        ],
+        [c for c in net_charges(state.charges) if c.booked_on <= as_of],
+        state.product.allocation_order,
+    )
+    return state.loan, outcome.outstanding, outcome.credit
 
 
 async def list_loans(

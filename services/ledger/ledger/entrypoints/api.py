@@ -171,15 +171,16 @@ async def owed(
     as_of: date | None = None,
     principal: Principal = Depends(ANYONE),
 ) -> dict[str, Any]:
-    async with runtime_of(request).session_factory() as session:
-        repo = LoanRepository(session)
-        loan = await repo.get(loan_id)
-        if loan is None:
-            raise ProblemError(404, "Not Found", "No such resource")
-        ensure_may_see(principal, loan.borrower_id)
-        schedule = await repo.current_instalments(loan)
-    today = datetime.now(ZoneInfo(loan.timezone)).date()
-    return views.owed_breakdown(loan, schedule, as_of or today)
+    """What is owed at the end of ``as_of`` (default: today in the loan's timezone), by
+    instalment and component, with a plain reason for each line."""
+    loan = await _visible_loan(request, principal, loan_id)
+    day = as_of or datetime.now(ZoneInfo(loan.timezone)).date()
+    async with runtime_of(request).session_factory() as session, session.begin():
+        try:
+            loan, outstanding, credit = await views.outstanding_as_of(session, loan_id, day)
+        except ValueError as exc:
+            raise ProblemError(422, "Unprocessable", str(exc)) from exc
+    return views.owed_breakdown(loan, outstanding, day, credit)
 
 
 @router.post("/loans/{loan_id}/payments", status_code=201)
