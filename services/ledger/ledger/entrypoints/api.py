@@ -9,19 +9,31 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBearer
 
 from ledger import views
 from ledger.adapters.records import LoanRecord
 from ledger.adapters.repository import LoanRepository
 from ledger.domain import LedgerDomainError
+from ledger.entrypoints.openapi import AUTH, IDEMPOTENT, idempotency_key_header, problems
 from ledger.entrypoints.schemas import (
     CloseOfBusinessIn,
+    CloseOfBusinessOut,
+    Journal,
+    LoanDetail,
     LoanIn,
+    LoanPage,
+    Owed,
     PaymentIn,
+    PaymentList,
+    PaymentOut,
     ProductIn,
+    Reconciliation,
     ReversalIn,
+    ReversalOut,
+    Statement,
 )
 from ledger.service_layer import handlers
 from ledger.service_layer.close_of_business import close_business_day
@@ -29,12 +41,22 @@ from ledger.service_layer.errors import Conflict, Invalid, LedgerError, NotFound
 from ledger.service_layer.payments import record_payment, reverse_payment
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
-from lendkit.idempotency import IdempotencyKey, require_key, respond_once
+from lendkit.contracts.ledger import LoanDisbursed, ProductPublished
+from lendkit.idempotency import require_key, respond_once
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
 from lendkit.runtime import runtime_of
 
-router = APIRouter(tags=["ledger"])
+# Documents JWT bearer auth on every route (lendkit.auth does the checking).
+router = APIRouter(
+    tags=["ledger"],
+    dependencies=[Depends(HTTPBearer(auto_error=False, description="JWT with roles"))],
+)
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
+# Identifiers PostgreSQL can compare: no NUL characters (they used to end in a 500).
+NO_NUL = r"^[^\x00]*$"
+LoanId = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
+Text = Annotated[str | None, Query(max_length=200, pattern=NO_NUL)]
 
 
 ANYONE = require_roles(Role.BORROWER, Role.OPS, Role.ADMIN, Role.SERVICE)
@@ -83,7 +105,12 @@ async def _visible_loan(request: Request, principal: Principal, loan_id: str) ->
     return loan
 
 
-@router.post("/products", status_code=201)
+@router.post(
+    "/products",
+    status_code=201,
+    summary="Create a loan product (published to the other services)",
+    responses={201: {"model": ProductPublished}, **problems(400, *AUTH, 409)},
+)
 async def create_product(
     body: ProductIn, request: Request, _: Principal = Depends(require_roles(Role.ADMIN))
 ) -> JSONResponse:
@@ -93,11 +120,17 @@ async def create_product(
     return JSONResponse(published.model_dump(mode="json"), status_code=201)
 
 
-@router.post("/loans", status_code=201)
+@router.post(
+    "/loans",
+    status_code=201,
+    summary="Create and disburse a loan",
+    responses={201: {"model": LoanDisbursed}, **problems(400, *AUTH, 404, 409)},
+    openapi_extra=IDEMPOTENT,
+)
 async def create_loan(
     body: LoanIn,
     request: Request,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKey,
     _: Principal = Depends(STAFF),
 ) -> JSONResponse:
     try:
@@ -123,19 +156,26 @@ async def create_loan(
     )
 
 
-@router.get("/loans")
+@router.get(
+    "/loans",
+    summary="Loans (a borrower sees only their own), by loan id, cursor-paginated",
+    response_model=None,
+    responses={200: {"model": LoanPage}, **problems(400, *AUTH)},
+)
 async def list_loans(
     request: Request,
     principal: Principal = Depends(ANYONE),
-    borrower_id: str | None = None,
+    borrower_id: Text = None,
     status: str | None = Query(default=None, pattern="^(active|settled)$"),
-    cursor: str | None = None,
+    cursor: Text = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> dict[str, Any]:
     if not principal.is_staff:
         borrower_id = principal.borrower_id
     position = decode_cursor(cursor) or {}
     after = position.get("after")
+    if after is not None and "\x00" in str(after):
+        raise ProblemError(400, "Invalid cursor", "The cursor is not one this service issued.")
     async with runtime_of(request).session_factory() as session:
         items = await views.list_loans(
             session,
@@ -152,9 +192,13 @@ async def list_loans(
     }
 
 
-@router.get("/loans/{loan_id}")
+@router.get(
+    "/loans/{loan_id}",
+    summary="Loan detail: schedule and balances by component",
+    responses={200: {"model": LoanDetail}, **problems(*AUTH, 404)},
+)
 async def loan_detail(
-    loan_id: str, request: Request, principal: Principal = Depends(ANYONE)
+    loan_id: LoanId, request: Request, principal: Principal = Depends(ANYONE)
 ) -> Response:
     found = await views.loan_detail_document(await runtime_of(request).reads(), loan_id)
     if found is None:
@@ -164,9 +208,14 @@ async def loan_detail(
     return Response(document, media_type="application/json")
 
 
-@router.get("/loans/{loan_id}/owed")
+@router.get(
+    "/loans/{loan_id}/owed",
+    summary="What do I owe today and why",
+    response_model=None,
+    responses={200: {"model": Owed}, **problems(*AUTH, 404)},
+)
 async def owed(
-    loan_id: str,
+    loan_id: LoanId,
     request: Request,
     as_of: date | None = None,
     principal: Principal = Depends(ANYONE),
@@ -183,12 +232,18 @@ async def owed(
     return views.owed_breakdown(loan, outstanding, day, credit)
 
 
-@router.post("/loans/{loan_id}/payments", status_code=201)
+@router.post(
+    "/loans/{loan_id}/payments",
+    status_code=201,
+    summary="Record a payment and allocate it",
+    responses={201: {"model": PaymentOut}, **problems(400, *AUTH, 404, 409)},
+    openapi_extra=IDEMPOTENT,
+)
 async def post_payment(
-    loan_id: str,
+    loan_id: LoanId,
     body: PaymentIn,
     request: Request,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKey,
     principal: Principal = Depends(PAYERS),
 ) -> JSONResponse:
     async def visible(uow: LedgerUnitOfWork) -> None:
@@ -217,22 +272,32 @@ async def post_payment(
     )
 
 
-@router.get("/loans/{loan_id}/payments")
+@router.get(
+    "/loans/{loan_id}/payments",
+    summary="Payments with their current allocation",
+    response_model=None,
+    responses={200: {"model": PaymentList}, **problems(*AUTH, 404)},
+)
 async def list_payments(
-    loan_id: str, request: Request, principal: Principal = Depends(ANYONE)
+    loan_id: LoanId, request: Request, principal: Principal = Depends(ANYONE)
 ) -> dict[str, Any]:
     await _visible_loan(request, principal, loan_id)
     async with runtime_of(request).session_factory() as session:
         return {"items": await views.payments_of(session, loan_id)}
 
 
-@router.post("/loans/{loan_id}/payments/{payment_id}/reversal")
+@router.post(
+    "/loans/{loan_id}/payments/{payment_id}/reversal",
+    summary="Reverse a payment (chargeback): what it paid is owed again",
+    responses={200: {"model": ReversalOut}, **problems(400, *AUTH, 404, 409)},
+    openapi_extra=IDEMPOTENT,
+)
 async def reverse(
-    loan_id: str,
+    loan_id: LoanId,
     payment_id: uuid.UUID,
     body: ReversalIn,
     request: Request,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKey,
     _: Principal = Depends(OPS),
 ) -> JSONResponse:
     loan = await _visible_loan(request, _, loan_id)
@@ -256,9 +321,14 @@ async def reverse(
     )
 
 
-@router.get("/loans/{loan_id}/statement")
+@router.get(
+    "/loans/{loan_id}/statement",
+    summary="Statement for a period, from the journal",
+    response_model=None,
+    responses={200: {"model": Statement}, **problems(400, *AUTH, 404)},
+)
 async def statement(
-    loan_id: str,
+    loan_id: LoanId,
     request: Request,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
@@ -271,22 +341,37 @@ async def statement(
         return await views.statement(session, loan, start, end)
 
 
-@router.get("/loans/{loan_id}/journal")
+@router.get(
+    "/loans/{loan_id}/journal",
+    summary="The loan's journal entries",
+    response_model=None,
+    responses={200: {"model": Journal}, **problems(*AUTH, 404)},
+)
 async def journal(
-    loan_id: str, request: Request, principal: Principal = Depends(OPS)
+    loan_id: LoanId, request: Request, principal: Principal = Depends(OPS)
 ) -> dict[str, Any]:
     await _visible_loan(request, principal, loan_id)
     async with runtime_of(request).session_factory() as session:
         return {"items": await views.journal_of(session, loan_id)}
 
 
-@router.get("/reconciliation")
+@router.get(
+    "/reconciliation",
+    summary="Debits equal credits; balances equal the journal",
+    response_model=None,
+    responses={200: {"model": Reconciliation}, **problems(*AUTH)},
+)
 async def reconciliation(request: Request, _: Principal = Depends(OPS)) -> dict[str, Any]:
     async with runtime_of(request).session_factory() as session:
         return await views.reconciliation(session)
 
 
-@router.post("/close-of-business")
+@router.post(
+    "/close-of-business",
+    summary="Close a business day (idempotent per date)",
+    response_model=None,
+    responses={200: {"model": CloseOfBusinessOut}, **problems(400, *AUTH)},
+)
 async def close_of_business(
     body: CloseOfBusinessIn, request: Request, _: Principal = Depends(STAFF)
 ) -> dict[str, Any]:

@@ -1,8 +1,12 @@
-"""Request bodies of the ledger's REST API (responses are documented by example in the tests)."""
+"""Request bodies and documented response shapes of the ledger's REST API.
+
+The response models document what the views already return (they are not used to
+serialise): a test validates real responses against them and dumps them back unchanged.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +22,11 @@ from ledger.domain import (
     Rounding,
     ScheduleType,
 )
+from lendkit.contracts.money import AllocationLine, InstalmentBalance
 
 Id = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+#: Free text PostgreSQL can store: no NUL characters (they used to end in a 500).
+NO_NUL = r"^[^\x00]*$"
 
 
 class Body(BaseModel):
@@ -73,19 +80,211 @@ class LoanIn(Body):
     principal_minor: int = Field(gt=0, le=10**15)
     disbursed_on: date
     first_due_date: date | None = None
-    timezone: str = Field(default="Asia/Shanghai", min_length=1, max_length=64)
+    timezone: str = Field(default="Asia/Shanghai", min_length=1, max_length=64, pattern=NO_NUL)
 
 
 class PaymentIn(Body):
-    external_reference: str = Field(min_length=1, max_length=200)
+    external_reference: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     amount_minor: int = Field(gt=0, le=10**15)
     value_date: date
 
 
 class ReversalIn(Body):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
     business_date: date | None = None
 
 
 class CloseOfBusinessIn(Body):
     business_date: date
+
+
+# Responses ---------------------------------------------------------------------------------
+
+
+class Out(BaseModel):
+    """A documented response. Unknown fields are refused, so documentation cannot drift."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LoanSummary(Out):
+    loan_id: str
+    borrower_id: str
+    product_code: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    principal_minor: int
+    annual_rate: str = Field(description="decimal annual rate, e.g. 0.18")
+    disbursed_on: date
+    timezone: str
+    status: str = Field(description="active or settled")
+    settled_on: date | None
+    schedule_version: int
+
+
+class LoanPage(Out):
+    items: list[LoanSummary]
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null at the end"
+    )
+
+
+class ComponentAmounts(Out):
+    penalty_minor: int
+    fee_minor: int
+    interest_minor: int
+    principal_minor: int
+
+
+class Balances(ComponentAmounts):
+    credit_minor: int = Field(description="over-payment held as credit")
+
+
+class ScheduleItem(Out):
+    seq: int
+    due_date: date
+    principal_minor: int
+    interest_minor: int
+    outstanding: ComponentAmounts
+    settled_on: date | None
+
+
+class LoanDetail(Out):
+    loan_id: str
+    borrower_id: str
+    product_code: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    principal_minor: int
+    annual_rate: str | float = Field(
+        description="annual rate; a JSON number on this route (built by PostgreSQL)"
+    )
+    disbursed_on: date
+    timezone: str
+    status: str
+    settled_on: date | None
+    schedule_version: int
+    balances: Balances
+    schedule: list[ScheduleItem]
+
+
+class OwedInstalment(Out):
+    seq: int
+    due_date: date
+    days_overdue: int
+    total_minor: int
+    amounts: ComponentAmounts
+    reason: str
+
+
+class Owed(Out):
+    loan_id: str
+    as_of: date
+    currency: str
+    total_minor: int
+    by_component: ComponentAmounts
+    not_yet_due_minor: int
+    credit_minor: int
+    summary: str
+    instalments: list[OwedInstalment]
+
+
+class Allocation(Out):
+    lines: list[AllocationLine]
+    credit_minor: int
+
+
+class PaymentOut(Out):
+    payment_id: str
+    loan_id: str
+    external_reference: str
+    amount_minor: int
+    currency: str
+    value_date: date
+    received_at: datetime
+    reversed: bool
+    allocation: Allocation
+    credit_balance_minor: int
+    balances: list[InstalmentBalance]
+
+
+class PaymentItem(Out):
+    payment_id: str
+    external_reference: str
+    amount_minor: int
+    value_date: date
+    received_at: datetime
+    reversed: bool
+    allocation: Allocation | None
+
+
+class PaymentList(Out):
+    items: list[PaymentItem]
+
+
+class ReversalOut(Out):
+    payment_id: str
+    loan_id: str
+    reversed: bool
+    reason: str
+    credit_balance_minor: int
+    balances: list[InstalmentBalance]
+
+
+class StatementAmounts(Balances):
+    total_minor: int
+
+
+class StatementMovement(StatementAmounts):
+    on: date = Field(alias="date", description="the journal entry's business date")
+    memo: str
+    reference: str | None
+
+
+class Statement(Out):
+    loan_id: str
+    currency: str
+    from_: date = Field(alias="from")
+    to: date
+    opening: StatementAmounts
+    movements: list[StatementMovement]
+    closing: StatementAmounts
+
+
+class JournalLine(Out):
+    account: str
+    debit_minor: int
+    credit_minor: int
+
+
+class JournalEntry(Out):
+    entry_id: str
+    business_date: date
+    memo: str
+    currency: str
+    lines: list[JournalLine]
+
+
+class Journal(Out):
+    items: list[JournalEntry]
+
+
+class Mismatch(Out):
+    loan_id: str
+    balance: str
+    journal_minor: int
+    tables_minor: int
+
+
+class Reconciliation(Out):
+    ok: bool
+    loans: int
+    debits_minor: int
+    credits_minor: int
+    mismatches: list[Mismatch]
+
+
+class CloseOfBusinessOut(Out):
+    business_date: date
+    already_closed: bool
+    upcoming: int
+    due: int
+    interest_recognised: int

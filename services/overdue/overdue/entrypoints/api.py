@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
 from lendkit.db import UnitOfWork
-from lendkit.idempotency import IdempotencyKey, require_key, respond_once
+from lendkit.idempotency import require_key, respond_once
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
 from lendkit.runtime import runtime_of
@@ -26,10 +27,29 @@ from overdue.domain.escalation import Stage
 from overdue.domain.explain import Explanation
 from overdue.domain.penalty import InvalidWaiver
 from overdue.domain.policy import OverduePolicy
+from overdue.entrypoints.openapi import AUTH, IDEMPOTENT, idempotency_key_header, problems
+from overdue.entrypoints.schemas import (
+    CureRate,
+    ExplanationOut,
+    OverdueLoanPage,
+    PauseOut,
+    PortfolioSummary,
+    RollRates,
+    WaiverOut,
+)
 from overdue.service_layer.pause import pause_loan, resume_loan
 from overdue.service_layer.penalty_waivers import record_penalty_waiver
 
-router = APIRouter(tags=["overdue"])
+# Documents JWT bearer auth on every route (lendkit.auth does the checking).
+router = APIRouter(
+    tags=["overdue"],
+    dependencies=[Depends(HTTPBearer(auto_error=False, description="JWT with roles"))],
+)
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
+# Identifiers PostgreSQL can compare: no NUL characters (they used to end in a 500).
+NO_NUL = r"^[^\x00]*$"
+LoanId = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
+Text = Annotated[str | None, Query(max_length=200, pattern=NO_NUL)]
 
 Ops = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN))]
 Reader = Annotated[
@@ -56,9 +76,14 @@ async def _as_of_or_latest(uow: UnitOfWork, as_of: date | None) -> date:
 # Borrower and ops: why do I owe what I owe ---------------------------------------------
 
 
-@router.get("/loans/{loan_id}/explanation", summary="DPD, bucket, graces and penalty days")
+@router.get(
+    "/loans/{loan_id}/explanation",
+    summary="DPD, bucket, graces and penalty days",
+    response_model=None,
+    responses={200: {"model": ExplanationOut}, **problems(*AUTH, 404, 409)},
+)
 async def get_explanation(
-    loan_id: str,
+    loan_id: LoanId,
     request: Request,
     principal: Reader,
     as_of: date | None = None,
@@ -124,18 +149,25 @@ def _explanation_body(e: Explanation, locale: str) -> dict[str, Any]:
 # Ops: who is overdue, portfolio health ---------------------------------------------------
 
 
-@router.get("/overdue-loans", summary="Loans with something past due, by bucket and stage")
+@router.get(
+    "/overdue-loans",
+    summary="Loans with something past due, by bucket and stage",
+    response_model=None,
+    responses={200: {"model": OverdueLoanPage}, **problems(400, *AUTH, 409)},
+)
 async def list_overdue_loans(
     request: Request,
     _: Staff,
-    bucket: str | None = None,
+    bucket: Text = None,
     stage: Stage | None = None,
     as_of: date | None = None,
-    cursor: str | None = None,
+    cursor: Text = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     position = decode_cursor(cursor)
     after = None if position is None else str(position.get("after", ""))
+    if after is not None and "\x00" in after:
+        raise ProblemError(400, "Invalid cursor", "The cursor is not one this service issued.")
     async with runtime_of(request).uow() as uow:
         on = await _as_of_or_latest(uow, as_of)
         rows = await views.overdue_loans(
@@ -154,7 +186,12 @@ async def list_overdue_loans(
     }
 
 
-@router.get("/portfolio/summary", summary="Loans and amounts per bucket and currency")
+@router.get(
+    "/portfolio/summary",
+    summary="Loans and amounts per bucket and currency",
+    response_model=None,
+    responses={200: {"model": PortfolioSummary}, **problems(*AUTH, 409)},
+)
 async def get_portfolio_summary(
     request: Request, _: Staff, as_of: date | None = None
 ) -> dict[str, Any]:
@@ -174,13 +211,18 @@ def _check_period(start: date, end: date) -> None:
         raise ProblemError(422, "Invalid period", "'to' must not be before 'from'.")
 
 
-@router.get("/portfolio/roll-rates", summary="Roll-rate matrix between two business dates")
+@router.get(
+    "/portfolio/roll-rates",
+    summary="Roll-rate matrix between two business dates",
+    response_model=None,
+    responses={200: {"model": RollRates}, **problems(*AUTH)},
+)
 async def get_roll_rates(
     request: Request,
     _: Staff,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
-    product_code: str | None = None,
+    product_code: Text = None,
 ) -> dict[str, Any]:
     _check_period(start, end)
     async with runtime_of(request).uow() as uow:
@@ -203,13 +245,18 @@ async def get_roll_rates(
     }
 
 
-@router.get("/portfolio/cure-rate", summary="Share of delinquent loans current again")
+@router.get(
+    "/portfolio/cure-rate",
+    summary="Share of delinquent loans current again",
+    response_model=None,
+    responses={200: {"model": CureRate}, **problems(*AUTH)},
+)
 async def get_cure_rate(
     request: Request,
     _: Staff,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
-    product_code: str | None = None,
+    product_code: Text = None,
 ) -> dict[str, Any]:
     _check_period(start, end)
     async with runtime_of(request).uow() as uow:
@@ -229,12 +276,12 @@ def _rate(value: object) -> str | None:
 
 
 class PauseRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")
 
 
 class WaiverRequest(BaseModel):
     amount_minor: int = Field(gt=0)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")
     business_date: date | None = None
 
 
@@ -245,13 +292,18 @@ async def _loan_for_update(uow: UnitOfWork, loan_id: str) -> LoanRecord:
     return loan
 
 
-@router.post("/loans/{loan_id}/pause", summary="Pause delinquency and penalty accrual")
+@router.post(
+    "/loans/{loan_id}/pause",
+    summary="Pause delinquency and penalty accrual",
+    responses={200: {"model": PauseOut}, **problems(400, *AUTH, 404)},
+    openapi_extra=IDEMPOTENT,
+)
 async def post_pause(
-    loan_id: str,
+    loan_id: LoanId,
     body: PauseRequest,
     request: Request,
     principal: Ops,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
     require_key(idempotency_key)
     async with runtime_of(request).uow() as uow:
@@ -266,13 +318,18 @@ async def post_pause(
         )
 
 
-@router.post("/loans/{loan_id}/resume", summary="Resume delinquency and penalty accrual")
+@router.post(
+    "/loans/{loan_id}/resume",
+    summary="Resume delinquency and penalty accrual",
+    responses={200: {"model": PauseOut}, **problems(400, *AUTH, 404)},
+    openapi_extra=IDEMPOTENT,
+)
 async def post_resume(
-    loan_id: str,
+    loan_id: LoanId,
     body: PauseRequest,
     request: Request,
     principal: Ops,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
     require_key(idempotency_key)
     async with runtime_of(request).uow() as uow:
@@ -287,13 +344,19 @@ async def post_resume(
         )
 
 
-@router.post("/loans/{loan_id}/penalty-waivers", status_code=201, summary="Waive penalty (audited)")
+@router.post(
+    "/loans/{loan_id}/penalty-waivers",
+    status_code=201,
+    summary="Waive penalty (audited)",
+    responses={201: {"model": WaiverOut}, **problems(400, *AUTH, 404, 409)},
+    openapi_extra=IDEMPOTENT,
+)
 async def post_penalty_waiver(
-    loan_id: str,
+    loan_id: LoanId,
     body: WaiverRequest,
     request: Request,
     principal: Ops,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
     require_key(idempotency_key)
     async with runtime_of(request).uow() as uow:

@@ -1,0 +1,142 @@
+"""Documented response shapes of the overdue service's REST API.
+
+They document what the routes already return (they are not used to serialise): a test
+validates real responses against them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from overdue.domain.escalation import Stage
+from overdue.domain.penalty import CapApplied
+from overdue.domain.policy import PenaltyBase
+
+
+class Out(BaseModel):
+    """A documented response. Unknown fields are refused, so documentation cannot drift."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class OverdueAmounts(Out):
+    principal_minor: int
+    interest_minor: int
+    penalty_minor: int
+    fee_minor: int
+    total_minor: int
+
+
+class GraceWindowOut(Out):
+    days: int
+    ends_on: date | None = Field(description="last day of grace; null when nothing is unpaid")
+
+
+class PenaltyDayOut(Out):
+    business_date: date
+    days_past_due: int
+    base_minor: int
+    rate: str = Field(description="daily rate, decimal string")
+    exact: str = Field(description="exact (unrounded) penalty of the day, decimal string")
+    booked_minor: int
+    forgone_minor: int
+    cap_applied: CapApplied | None
+
+
+class Texts(Out):
+    zh_cn: str = Field(alias="zh-CN")
+    en: str
+
+
+class ExplanationOut(Out):
+    loan_id: str
+    as_of: date
+    currency: str
+    oldest_unpaid_due_date: date | None
+    days_past_due: int
+    bucket: str
+    stage: Stage
+    in_arrears: bool
+    overdue: OverdueAmounts
+    arrears_grace: GraceWindowOut
+    penalty_grace: GraceWindowOut
+    overdue_from: date | None
+    penalty_from: date | None
+    penalty_base: PenaltyBase
+    penalty_daily_rate: str
+    penalty_days: list[PenaltyDayOut]
+    penalty_booked_minor: int
+    penalty_waived_minor: int
+    penalty_owed_minor: int
+    cap_applied: CapApplied | None
+    capped_since: date | None
+    locale: str
+    text: str = Field(description="the borrower-facing text in the requested locale")
+    texts: Texts
+
+
+class OverdueLoan(Out):
+    loan_id: str
+    product_code: str
+    currency: str
+    oldest_unpaid_due_date: date
+    days_past_due: int
+    bucket: str
+    stage: Stage
+    in_arrears: bool
+    paused: bool
+    overdue_minor: int
+
+
+class OverdueLoanPage(Out):
+    as_of: date
+    items: list[OverdueLoan]
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null at the end"
+    )
+
+
+class BucketFigures(Out):
+    bucket: str
+    currency: str
+    loans: int
+    past_due_minor: int
+    outstanding_principal_minor: int
+
+
+class PortfolioSummary(Out):
+    as_of: date
+    buckets: list[BucketFigures]
+
+
+class RollRates(Out):
+    from_: date = Field(alias="from")
+    to: date
+    buckets: list[str]
+    counts: dict[str, dict[str, int]] = Field(description="loans from bucket (row) to bucket")
+    rates: dict[str, dict[str, str | None]] = Field(description="decimal strings; null if none")
+    left_book: int
+    joined_book: int
+
+
+class CureRate(Out):
+    from_: date = Field(alias="from")
+    to: date
+    cure_rate: str | None
+
+
+class PauseOut(Out):
+    loan_id: str
+    paused: bool
+    changed: bool
+
+
+class WaiverOut(Out):
+    waiver_id: str
+    loan_id: str
+    seq: int
+    amount_minor: int
+    penalty_owed_minor: int
+    business_date: date
