@@ -154,9 +154,7 @@ class LoanDetail(Out):
     product_code: str
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     principal_minor: int
-    annual_rate: str | float = Field(
-        description="annual rate; a JSON number on this route (built by PostgreSQL)"
-    )
+    annual_rate: str = Field(description="decimal annual rate, e.g. 0.18")
     disbursed_on: date
     timezone: str
     status: str
