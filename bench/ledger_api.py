@@ -88,7 +88,8 @@ async def setup(codec: TokenCodec, loans: int) -> list[str]:
             await asyncio.sleep(0.1)
         code = f"BENCH-{uuid.uuid4().hex[:6]}"
         product = {"code": code, "currency": "CNY", "annual_rate": "0.18", "term": 12}
-        (await c.post("/products", json=product, headers=admin)).raise_for_status()
+        headers = {**admin, "Idempotency-Key": uuid.uuid4().hex}
+        (await c.post("/products", json=product, headers=headers)).raise_for_status()
         ids = []
         for i in range(loans):
             body = {

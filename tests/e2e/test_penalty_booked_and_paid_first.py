@@ -32,7 +32,9 @@ async def test_penalty_is_booked_by_the_ledger_and_paid_first_by_the_next_paymen
         "term": 12,
         "overdue_policy": {"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
     }
-    r = await ledger.client.post("/products", json=product, headers=ledger.ops)
+    r = await ledger.client.post(
+        "/products", json=product, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
+    )
     assert r.status_code == 201, r.text
     loan = {
         "loan_id": loan_id,
@@ -58,7 +60,9 @@ async def test_penalty_is_booked_by_the_ledger_and_paid_first_by_the_next_paymen
     day = date(2026, 3, 15)
     while day <= date(2026, 3, 20):
         r = await ledger.client.post(
-            "/close-of-business", json={"business_date": day.isoformat()}, headers=ledger.ops
+            "/close-of-business",
+            json={"business_date": day.isoformat()},
+            headers={**ledger.ops, "Idempotency-Key": f"cob-{day}"},
         )
         assert r.status_code == 200, r.text
         day += timedelta(days=1)

@@ -109,15 +109,22 @@ async def _visible_loan(request: Request, principal: Principal, loan_id: str) ->
     "/products",
     status_code=201,
     summary="Create a loan product (published to the other services)",
-    responses={201: {"model": ProductPublished}, **problems(400, *AUTH, 409)},
+    responses={201: {"model": ProductPublished}, **problems(400, *AUTH, 409, 422)},
+    openapi_extra=IDEMPOTENT,
 )
 async def create_product(
-    body: ProductIn, request: Request, _: Principal = Depends(require_roles(Role.ADMIN))
+    body: ProductIn,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+    _: Principal = Depends(require_roles(Role.ADMIN)),
 ) -> JSONResponse:
-    async with as_problems(), runtime_of(request).uow() as uow:
+    async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
         published = await handlers.create_product(uow, body.to_domain())
-        await uow.commit()
-    return JSONResponse(published.model_dump(mode="json"), status_code=201)
+        return 201, published.model_dump(mode="json")
+
+    return await _idempotent(
+        request, idempotency_key, "ledger:products", body.model_dump(mode="json"), work
+    )
 
 
 @router.post(
@@ -370,18 +377,28 @@ async def reconciliation(request: Request, _: Principal = Depends(OPS)) -> dict[
     "/close-of-business",
     summary="Close a business day (idempotent per date)",
     response_model=None,
-    responses={200: {"model": CloseOfBusinessOut}, **problems(400, *AUTH)},
+    responses={200: {"model": CloseOfBusinessOut}, **problems(400, *AUTH, 422)},
+    openapi_extra=IDEMPOTENT,
 )
 async def close_of_business(
-    body: CloseOfBusinessIn, request: Request, _: Principal = Depends(STAFF)
-) -> dict[str, Any]:
-    async with runtime_of(request).uow() as uow:
+    body: CloseOfBusinessIn,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+    _: Principal = Depends(STAFF),
+) -> JSONResponse:
+    """Idempotent twice over: per date (a second close of the same date publishes nothing
+    and says ``already_closed``) and per Idempotency-Key (a retry gets the first answer)."""
+
+    async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
         result = await close_business_day(uow, body.business_date)
-        await uow.commit()
-    return {
-        "business_date": result.business_date.isoformat(),
-        "already_closed": result.already_closed,
-        "upcoming": result.upcoming,
-        "due": result.due,
-        "interest_recognised": result.interest_recognised,
-    }
+        return 200, {
+            "business_date": result.business_date.isoformat(),
+            "already_closed": result.already_closed,
+            "upcoming": result.upcoming,
+            "due": result.due,
+            "interest_recognised": result.interest_recognised,
+        }
+
+    return await _idempotent(
+        request, idempotency_key, "ledger:close-of-business", body.model_dump(mode="json"), work
+    )

@@ -44,7 +44,11 @@ class Ledger:
             "schedule_type": "EQUAL_PRINCIPAL",
             **overrides,
         }
-        r = await self.client.post("/products", json=body, headers=self.auth(Role.ADMIN))
+        r = await self.client.post(
+            "/products",
+            json=body,
+            headers={**self.auth(Role.ADMIN), "Idempotency-Key": unique("k")},
+        )
         assert r.status_code == 201, r.text
         return str(body["code"])
 

@@ -130,7 +130,9 @@ async def test_documented_models_validate_real_responses(ledger: Ledger) -> None
     reconciliation = await c.get("/reconciliation", headers=ops)
     Reconciliation.model_validate(reconciliation.json())
     cob = await c.post(
-        "/close-of-business", json={"business_date": "2031-01-01"}, headers=ledger.auth()
+        "/close-of-business",
+        json={"business_date": "2031-01-01"},
+        headers={**ledger.auth(), "Idempotency-Key": "contract-cob"},
     )
     assert CloseOfBusinessOut.model_validate(cob.json()).business_date == date(2031, 1, 1)
 
@@ -244,7 +246,7 @@ def contract_app(contract_database: str) -> Iterator[tuple[Any, dict[str, str]]]
             product = client.post(
                 "/products",
                 json={"code": "P-CONTRACT", "currency": "CNY", "annual_rate": "0.12", "term": 3},
-                headers=admin,
+                headers={**admin, "Idempotency-Key": "contract-product"},
             )
             assert product.status_code == 201, product.text
             loan = client.post(

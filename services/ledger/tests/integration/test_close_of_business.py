@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from lendkit.testing import read_events
+from lendkit.testing import read_events, unique
 
 UPCOMING = "ledger.repayment.upcoming.v1"
 DUE = "ledger.repayment.due.v1"
@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 async def _close(ledger: Ledger, day: str) -> dict[str, object]:
     r = await ledger.client.post(
-        "/close-of-business", json={"business_date": day}, headers=ledger.auth()
+        "/close-of-business",
+        json={"business_date": day},
+        headers={**ledger.auth(), "Idempotency-Key": unique("cob")},
     )
     assert r.status_code == 200, r.text
     return dict(r.json())

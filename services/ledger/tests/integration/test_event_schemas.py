@@ -30,7 +30,9 @@ def _validate(event_type: str, data: bytes) -> None:
 
 async def _close(ledger: Ledger, day: str) -> None:
     r = await ledger.client.post(
-        "/close-of-business", json={"business_date": day}, headers=ledger.auth()
+        "/close-of-business",
+        json={"business_date": day},
+        headers={**ledger.auth(), "Idempotency-Key": unique("cob")},
     )
     assert r.status_code == 200, r.text
 

@@ -17,7 +17,9 @@ async def test_statement_shows_opening_movements_and_closing_from_the_journal(
     product = await ledger.product()
     loan_id = await ledger.loan(product, borrower_id="B-statement")
     cob = await ledger.client.post(
-        "/close-of-business", json={"business_date": "2026-02-10"}, headers=ledger.auth()
+        "/close-of-business",
+        json={"business_date": "2026-02-10"},
+        headers={**ledger.auth(), "Idempotency-Key": "statement-cob"},
     )
     assert cob.status_code == 200, cob.text
     paid = await ledger.pay(loan_id, 103_000, date(2026, 2, 10))
