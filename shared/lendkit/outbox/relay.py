@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from lendkit.logging import get_logger
@@ -30,19 +30,26 @@ log = get_logger(__name__)
 
 _RELAY_LOCK = 0x6F7574626F78  # "outbox": one publishing relay per database
 
-_CLAIM = text(
-    """
-    SELECT id, event_id, topic, message_key, partition, event_type, headers, payload
-    FROM outbox
-    WHERE published_at IS NULL
-    ORDER BY id
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-    """
-)
-_MARK = text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)")
+# Claimed and marked through the asyncpg connection under the transaction (no ORM rows):
+# thousands of rows a batch at close of business.
+_CLAIM = """
+SELECT id, event_id, topic, message_key, partition, event_type, headers::text AS headers,
+       payload
+FROM outbox
+WHERE published_at IS NULL
+ORDER BY id
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+_MARK = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 _PURGE = text("DELETE FROM outbox WHERE published_at < now() - make_interval(hours => :hours)")
 _BACKLOG = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, in its transaction."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
@@ -76,20 +83,18 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
         async with self._engine.begin() as conn:
-            got = await conn.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _RELAY_LOCK}
-            )
-            if not got:
+            raw = await _driver(conn)
+            if not await raw.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
                 return 0
-            rows = (await conn.execute(_CLAIM, {"limit": self._batch_size})).all()
+            rows = await raw.fetch(_CLAIM, self._batch_size)
             if not rows:
                 return 0
             await self.send(rows)
-            await self.mark_published(conn, [row.id for row in rows])
+            await self.mark_published(conn, [row["id"] for row in rows])
         OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
-    async def send(self, rows: Sequence[Row[Any]]) -> None:
+    async def send(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Send in id order and wait for every acknowledgement.
 
         Rows are packed into one record batch per partition (``create_batch`` /
@@ -101,24 +106,26 @@ class OutboxRelay:
         producer = self._producer
         batches: dict[tuple[str, int], Any] = {}
         pending = []
+        namespace = self._namespace
         for row in rows:
-            topic = self._namespace + row.topic
-            headers = [(k, v.encode()) for k, v in row.headers]
-            key = row.message_key.encode() if row.message_key is not None else None
-            partition = row.partition
+            topic = namespace + row["topic"]
+            stored = row["headers"]
+            pairs = json.loads(stored) if isinstance(stored, str) else stored
+            headers = [(k, v.encode()) for k, v in pairs]
+            message_key = row["message_key"]
+            key = message_key.encode() if message_key is not None else None
+            value = row["payload"]
+            partition = row["partition"]
             if partition is None:
-                partition = await self._partition_for(topic, key, row.payload)
+                partition = await self._partition_for(topic, key, value)
             batch = batches.get((topic, partition))
             if batch is None:
                 batch = batches[(topic, partition)] = producer.create_batch()
-            if batch.append(key=key, value=row.payload, timestamp=None, headers=headers) is None:
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                 pending.append(await producer.send_batch(batch, topic, partition=partition))
                 batch = batches[(topic, partition)] = producer.create_batch()
-                if (
-                    batch.append(key=key, value=row.payload, timestamp=None, headers=headers)
-                    is None
-                ):
-                    raise ValueError(f"outbox row {row.id} is larger than a record batch")
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    raise ValueError(f"outbox row {row['id']} is larger than a record batch")
         for (topic, partition), batch in batches.items():
             pending.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*pending)
@@ -131,7 +138,7 @@ class OutboxRelay:
         return partition
 
     async def mark_published(self, conn: AsyncConnection, ids: list[int]) -> None:
-        await conn.execute(_MARK, {"ids": ids})
+        await (await _driver(conn)).execute(_MARK, ids)
 
     async def publish_pending(self) -> int:
         total = 0

@@ -19,20 +19,26 @@ from ledger.domain.journal import Account
 #: The batch's loans, locked in key order, with their current instalments and the facts
 #: that decide whether appending charges equals a replay.
 _LOANS = """
-SELECT l.loan_id, l.status, l.credit_balance, l.currency,
-       EXISTS (SELECT 1 FROM payments p
-               WHERE p.loan_id = l.loan_id AND NOT p.reversed AND p.value_date >= m.since)
-           AS paid_since,
-       EXISTS (SELECT 1 FROM charges x
-               WHERE x.loan_id = l.loan_id AND x.business_date > m.since) AS charged_after,
+SELECT f.loan_id, f.status, f.credit_balance, f.currency, f.paid_since, f.charged_after,
        i.seq, i.due_date, i.outstanding_principal, i.outstanding_interest,
        i.outstanding_penalty, i.outstanding_fee
-FROM unnest($1::text[], $2::date[]) AS m(loan_id, since)
-JOIN loans l ON l.loan_id = m.loan_id
-JOIN instalments i ON i.loan_id = l.loan_id AND i.version = l.schedule_version
-ORDER BY l.loan_id, i.seq
-FOR UPDATE OF l
+FROM (
+    SELECT l.loan_id, l.status, l.credit_balance, l.currency, l.schedule_version,
+           EXISTS (SELECT 1 FROM payments p
+                   WHERE p.loan_id = l.loan_id AND NOT p.reversed AND p.value_date >= m.since)
+               AS paid_since,
+           EXISTS (SELECT 1 FROM charges x
+                   WHERE x.loan_id = l.loan_id AND x.business_date > m.since) AS charged_after
+    FROM unnest($1::text[], $2::date[]) AS m(loan_id, since)
+    JOIN loans l ON l.loan_id = m.loan_id
+    ORDER BY l.loan_id
+    FOR UPDATE OF l
+) f
+JOIN instalments i ON i.loan_id = f.loan_id AND i.version = f.schedule_version
+ORDER BY f.loan_id, i.seq
 """
+# (The loans' facts in a locked subquery: the EXISTS probes run once per loan, not once
+# per instalment row.)
 
 _BOOKED_BEFORE = "SELECT source_event_id FROM charges WHERE source_event_id = ANY($1::text[])"
 

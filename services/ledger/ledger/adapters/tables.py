@@ -107,6 +107,8 @@ instalments = Table(
     ForeignKeyConstraint(
         ["loan_id", "version"], ["schedule_versions.loan_id", "schedule_versions.version"]
     ),
+    # room on each page for outstanding amounts to be updated in place (HOT updates)
+    postgresql_with={"fillfactor": 80},
 )
 Index("ix_instalments_due_date", instalments.c.due_date, instalments.c.loan_id)
 

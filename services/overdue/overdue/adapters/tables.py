@@ -80,6 +80,8 @@ loans = Table(
     Column("notice_due_on", Date, nullable=True),
     Column("notice_delivered_on", Date, nullable=True),
     Column("reportable_on", Date, nullable=True),
+    # room on each page for close of business to update rows in place (HOT updates)
+    postgresql_with={"fillfactor": 80},
 )
 Index(
     "ix_loans_oldest_unpaid_due_date",
@@ -175,6 +177,8 @@ cob_runs = Table(
     Column("events_emitted", Integer, nullable=False, server_default="0"),
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    # the last loan_id whose review for this date is committed (chunked runs resume after it)
+    Column("resume_after", Text, nullable=True),
 )
 
 __all__ = [

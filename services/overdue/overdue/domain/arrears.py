@@ -20,6 +20,9 @@ class OverdueBreakdown:
     fees_minor: int = 0
 
     def __post_init__(self) -> None:
+        p, i, n, f = self.principal_minor, self.interest_minor, self.penalty_minor, self.fees_minor
+        if int is type(p) is type(i) is type(n) is type(f) and min(p, i, n, f) >= 0:
+            return  # the common case, checked at once
         for name in ("principal_minor", "interest_minor", "penalty_minor", "fees_minor"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):

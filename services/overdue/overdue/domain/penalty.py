@@ -173,7 +173,11 @@ def accrue_penalty_for_day(
         return None, state
     if day.on < loan.disbursed_on:
         raise ValueError(f"{day.on} is before the disbursement date {loan.disbursed_on}")
-    dated = replace(state, last_accrued_on=day.on)
+    # PenaltyState(...) rather than dataclasses.replace: the same value, built directly
+    # (this runs once per overdue loan at close of business)
+    dated = PenaltyState(
+        day.on, state.cumulative_exact, state.assessed_to_date_minor, state.waived_to_date_minor
+    )
     dpd = days_past_due(day.oldest_unpaid_due_date, day.on)
     base = penalty_base(day.overdue, policy.penalty_base)
     if dpd <= policy.penalty_grace_days or base == 0:
@@ -196,7 +200,7 @@ def accrue_penalty_for_day(
         cap_applied=cap,
         forgone_minor=uncapped - booked,
     )
-    return penalty_day, replace(dated, cumulative_exact=cumulative, assessed_to_date_minor=assessed)
+    return penalty_day, PenaltyState(day.on, cumulative, assessed, state.waived_to_date_minor)
 
 
 def accrue_over_days(

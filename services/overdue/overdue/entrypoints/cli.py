@@ -2,7 +2,9 @@
 
 ``python -m overdue.entrypoints.cli close-of-business 2026-03-20`` closes a business date
 directly (normally the ledger's markers trigger it; see ``service_layer.business_day``).
-It is idempotent: a date already closed is reported and left alone. The events go to the
+It commits chunk by chunk (the relay publishes the first chunks while later ones are
+computed) and is idempotent: a date already closed is reported and left alone, and a run
+interrupted mid-way resumes with the loans it had not reviewed yet. The events go to the
 outbox; the running service's relay publishes them (or pass ``--publish`` to publish here).
 """
 
@@ -13,17 +15,19 @@ import asyncio
 from collections.abc import Sequence
 from datetime import date
 
+from lendkit.runtime import tune_gc
 from overdue.bootstrap import create_runtime
-from overdue.service_layer.close_of_business import close_business_day
+from overdue.service_layer.close_of_business import close_business_day_in_chunks
 from overdue.settings import Settings
 
 
 async def close_of_business(business_date: date, *, publish: bool) -> str:
     runtime = create_runtime(Settings())
+    tune_gc()
     try:
-        async with runtime.uow() as uow:
-            result = await close_business_day(uow, business_date, trigger="ops command")
-            await uow.commit()
+        result = await close_business_day_in_chunks(
+            runtime.uow, business_date, trigger="ops command"
+        )
         if publish:
             await runtime.start(background=False)
             await runtime.relay().publish_pending()

@@ -10,12 +10,20 @@ overdue, not with the portfolio. For them, in chunks:
    and stage transitions, penalty accrual with caps and carry, credit-report gate);
 3. the outcomes are written back with set-based statements (``UPDATE ... FROM unnest``,
    ``INSERT ... SELECT FROM unnest``) and the events go to the outbox with one
-   ``emit_all`` per chunk, all in the caller's transaction.
+   ``emit_all`` per chunk, all in one transaction.
 
-Idempotent per date: a ``cob_runs`` row is inserted first, so a repeated close (a
-redelivered marker, the ops command run twice) does nothing; ``penalty_days`` is unique
-per loan and date and the penalty state remembers the last accrued date, so a loan is
-never charged twice for one day even if those guards were bypassed.
+Committed per chunk (the ops command, ``close_business_day_in_chunks``): each chunk's
+loan writes, penalty days, history, outbox events and the run's cursor
+(``cob_runs.resume_after``, the last reviewed ``loan_id``; loans are taken in ``loan_id``
+order) commit together, so the relay publishes, and the ledger books, the first chunks'
+events while later chunks are computed. The run's row is locked (``FOR UPDATE``) by every
+chunk, so concurrent runners take turns. A crash resumes after the cursor: every loan is
+reviewed once for the date. ``finished_at`` is set by the last chunk; a repeated close of
+a finished date (a redelivered marker, the ops command run twice) does nothing. The
+ledger-marker path (``close_business_day``) runs the remaining chunks in the marker's
+transaction, as before. ``penalty_days`` is unique per loan and date and the penalty state
+remembers the last accrued date, so a loan is never charged twice for one day even if
+those guards were bypassed.
 
 Paused loans are skipped: nothing accrues and no DPD-driven event is emitted for the days
 they are paused; those days are never charged later (accrual is for D only).
@@ -23,52 +31,59 @@ they are paused; those days are never charged later (accrual is for D only).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.db import UnitOfWork
 from lendkit.logging import get_logger
 from lendkit.outbox.bulk import prebuilt, write_prebuilt_events
 from overdue.adapters.loan_book import LoanRecord, policies_for
-from overdue.adapters.tables import cob_runs
 from overdue.domain.arrears import OverdueBreakdown
 from overdue.domain.policy import OverduePolicy
-from overdue.service_layer.loan_day import LoanDayInput, LoanDayOutcome, review_loan_day
+from overdue.service_layer.loan_day import (
+    DayRules,
+    LoanDayInput,
+    LoanDayOutcome,
+    review_loan_day,
+)
 
 log = get_logger(__name__)
 
-CHUNK_SIZE = 20_000
+CHUNK_SIZE = 5_000
 
 _DUE_OR_OVERDUE = """
 SELECT loan_id FROM loans
 WHERE oldest_unpaid_due_date <= $1 AND oldest_unpaid_due_date IS NOT NULL AND NOT paused
-ORDER BY loan_id
+ORDER BY loan_id COLLATE "C"
 """
+# (``COLLATE "C"``: code point order, the order Python compares the resume cursor in.)
 
 _READ_CHUNK = """
 SELECT l.*, a.*
 FROM loans l
 CROSS JOIN LATERAL (
     SELECT
-        coalesce(sum(i.principal_minor) FILTER (WHERE i.due_date < $2), 0) AS overdue_principal,
-        coalesce(sum(i.interest_minor) FILTER (WHERE i.due_date < $2), 0) AS overdue_interest,
-        coalesce(sum(i.penalty_minor) FILTER (WHERE i.due_date < $2), 0) AS overdue_penalty,
-        coalesce(sum(i.fee_minor) FILTER (WHERE i.due_date < $2), 0) AS overdue_fee,
+        coalesce(sum(i.principal_minor) FILTER (WHERE i.due_date < $2), 0)::bigint AS overdue_principal,
+        coalesce(sum(i.interest_minor) FILTER (WHERE i.due_date < $2), 0)::bigint AS overdue_interest,
+        coalesce(sum(i.penalty_minor) FILTER (WHERE i.due_date < $2), 0)::bigint AS overdue_penalty,
+        coalesce(sum(i.fee_minor) FILTER (WHERE i.due_date < $2), 0)::bigint AS overdue_fee,
         min(i.seq) FILTER (
             WHERE i.due_date < $2 AND i.principal_minor + i.interest_minor > 0
         ) AS oldest_unpaid_seq,
-        coalesce(sum(i.scheduled_interest_minor) FILTER (WHERE i.due_date <= $2), 0)
+        coalesce(sum(i.scheduled_interest_minor) FILTER (WHERE i.due_date <= $2), 0)::bigint
             AS interest_charged
     FROM instalments i WHERE i.loan_id = l.loan_id
 ) a
-WHERE l.loan_id = ANY($1::text[])
+WHERE l.loan_id = ANY($1::text[]) AND l.oldest_unpaid_due_date <= $2 AND NOT l.paused
+FOR UPDATE OF l
 """
+# (``FOR UPDATE OF l``: a consumer applying a payment or a delivered notice to one of the
+# chunk's loans waits until the chunk commits, so neither side overwrites the other.)
 
 _WRITE_LOANS = """
 UPDATE loans AS l SET
@@ -82,8 +97,10 @@ FROM unnest(
     $8::bigint[], $9::text[], $10::date[], $11::date[], $12::date[]
 ) AS u(loan_id, bucket, stage, in_arrears, charge_off_candidate, last_accrued_on,
        cumulative_exact, assessed, gate_status, notice_due_on, notice_delivered_on, reportable_on)
-WHERE l.loan_id = u.loan_id
+WHERE l.loan_id = u.loan_id AND l.loan_id = ANY($1::text[])
 """
+# (``l.loan_id = ANY``: the loans are then found through their primary key; joined to the
+# unnest alone, the planner hashes the whole loans table for every chunk.)
 
 _WRITE_PENALTY_DAYS = """
 INSERT INTO penalty_days
@@ -110,6 +127,28 @@ class CloseOfBusinessResult:
     events_emitted: int
 
 
+_BEGIN = """
+INSERT INTO cob_runs (business_date, trigger) VALUES ($1, $2)
+ON CONFLICT (business_date) DO NOTHING
+"""
+
+_CLAIM = """
+SELECT resume_after, finished_at IS NOT NULL AS finished FROM cob_runs
+WHERE business_date = $1
+FOR UPDATE
+"""
+
+_PROGRESS = """
+UPDATE cob_runs SET
+    resume_after = $2,
+    loans_examined = loans_examined + $3,
+    events_emitted = events_emitted + $4,
+    finished_at = CASE WHEN $5::bool THEN now() END
+WHERE business_date = $1
+RETURNING loans_examined, events_emitted
+"""
+
+
 async def driver_connection(session: AsyncSession) -> Any:
     """The asyncpg connection under the session, inside the same transaction."""
     connection = await session.connection()
@@ -117,59 +156,155 @@ async def driver_connection(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
+class _Run:
+    """One runner's pass over a date: the due and overdue loans in ``loan_id`` order
+    (listed once), consumed chunk by chunk behind the committed cursor."""
+
+    def __init__(self, business_date: date, loan_ids: list[str], chunk_size: int) -> None:
+        self.business_date = business_date
+        self.loan_ids = loan_ids
+        self.chunk_size = chunk_size
+        self.policies: dict[str, OverduePolicy] = {}
+        self.rules: dict[str, DayRules] = {}
+
+    def remaining(self, resume_after: str | None) -> list[str]:
+        if resume_after is None:
+            return self.loan_ids
+        return self.loan_ids[bisect.bisect_right(self.loan_ids, resume_after) :]
+
+
+async def _begin(uow: UnitOfWork, business_date: date, trigger: str) -> bool:
+    """Record the run for ``business_date`` (or find the one a crashed runner left);
+    False when that date is already finished."""
+    conn = await driver_connection(uow.session)
+    await conn.execute(_BEGIN, business_date, trigger)
+    finished = await conn.fetchval(
+        "SELECT finished_at IS NOT NULL FROM cob_runs WHERE business_date = $1", business_date
+    )
+    return not finished
+
+
+async def _list_loans(uow: UnitOfWork, business_date: date, chunk_size: int) -> _Run:
+    conn = await driver_connection(uow.session)
+    rows = await conn.fetch(_DUE_OR_OVERDUE, business_date)
+    return _Run(business_date, [r["loan_id"] for r in rows], chunk_size)
+
+
+async def _close_next_chunk(uow: UnitOfWork, run: _Run) -> CloseOfBusinessResult | None:
+    """Claim the run's row (``FOR UPDATE``: concurrent runners take turns), review the next
+    chunk after the committed cursor and move the cursor, all in ``uow``'s transaction.
+    Returns the totals once the date is finished (by this chunk), else ``None``. Raises
+    :class:`AlreadyClosed` when another runner finished the date meanwhile."""
+    conn = await driver_connection(uow.session)
+    claim = await conn.fetchrow(_CLAIM, run.business_date)
+    if claim is None or claim["finished"]:
+        raise AlreadyClosed(run.business_date)
+    remaining = run.remaining(claim["resume_after"])
+    chunk = remaining[: run.chunk_size]
+    emitted = await _review_chunk(uow, conn, run, chunk) if chunk else 0
+    finished = len(remaining) <= run.chunk_size
+    totals = await conn.fetchrow(
+        _PROGRESS,
+        run.business_date,
+        chunk[-1] if chunk else claim["resume_after"],
+        len(chunk),
+        emitted,
+        finished,
+    )
+    if not finished:
+        return None
+    return CloseOfBusinessResult(
+        run.business_date, totals["loans_examined"], totals["events_emitted"]
+    )
+
+
+class AlreadyClosed(Exception):
+    """Another runner finished the date while this one was working on it."""
+
+
+async def _review_chunk(uow: UnitOfWork, conn: Any, run: _Run, chunk: list[str]) -> int:
+    on = run.business_date
+    rows = await conn.fetch(_READ_CHUNK, chunk, on)
+    policies = run.policies
+    missing = {r["product_code"] for r in rows} - policies.keys()
+    if missing:
+        policies.update(await policies_for(uow.session, missing))
+    outcomes = []
+    changed = []
+    rules = run.rules
+    for code in policies.keys() - rules.keys():
+        rules[code] = DayRules(on, policies[code])
+    for row in rows:
+        day = _day_input(row)
+        code = row["product_code"]
+        outcome = review_loan_day(day, on, policies[code], rules[code])
+        outcomes.append(outcome)
+        if _state_changed(day.loan, outcome):
+            changed.append(outcome)
+    await _write_outcomes(conn, on, outcomes, changed)
+    return await write_prebuilt_events(
+        conn, [prebuilt(payload) for o in outcomes for payload in o.events], source=uow.source
+    )
+
+
+def _done(result: CloseOfBusinessResult) -> CloseOfBusinessResult:
+    log.info(
+        "close of business done",
+        business_date=str(result.business_date),
+        loans_examined=result.loans_examined,
+        events_emitted=result.events_emitted,
+    )
+    return result
+
+
 async def close_business_day(
     uow: UnitOfWork, business_date: date, *, trigger: str, chunk_size: int = CHUNK_SIZE
 ) -> CloseOfBusinessResult | None:
     """Run close of business for ``business_date`` in ``uow``'s transaction (the caller
-    commits). ``None`` when that date was already closed."""
-    session = uow.session
-    started = await session.scalar(
-        insert(cob_runs)
-        .values(business_date=business_date, trigger=trigger)
-        .on_conflict_do_nothing()
-        .returning(cob_runs.c.business_date)
-    )
-    if started is None:
+    commits): every remaining chunk in one transaction (the ledger-marker path, whose
+    marker and run commit together). ``None`` when that date was already closed."""
+    if not await _begin(uow, business_date, trigger):
         log.info("close of business already done", business_date=str(business_date))
         return None
-    conn = await driver_connection(session)
-    loan_ids = [r["loan_id"] for r in await conn.fetch(_DUE_OR_OVERDUE, business_date)]
-    policies: dict[str, OverduePolicy] = {}
-    emitted = 0
-    for chunk in _chunks(loan_ids, chunk_size):
-        rows = await conn.fetch(_READ_CHUNK, chunk, business_date)
-        missing = {r["product_code"] for r in rows} - policies.keys()
-        if missing:
-            policies.update(await policies_for(session, missing))
-        outcomes = []
-        changed = []
-        for row in rows:
-            day = _day_input(row)
-            outcome = review_loan_day(day, business_date, policies[row["product_code"]])
-            outcomes.append(outcome)
-            if _state_changed(day.loan, outcome):
-                changed.append(outcome)
-        await _write_outcomes(conn, business_date, outcomes, changed)
-        emitted += await write_prebuilt_events(
-            conn, [prebuilt(payload) for o in outcomes for payload in o.events], source=uow.source
-        )
-    await session.execute(
-        update(cob_runs)
-        .where(cob_runs.c.business_date == business_date)
-        .values(loans_examined=len(loan_ids), events_emitted=emitted, finished_at=func.now())
-    )
-    log.info(
-        "close of business done",
-        business_date=str(business_date),
-        loans_examined=len(loan_ids),
-        events_emitted=emitted,
-    )
-    return CloseOfBusinessResult(business_date, len(loan_ids), emitted)
+    run = await _list_loans(uow, business_date, chunk_size)
+    try:
+        while True:
+            result = await _close_next_chunk(uow, run)
+            if result is not None:
+                return _done(result)
+    except AlreadyClosed:
+        return None
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+async def close_business_day_in_chunks(
+    new_uow: Callable[[], UnitOfWork],
+    business_date: date,
+    *,
+    trigger: str,
+    chunk_size: int = CHUNK_SIZE,
+) -> CloseOfBusinessResult | None:
+    """Close of business committing every chunk in its own transaction (the ops command):
+    the relay publishes, and the ledger books, the first chunks' events while later
+    chunks are computed. Each chunk's writes, events and the run's cursor commit together,
+    so a crash resumes with the loans after the cursor (each loan reviewed once for the
+    date) and a repeat of a finished date does nothing (``None``)."""
+    async with new_uow() as uow:
+        started = await _begin(uow, business_date, trigger)
+        await uow.commit()
+    if not started:
+        log.info("close of business already done", business_date=str(business_date))
+        return None
+    async with new_uow() as uow:
+        run = await _list_loans(uow, business_date, chunk_size)
+    while True:
+        async with new_uow() as uow:
+            try:
+                result = await _close_next_chunk(uow, run)
+            except AlreadyClosed:
+                return None
+            await uow.commit()
+        if result is not None:
+            return _done(result)
 
 
 def _day_input(row: Any) -> LoanDayInput:

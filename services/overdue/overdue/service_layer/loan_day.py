@@ -21,8 +21,8 @@ from overdue.domain.credit_report import (
     advance_credit_report_gate,
 )
 from overdue.domain.credit_report import CreditReportNoticeDue as NoticeDueFact
-from overdue.domain.delinquency import Bucket, bucket_transition, delinquency_on
-from overdue.domain.escalation import Stage, escalation_for, stage_transition
+from overdue.domain.delinquency import Bucket, Delinquency, bucket_transition, delinquency_on
+from overdue.domain.escalation import Escalation, Stage, escalation_for, stage_transition
 from overdue.domain.penalty import DayPosition, PenaltyDay, PenaltyState, accrue_penalty_for_day
 from overdue.domain.policy import OverduePolicy
 
@@ -64,9 +64,54 @@ def previous_bucket(loan: LoanRecord, policy: OverduePolicy) -> Bucket:
         return policy.buckets.current
 
 
-def review_loan_day(day: LoanDayInput, on: date, policy: OverduePolicy) -> LoanDayOutcome:
+class DayRules:
+    """The policy's pure per-date answers for one business date, remembered: close of
+    business asks the same few questions (DPD of a due date, stage of a DPD, a bucket by
+    name) for thousands of loans. Each answer is exactly the domain function's."""
+
+    def __init__(self, on: date, policy: OverduePolicy) -> None:
+        self.on = on
+        self.policy = policy
+        self._delinquency: dict[date | None, Delinquency] = {}
+        self._escalation: dict[int, Escalation] = {}
+        self._previous: dict[str, Bucket] = {}
+        self._stages: dict[str, Stage] = {}
+
+    def delinquency(self, oldest_unpaid_due_date: date | None) -> Delinquency:
+        found = self._delinquency.get(oldest_unpaid_due_date)
+        if found is None:
+            found = self._delinquency[oldest_unpaid_due_date] = delinquency_on(
+                oldest_unpaid_due_date, self.on, self.policy
+            )
+        return found
+
+    def escalation(self, dpd: int) -> Escalation:
+        found = self._escalation.get(dpd)
+        if found is None:
+            found = self._escalation[dpd] = escalation_for(dpd, self.policy.escalation)
+        return found
+
+    def previous_bucket(self, loan: LoanRecord) -> Bucket:
+        found = self._previous.get(loan.bucket)
+        if found is None:
+            found = self._previous[loan.bucket] = previous_bucket(loan, self.policy)
+        return found
+
+    def stage(self, name: str) -> Stage:
+        found = self._stages.get(name)
+        if found is None:
+            found = self._stages[name] = Stage(name)
+        return found
+
+
+def review_loan_day(
+    day: LoanDayInput, on: date, policy: OverduePolicy, rules: DayRules | None = None
+) -> LoanDayOutcome:
+    """``rules``: a :class:`DayRules` for ``on`` and ``policy`` to share between loans."""
+    if rules is None or rules.on != on or rules.policy is not policy:
+        rules = DayRules(on, policy)
     loan = day.loan
-    delinquency = delinquency_on(loan.oldest_unpaid_due_date, on, policy)
+    delinquency = rules.delinquency(loan.oldest_unpaid_due_date)
     dpd = delinquency.dpd
     events: list[EventPayload] = []
 
@@ -85,7 +130,7 @@ def review_loan_day(day: LoanDayInput, on: date, policy: OverduePolicy) -> LoanD
             )
         )
 
-    moved = bucket_transition(previous_bucket(loan, policy), delinquency.bucket)
+    moved = bucket_transition(rules.previous_bucket(loan), delinquency.bucket)
     if moved is not None:
         events.append(
             contract.BucketChanged(
@@ -97,8 +142,8 @@ def review_loan_day(day: LoanDayInput, on: date, policy: OverduePolicy) -> LoanD
             )
         )
 
-    escalation = escalation_for(dpd, policy.escalation)
-    escalated = stage_transition(Stage(loan.stage), escalation.stage)
+    escalation = rules.escalation(dpd)
+    escalated = stage_transition(rules.stage(loan.stage), escalation.stage)
     if escalated is not None:
         events.append(
             contract.StageChanged(

@@ -3,16 +3,21 @@
 Worked-example loan: instalment 2 (principal 77_830, interest 13_850) due 2026-03-15
 unpaid, arrears grace 3, 0.05 % a day; three days already accrued (117 assessed)."""
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lendkit.contracts import overdue as contract
 from overdue.adapters.loan_book import LoanRecord
 from overdue.domain.arrears import OverdueBreakdown
 from overdue.domain.credit_report import CreditReportGate
+from overdue.domain.escalation import Stage
 from overdue.domain.penalty import PenaltyState
 from overdue.domain.policy import OverduePolicy
-from overdue.service_layer.loan_day import LoanDayInput, review_loan_day
+from overdue.service_layer.loan_day import DayRules, LoanDayInput, review_loan_day
 
 POLICY = OverduePolicy(arrears_grace_days=3, penalty_daily_rate=Decimal("0.0005"))
 
@@ -63,3 +68,37 @@ def test_a_day_already_accrued_books_nothing_again() -> None:
     assert not any(isinstance(e, contract.PenaltyAssessed) for e in outcome.events)
     assert outcome.penalty_day is None
     assert outcome.penalty.assessed_to_date_minor == 117
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(min_value=-40, max_value=200)),
+            st.sampled_from(["current", "1-30", "31-60", "61-90", "renamed"]),
+            st.sampled_from([s.value for s in Stage]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(min_value=0, max_value=3),
+)
+def test_shared_day_rules_give_each_loan_the_same_outcome(
+    loans: list[tuple[int | None, str, str, bool]], day_offset: int
+) -> None:
+    """``DayRules`` remembers the policy's per-date answers across loans (close of
+    business shares one per product): every outcome equals the one computed afresh."""
+    on = date(2026, 3, 19) + timedelta(days=day_offset)
+    rules = DayRules(on, POLICY)
+    for offset, bucket, stage, in_arrears in loans:
+        base = day_input()
+        loan = replace(
+            base.loan,
+            oldest_unpaid_due_date=None if offset is None else on - timedelta(days=offset),
+            bucket=bucket,
+            stage=stage,
+            in_arrears=in_arrears,
+        )
+        day = replace(base, loan=loan)
+        assert review_loan_day(day, on, POLICY, rules) == review_loan_day(day, on, POLICY)
