@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Header
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -28,8 +28,15 @@ from lendkit.tables import idempotency_keys
 
 MAX_KEY_LENGTH = 200
 
-#: The header as a FastAPI parameter: ``idempotency_key: IdempotencyKey = None``.
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+def idempotency_key_header(request: Request) -> str | None:
+    """The Idempotency-Key header, read as a dependency so that the OpenAPI document shows it
+    once, as required (``lendkit.openapi.IDEMPOTENT``); ``require_key`` answers 400 without it."""
+    return request.headers.get("idempotency-key")
+
+
+#: The header as a route parameter: ``idempotency_key: IdempotencyKey``.
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
 @dataclass(frozen=True)

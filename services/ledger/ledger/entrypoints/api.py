@@ -17,7 +17,6 @@ from ledger import views
 from ledger.adapters.records import LoanRecord
 from ledger.adapters.repository import LoanRepository
 from ledger.domain import LedgerDomainError
-from ledger.entrypoints.openapi import AUTH, IDEMPOTENT, idempotency_key_header, problems
 from ledger.entrypoints.schemas import (
     CloseOfBusinessIn,
     CloseOfBusinessOut,
@@ -42,7 +41,8 @@ from ledger.service_layer.payments import record_payment, reverse_payment
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
 from lendkit.contracts.ledger import LoanDisbursed, ProductPublished
-from lendkit.idempotency import require_key, respond_once
+from lendkit.idempotency import IdempotencyKey, require_key, respond_once
+from lendkit.openapi import AUTH, IDEMPOTENT, problems
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
 from lendkit.runtime import runtime_of
@@ -52,7 +52,6 @@ router = APIRouter(
     tags=["ledger"],
     dependencies=[Depends(HTTPBearer(auto_error=False, description="JWT with roles"))],
 )
-IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 # Identifiers PostgreSQL can compare: no NUL characters (they used to end in a 500).
 NO_NUL = r"^[^\x00]*$"
 LoanId = Annotated[str, Path(max_length=200, pattern=NO_NUL)]

@@ -30,7 +30,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from ledger.bootstrap import create_app
-from ledger.entrypoints.openapi import ProblemDetails
 from ledger.entrypoints.schemas import (
     CloseOfBusinessOut,
     Journal,
@@ -47,6 +46,7 @@ from ledger.settings import Settings
 from lendkit.auth import Role
 from lendkit.contracts.ledger import LoanDisbursed
 from lendkit.migrations import upgrade
+from lendkit.openapi import ProblemDetails
 from lendkit.problems import PROBLEM_JSON
 from lendkit.testing import fresh_database, unique
 

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
 from lendkit.db import UnitOfWork
-from lendkit.idempotency import require_key, respond_once
+from lendkit.idempotency import IdempotencyKey, require_key, respond_once
+from lendkit.openapi import AUTH, IDEMPOTENT, problems
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
 from lendkit.runtime import runtime_of
@@ -27,7 +28,6 @@ from overdue.domain.escalation import Stage
 from overdue.domain.explain import Explanation
 from overdue.domain.penalty import InvalidWaiver
 from overdue.domain.policy import OverduePolicy
-from overdue.entrypoints.openapi import AUTH, IDEMPOTENT, idempotency_key_header, problems
 from overdue.entrypoints.schemas import (
     CureRate,
     ExplanationOut,
@@ -45,7 +45,6 @@ router = APIRouter(
     tags=["overdue"],
     dependencies=[Depends(HTTPBearer(auto_error=False, description="JWT with roles"))],
 )
-IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 # Identifiers PostgreSQL can compare: no NUL characters (they used to end in a 500).
 NO_NUL = r"^[^\x00]*$"
 LoanId = Annotated[str, Path(max_length=200, pattern=NO_NUL)]

@@ -29,10 +29,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from lendkit.migrations import upgrade
+from lendkit.openapi import ProblemDetails
 from lendkit.problems import PROBLEM_JSON
 from lendkit.testing import fresh_database, unique
 from overdue.bootstrap import create_app
-from overdue.entrypoints.openapi import ProblemDetails
 from overdue.entrypoints.schemas import (
     CureRate,
     ExplanationOut,

@@ -1,12 +1,11 @@
-"""OpenAPI documentation shared by the overdue service's routes: problem+json errors and the
-Idempotency-Key header (lendkit answers the errors; this only documents them)."""
+"""OpenAPI documentation every service's routes share: problem+json errors and the
+Idempotency-Key header (the kit answers them; this only documents them)."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from lendkit.idempotency import MAX_KEY_LENGTH
@@ -14,7 +13,7 @@ from lendkit.problems import PROBLEM_JSON
 
 
 class ProblemDetails(BaseModel):
-    """RFC 9457 problem details, as every error of this service is answered."""
+    """RFC 9457 problem details, as every error of every service is answered."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -68,8 +67,3 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
 
 #: ``openapi_extra=`` of a POST that moves money or state.
 IDEMPOTENT: dict[str, Any] = {"parameters": [IDEMPOTENCY_KEY_PARAMETER]}
-
-
-def idempotency_key_header(request: Request) -> str | None:
-    """The Idempotency-Key header (checked by lendkit's ``require_key``: 400 when missing)."""
-    return request.headers.get("idempotency-key")
