@@ -291,6 +291,30 @@ async def _loan_for_update(uow: UnitOfWork, loan_id: str) -> LoanRecord:
     return loan
 
 
+async def _set_paused(
+    request: Request,
+    loan_id: str,
+    body: PauseRequest,
+    principal: Principal,
+    idempotency_key: str | None,
+    *,
+    paused: bool,
+) -> JSONResponse:
+    """Pause or resume accrual once per Idempotency-Key (audited with the actor)."""
+    require_key(idempotency_key)
+    change, action = (pause_loan, "pause") if paused else (resume_loan, "resume")
+    async with runtime_of(request).uow() as uow:
+
+        async def work() -> tuple[int, Any]:
+            loan = await _loan_for_update(uow, loan_id)
+            changed = await change(uow, loan, reason=body.reason, actor=principal.subject)
+            return 200, {"loan_id": loan_id, "paused": paused, "changed": changed}
+
+        return await respond_once(
+            uow, key=idempotency_key, scope=f"{action}:{loan_id}", body=body.model_dump(), work=work
+        )
+
+
 @router.post(
     "/loans/{loan_id}/pause",
     summary="Pause delinquency and penalty accrual",
@@ -304,17 +328,7 @@ async def post_pause(
     principal: Ops,
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
-    require_key(idempotency_key)
-    async with runtime_of(request).uow() as uow:
-
-        async def work() -> tuple[int, Any]:
-            loan = await _loan_for_update(uow, loan_id)
-            changed = await pause_loan(uow, loan, reason=body.reason, actor=principal.subject)
-            return 200, {"loan_id": loan_id, "paused": True, "changed": changed}
-
-        return await respond_once(
-            uow, key=idempotency_key, scope=f"pause:{loan_id}", body=body.model_dump(), work=work
-        )
+    return await _set_paused(request, loan_id, body, principal, idempotency_key, paused=True)
 
 
 @router.post(
@@ -330,17 +344,7 @@ async def post_resume(
     principal: Ops,
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
-    require_key(idempotency_key)
-    async with runtime_of(request).uow() as uow:
-
-        async def work() -> tuple[int, Any]:
-            loan = await _loan_for_update(uow, loan_id)
-            changed = await resume_loan(uow, loan, reason=body.reason, actor=principal.subject)
-            return 200, {"loan_id": loan_id, "paused": False, "changed": changed}
-
-        return await respond_once(
-            uow, key=idempotency_key, scope=f"resume:{loan_id}", body=body.model_dump(), work=work
-        )
+    return await _set_paused(request, loan_id, body, principal, idempotency_key, paused=False)
 
 
 @router.post(
