@@ -4,8 +4,10 @@ Idempotency-Key header (the kit answers them; this only documents them)."""
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from lendkit.idempotency import MAX_KEY_LENGTH
@@ -67,3 +69,19 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
 
 #: ``openapi_extra=`` of a POST that moves money or state.
 IDEMPOTENT: dict[str, Any] = {"parameters": [IDEMPOTENCY_KEY_PARAMETER]}
+
+
+#: Identifiers PostgreSQL can compare: no NUL characters (they used to end in a 500).
+NO_NUL = r"^[^\x00]*$"
+#: A loan id (or other id) in the path.
+LoanId = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
+#: An optional free-text or id query parameter.
+QueryText = Annotated[str | None, Query(max_length=200, pattern=NO_NUL)]
+
+
+def service_router(tag: str) -> APIRouter:
+    """A service's router; documents JWT bearer auth on every route (``lendkit.auth`` checks)."""
+    return APIRouter(
+        tags=[tag],
+        dependencies=[Depends(HTTPBearer(auto_error=False, description="JWT with roles"))],
+    )

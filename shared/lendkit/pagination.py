@@ -20,7 +20,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        raw = base64.urlsafe_b64decode(padded.encode())
+        # A NUL (raw, or escaped in the JSON) could never reach PostgreSQL as text.
+        value = None if b"\x00" in raw or b"\\u0000" in raw else json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         value = None
     if not isinstance(value, dict):

@@ -134,3 +134,12 @@ def test_a_remembered_token_is_refused_once_it_expires() -> None:
     with pytest.raises(ProblemError) as refused:
         codec.decode(token)
     assert refused.value.status == 401
+
+
+def test_cursor_carrying_a_nul_character_is_refused() -> None:
+    import base64
+
+    for raw in (b'{"after": "L\\u0000x"}', b'{"after": "L\x00x"}'):
+        forged = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        with pytest.raises(ProblemError):
+            decode_cursor(forged)

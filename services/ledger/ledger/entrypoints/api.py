@@ -9,9 +9,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPBearer
 
 from ledger import views
 from ledger.adapters.records import LoanRecord
@@ -42,20 +41,12 @@ from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
 from lendkit.contracts.ledger import LoanDisbursed, ProductPublished
 from lendkit.idempotency import IdempotencyKey, require_key, respond_once
-from lendkit.openapi import AUTH, IDEMPOTENT, problems
+from lendkit.openapi import AUTH, IDEMPOTENT, LoanId, QueryText, problems, service_router
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
 from lendkit.runtime import runtime_of
 
-# Documents JWT bearer auth on every route (lendkit.auth does the checking).
-router = APIRouter(
-    tags=["ledger"],
-    dependencies=[Depends(HTTPBearer(auto_error=False, description="JWT with roles"))],
-)
-# Identifiers PostgreSQL can compare: no NUL characters (they used to end in a 500).
-NO_NUL = r"^[^\x00]*$"
-LoanId = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
-Text = Annotated[str | None, Query(max_length=200, pattern=NO_NUL)]
+router = service_router("ledger")
 
 
 ANYONE = require_roles(Role.BORROWER, Role.OPS, Role.ADMIN, Role.SERVICE)
@@ -171,17 +162,15 @@ async def create_loan(
 async def list_loans(
     request: Request,
     principal: Principal = Depends(ANYONE),
-    borrower_id: Text = None,
+    borrower_id: QueryText = None,
     status: str | None = Query(default=None, pattern="^(active|settled)$"),
-    cursor: Text = None,
+    cursor: QueryText = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> dict[str, Any]:
     if not principal.is_staff:
         borrower_id = principal.borrower_id
     position = decode_cursor(cursor) or {}
     after = position.get("after")
-    if after is not None and "\x00" in str(after):
-        raise ProblemError(400, "Invalid cursor", "The cursor is not one this service issued.")
     async with runtime_of(request).session_factory() as session:
         items = await views.list_loans(
             session,

@@ -23,10 +23,9 @@ from ledger.domain import (
     ScheduleType,
 )
 from lendkit.contracts.money import AllocationLine, InstalmentBalance
+from lendkit.openapi import NO_NUL
 
 Id = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
-#: Free text PostgreSQL can store: no NUL characters (they used to end in a 500).
-NO_NUL = r"^[^\x00]*$"
 
 
 class Body(BaseModel):

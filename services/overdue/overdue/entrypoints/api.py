@@ -9,15 +9,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
 from lendkit.db import UnitOfWork
 from lendkit.idempotency import IdempotencyKey, require_key, respond_once
-from lendkit.openapi import AUTH, IDEMPOTENT, problems
+from lendkit.openapi import AUTH, IDEMPOTENT, NO_NUL, LoanId, QueryText, problems, service_router
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
 from lendkit.runtime import runtime_of
@@ -40,15 +39,7 @@ from overdue.entrypoints.schemas import (
 from overdue.service_layer.pause import pause_loan, resume_loan
 from overdue.service_layer.penalty_waivers import record_penalty_waiver
 
-# Documents JWT bearer auth on every route (lendkit.auth does the checking).
-router = APIRouter(
-    tags=["overdue"],
-    dependencies=[Depends(HTTPBearer(auto_error=False, description="JWT with roles"))],
-)
-# Identifiers PostgreSQL can compare: no NUL characters (they used to end in a 500).
-NO_NUL = r"^[^\x00]*$"
-LoanId = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
-Text = Annotated[str | None, Query(max_length=200, pattern=NO_NUL)]
+router = service_router("overdue")
 
 Ops = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN))]
 Reader = Annotated[
@@ -157,16 +148,14 @@ def _explanation_body(e: Explanation, locale: str) -> dict[str, Any]:
 async def list_overdue_loans(
     request: Request,
     _: Staff,
-    bucket: Text = None,
+    bucket: QueryText = None,
     stage: Stage | None = None,
     as_of: date | None = None,
-    cursor: Text = None,
+    cursor: QueryText = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     position = decode_cursor(cursor)
     after = None if position is None else str(position.get("after", ""))
-    if after is not None and "\x00" in after:
-        raise ProblemError(400, "Invalid cursor", "The cursor is not one this service issued.")
     async with runtime_of(request).uow() as uow:
         on = await _as_of_or_latest(uow, as_of)
         rows = await views.overdue_loans(
@@ -221,7 +210,7 @@ async def get_roll_rates(
     _: Staff,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
-    product_code: Text = None,
+    product_code: QueryText = None,
 ) -> dict[str, Any]:
     _check_period(start, end)
     async with runtime_of(request).uow() as uow:
@@ -255,7 +244,7 @@ async def get_cure_rate(
     _: Staff,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
-    product_code: Text = None,
+    product_code: QueryText = None,
 ) -> dict[str, Any]:
     _check_period(start, end)
     async with runtime_of(request).uow() as uow:
@@ -275,12 +264,12 @@ def _rate(value: object) -> str | None:
 
 
 class PauseRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
 
 
 class WaiverRequest(BaseModel):
     amount_minor: int = Field(gt=0)
-    reason: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
     business_date: date | None = None
 
 
