@@ -18,16 +18,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from schemathesis.checks import CheckContext
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from ledger.bootstrap import create_app
 from ledger.entrypoints.schemas import (
@@ -44,6 +35,7 @@ from ledger.entrypoints.schemas import (
 )
 from ledger.settings import Settings
 from lendkit.auth import Role
+from lendkit.contract_testing import SCHEMATHESIS, exercise_operation, tagged_operations
 from lendkit.contracts.ledger import LoanDisbursed
 from lendkit.migrations import upgrade
 from lendkit.openapi import ProblemDetails
@@ -184,34 +176,8 @@ async def test_openapi_documents_errors_and_idempotency_keys(ledger: Ledger) -> 
 
 # Schemathesis --------------------------------------------------------------------------------
 
-SCHEMATHESIS = schemathesis.Config.from_dict({"seed": 20260401})
-MAX_EXAMPLES = 25  # per operation and generation mode
 SEEDED_LOAN = "L-CONTRACT"
-OPERATIONS = sorted(
-    (path, method)
-    for path, item in create_app(Settings()).openapi()["paths"].items()
-    for method, operation in item.items()
-    if "ledger" in operation["tags"]
-)
-
-
-def errors_are_problems(ctx: CheckContext, response: Any, case: Any) -> bool | None:
-    """Every 4xx and 5xx answer is an RFC 9457 problem document."""
-    if response.status_code >= 400:
-        content_type = response.headers.get("content-type", [""])[0]
-        assert content_type == PROBLEM_JSON, f"{response.status_code} as {content_type!r}"
-        problem = ProblemDetails.model_validate(response.json())
-        assert problem.status == response.status_code
-    return None
-
-
-CHECKS = [
-    schemathesis.checks.not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    errors_are_problems,
-]
+OPERATIONS = tagged_operations(create_app(Settings()), "ledger")
 
 
 @pytest.fixture(scope="module")
@@ -271,23 +237,8 @@ def test_ledger_operation_honours_its_openapi(
     contract_app: tuple[Any, dict[str, str]], path: str, method: str
 ) -> None:
     schema, ops = contract_app
-    operation = schema[path][method.upper()]
-    strategies = [
-        operation.as_strategy(mode) for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-    ]
+    seeded = []
     if "{loan_id}" in path:
-        strategies.append(operation.as_strategy(path_parameters={"loan_id": SEEDED_LOAN}))
-
-    @settings(
-        max_examples=MAX_EXAMPLES * len(strategies),
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate],
-    )
-    @given(case=st.one_of(strategies))
-    def run(case: Any) -> None:
-        case.call_and_validate(headers=ops, checks=CHECKS)
-
-    run()
+        operation = schema[path][method.upper()]
+        seeded.append(operation.as_strategy(path_parameters={"loan_id": SEEDED_LOAN}))
+    exercise_operation(schema, path, method, ops, seeded)

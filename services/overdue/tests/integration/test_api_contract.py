@@ -17,17 +17,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from schemathesis.checks import CheckContext
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from lendkit.contract_testing import SCHEMATHESIS, exercise_operation, tagged_operations
 from lendkit.migrations import upgrade
 from lendkit.openapi import ProblemDetails
 from lendkit.problems import PROBLEM_JSON
@@ -132,33 +124,7 @@ async def test_openapi_documents_errors_and_idempotency_keys(world: World) -> No
 
 # Schemathesis --------------------------------------------------------------------------------
 
-SCHEMATHESIS = schemathesis.Config.from_dict({"seed": 20260401})
-MAX_EXAMPLES = 25  # per operation and generation mode
-OPERATIONS = sorted(
-    (path, method)
-    for path, item in create_app(Settings()).openapi()["paths"].items()
-    for method, operation in item.items()
-    if "overdue" in operation["tags"]
-)
-
-
-def errors_are_problems(ctx: CheckContext, response: Any, case: Any) -> bool | None:
-    """Every 4xx and 5xx answer is an RFC 9457 problem document."""
-    if response.status_code >= 400:
-        content_type = response.headers.get("content-type", [""])[0]
-        assert content_type == PROBLEM_JSON, f"{response.status_code} as {content_type!r}"
-        problem = ProblemDetails.model_validate(response.json())
-        assert problem.status == response.status_code
-    return None
-
-
-CHECKS = [
-    schemathesis.checks.not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    errors_are_problems,
-]
+OPERATIONS = tagged_operations(create_app(Settings()), "overdue")
 
 
 @pytest.fixture(scope="module")
@@ -187,21 +153,4 @@ def test_overdue_operation_honours_its_openapi(
     contract_app: tuple[Any, dict[str, str]], path: str, method: str
 ) -> None:
     schema, ops = contract_app
-    operation = schema[path][method.upper()]
-    strategies = [
-        operation.as_strategy(mode) for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-    ]
-
-    @settings(
-        max_examples=MAX_EXAMPLES * len(strategies),
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate],
-    )
-    @given(case=st.one_of(strategies))
-    def run(case: Any) -> None:
-        case.call_and_validate(headers=ops, checks=CHECKS)
-
-    run()
+    exercise_operation(schema, path, method, ops)
