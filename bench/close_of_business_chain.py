@@ -185,6 +185,14 @@ async def seed_templates(loans: int, reuse: bool = False) -> tuple[str, str]:
             await conn.execute(_bind(statement, loans))
     finally:
         await conn.close()
+    # Vacuumed and analysed like long-lived production tables, so every run starts from the
+    # same state (a fresh seed and an autovacuumed one differ by about 1 s at 1M loans).
+    for url in (overdue_url, ledger_url):
+        conn = await asyncpg.connect(_dsn(url))
+        try:
+            await conn.execute("VACUUM (ANALYZE)")
+        finally:
+            await conn.close()
     return overdue_tpl, ledger_tpl
 
 
