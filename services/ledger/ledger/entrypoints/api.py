@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, Query, Request
@@ -38,6 +38,7 @@ from ledger.service_layer.close_of_business import close_business_day
 from ledger.service_layer.errors import Conflict, Invalid, LedgerError, NotFound
 from ledger.service_layer.payments import record_payment, reverse_payment
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
+from ledger.settings import Settings
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
 from lendkit.contracts.ledger import LoanDisbursed, ProductPublished
 from lendkit.idempotency import IdempotencyKey, require_key, respond_once
@@ -365,7 +366,7 @@ async def reconciliation(request: Request, _: Principal = Depends(OPS)) -> dict[
     "/close-of-business",
     summary="Close a business day (idempotent per date)",
     response_model=None,
-    responses={200: {"model": CloseOfBusinessOut}, **problems(400, *AUTH, 422)},
+    responses={200: {"model": CloseOfBusinessOut}, **problems(400, *AUTH, 409, 422)},
     openapi_extra=IDEMPOTENT,
 )
 async def close_of_business(
@@ -375,13 +376,22 @@ async def close_of_business(
     _: Principal = Depends(STAFF),
 ) -> JSONResponse:
     """Idempotent twice over: per date (a second close of the same date publishes nothing
-    and says ``already_closed``) and per Idempotency-Key (a retry gets the first answer)."""
+    and says ``already_closed``) and per Idempotency-Key (a retry gets the first answer).
+
+    No business day is skipped: when the clock is behind, every unclosed day up to this
+    one is closed first, oldest first (``caught_up``; the counts are this day's). A day
+    before the clock's first closed day is a 409; a catch-up longer than the configured
+    maximum is a 422."""
+    settings = cast(Settings, runtime_of(request).settings)
 
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
-        result = await close_business_day(uow, body.business_date)
+        result = await close_business_day(
+            uow, body.business_date, max_catch_up_days=settings.max_catch_up_days
+        )
         return 200, {
             "business_date": result.business_date.isoformat(),
             "already_closed": result.already_closed,
+            "caught_up": [day.isoformat() for day in result.caught_up],
             "upcoming": result.upcoming,
             "due": result.due,
             "interest_recognised": result.interest_recognised,

@@ -282,6 +282,9 @@ class Reconciliation(Out):
 class CloseOfBusinessOut(Out):
     business_date: date
     already_closed: bool
+    caught_up: list[date] = Field(
+        description="Earlier unclosed days closed first by this run, oldest first"
+    )
     upcoming: int
     due: int
     interest_recognised: int

@@ -1,6 +1,11 @@
 """Close of business for a business date D, set-based and idempotent per date.
 
-In one transaction, with no per-loan Python loop:
+The business clock never skips a day (``lendkit.business_clock``): closing D when the last
+closed day is D - n closes D - n + 1 ... D in order, in this one transaction, each day as
+below; a date before the first closed day is refused (409), and so is a catch-up longer
+than ``max_catch_up_days`` (422). Runs are serialised by a transaction-scoped advisory lock.
+
+For each day, in the same transaction, with no per-loan Python loop:
 
 1. claim D in ``cob_runs`` (a second run for D finds it claimed and does nothing);
 2. recognise contractual interest of every instalment due on or before D not yet
@@ -16,15 +21,23 @@ could not publish a reminder twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from ledger.adapters.tables import cob_runs
 from ledger.domain import interest_due_entry
+from ledger.service_layer.errors import Conflict, Invalid
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
+from lendkit.business_clock import (
+    DEFAULT_MAX_CATCH_UP_DAYS,
+    BeforeBusinessClock,
+    CatchUpTooLong,
+    ClosedRange,
+    days_to_close,
+)
 from lendkit.contracts.ledger import BusinessDayClosed, RepaymentDue, RepaymentUpcoming
 from lendkit.contracts.topics import LOAN_PARTITIONS
 from lendkit.events import new_event
@@ -38,7 +51,11 @@ class CloseOfBusinessResult:
     upcoming: int = 0
     due: int = 0
     interest_recognised: int = 0
+    caught_up: tuple[date, ...] = ()
+    """Earlier days this run closed first, oldest first (the clock was behind)."""
 
+
+_COB_LOCK = 0x6C6564676572  # "ledger": one close of business at a time
 
 _OWED = (
     "(i.outstanding_principal + i.outstanding_interest + i.outstanding_penalty + i.outstanding_fee)"
@@ -114,8 +131,36 @@ def _interest_template() -> dict[str, str]:
     return {"memo": entry.memo, "debit_account": debit.account, "credit_account": credit.account}
 
 
-async def close_business_day(uow: LedgerUnitOfWork, business_date: date) -> CloseOfBusinessResult:
-    """Run close of business for ``business_date``; the caller commits."""
+async def close_business_day(
+    uow: LedgerUnitOfWork,
+    business_date: date,
+    *,
+    max_catch_up_days: int = DEFAULT_MAX_CATCH_UP_DAYS,
+) -> CloseOfBusinessResult:
+    """Close ``business_date`` and every unclosed day before it since the last closed day,
+    oldest first; the caller commits. Raises ``Conflict`` for a day before the clock's first
+    closed day and ``Invalid`` when more than ``max_catch_up_days`` would be closed."""
+    session = uow.session
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _COB_LOCK})
+    first, last = (
+        await session.execute(
+            select(func.min(cob_runs.c.business_date), func.max(cob_runs.c.business_date))
+        )
+    ).one()
+    closed = ClosedRange(first, last) if first is not None else None
+    try:
+        days = days_to_close(closed, business_date, max_catch_up_days=max_catch_up_days)
+    except BeforeBusinessClock as exc:
+        raise Conflict(str(exc)) from exc
+    except CatchUpTooLong as exc:
+        raise Invalid(str(exc)) from exc
+    for day in days[:-1]:
+        await _close_one_day(uow, day)
+    result = await _close_one_day(uow, business_date)
+    return replace(result, caught_up=tuple(days[:-1]))
+
+
+async def _close_one_day(uow: LedgerUnitOfWork, business_date: date) -> CloseOfBusinessResult:
     session = uow.session
     claimed = await session.scalar(
         insert(cob_runs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -102,8 +103,8 @@ async def database_url() -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-async def ledger(database_url: str) -> AsyncIterator[Ledger]:
+@asynccontextmanager
+async def running_ledger(database_url: str) -> AsyncIterator[Ledger]:
     group = unique("ledger-test")
     await create_topics(f"{group}.dlt", partitions=1)
     settings = Settings(
@@ -118,3 +119,21 @@ async def ledger(database_url: str) -> AsyncIterator[Ledger]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as client:
             yield Ledger(client, app.state.runtime)
+
+
+@pytest.fixture(scope="session")
+async def ledger(database_url: str) -> AsyncIterator[Ledger]:
+    async with running_ledger(database_url) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def clock_ledger(request: pytest.FixtureRequest) -> AsyncIterator[Ledger]:
+    """A ledger on a database of its own, for a module that closes business days: the
+    business clock never goes back, so modules closing days of different years cannot
+    share one. Such a module overrides ``ledger`` with this."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    url = await fresh_database(f"ledger_clock_{module}")
+    await asyncio.to_thread(upgrade, "ledger", url)
+    async with running_ledger(url) as running:
+        yield running

@@ -44,6 +44,13 @@ from lendkit.testing import fresh_database, unique
 
 from .conftest import Ledger
 
+
+@pytest.fixture(scope="module")
+def ledger(clock_ledger: Ledger) -> Ledger:
+    """This module closes business days: a ledger of its own (see ``clock_ledger``)."""
+    return clock_ledger
+
+
 pytestmark = pytest.mark.integration
 
 MONEY_OR_STATE_POSTS = {

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jsonschema
+import pytest
 
 from lendkit.auth import Role
 from lendkit.contracts.overdue import PenaltyAssessed
@@ -17,6 +18,13 @@ from lendkit.testing import eventually, read_events, unique
 
 if TYPE_CHECKING:
     from conftest import Ledger
+
+
+@pytest.fixture(scope="module")
+def ledger(clock_ledger: Ledger) -> Ledger:
+    """This module closes business days: a ledger of its own (see ``clock_ledger``)."""
+    return clock_ledger
+
 
 SCHEMAS = Path(__file__).resolve().parents[4] / "docs" / "events" / "schemas"
 LEDGER_TYPES = {spec.type for spec in CATALOGUE if spec.type.startswith("ledger.")}

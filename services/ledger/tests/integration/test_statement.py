@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from lendkit.auth import Role
 
 from .conftest import Ledger
+
+
+@pytest.fixture(scope="module")
+def ledger(clock_ledger: Ledger) -> Ledger:
+    """This module closes business days: a ledger of its own (see ``clock_ledger``)."""
+    return clock_ledger
 
 
 async def test_statement_shows_opening_movements_and_closing_from_the_journal(

@@ -11,6 +11,12 @@ in flight on another partition therefore can never make a loan falsely overdue.
 Markers of different partitions are handled concurrently, each in its own transaction; a
 transaction-scoped advisory lock serialises them so that exactly one of them sees the full
 set (READ COMMITTED: after the lock, the count sees the other markers' commits).
+
+Days are closed without gaps (``lendkit.business_clock``): should a day's markers never
+have completed (one was dead-lettered and not yet replayed), the next complete day closes
+it first. That is safe: each partition's markers arrive in date order, so a complete set
+for D means every partition is past the earlier days too. A marker for a day before this
+service's first closed day goes to the dead-letter topic with the reason.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
+from lendkit.business_clock import BusinessClockError
+from lendkit.consumer import RejectedEvent
 from lendkit.contracts.ledger import BusinessDayClosed
 from lendkit.db import UnitOfWork
 from overdue.adapters.tables import day_markers
@@ -46,4 +54,7 @@ async def record_day_marker(
     )
     if (seen or 0) < marker.partitions:
         return None
-    return await close_business_day(uow, marker.business_date, trigger="ledger markers")
+    try:
+        return await close_business_day(uow, marker.business_date, trigger="ledger markers")
+    except BusinessClockError as exc:  # e.g. a date before this service's first closed day
+        raise RejectedEvent(f"business day {marker.business_date} cannot be closed: {exc}") from exc

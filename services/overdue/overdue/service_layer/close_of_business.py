@@ -39,6 +39,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lendkit.business_clock import ClosedRange, days_to_close
 from lendkit.db import UnitOfWork
 from lendkit.logging import get_logger
 from lendkit.outbox.bulk import prebuilt, write_prebuilt_events
@@ -257,12 +258,43 @@ def _done(result: CloseOfBusinessResult) -> CloseOfBusinessResult:
     return result
 
 
+_CLOSED_RANGE = "SELECT min(business_date), max(business_date) FROM cob_runs"
+_UNFINISHED_BEFORE = """
+SELECT business_date FROM cob_runs WHERE finished_at IS NULL AND business_date < $1
+ORDER BY business_date
+"""
+
+
+async def days_to_close_now(uow: UnitOfWork, business_date: date) -> list[date]:
+    """The days a close of ``business_date`` must run, oldest first, ending with it: any
+    earlier run left unfinished (a crash), then every day the clock skipped
+    (``lendkit.business_clock``). Raises ``BeforeBusinessClock`` for a date before the
+    first closed day and ``CatchUpTooLong`` for too long a gap."""
+    conn = await driver_connection(uow.session)
+    first, last = await conn.fetchrow(_CLOSED_RANGE)
+    closed = ClosedRange(first, last) if first is not None else None
+    days = days_to_close(closed, business_date)
+    unfinished = [r[0] for r in await conn.fetch(_UNFINISHED_BEFORE, days[0])]
+    return [*unfinished, *days]
+
+
 async def close_business_day(
     uow: UnitOfWork, business_date: date, *, trigger: str, chunk_size: int = CHUNK_SIZE
 ) -> CloseOfBusinessResult | None:
     """Run close of business for ``business_date`` in ``uow``'s transaction (the caller
     commits): every remaining chunk in one transaction (the ledger-marker path, whose
-    marker and run commit together). ``None`` when that date was already closed."""
+    marker and run commit together). A day the clock skipped, or left unfinished, is
+    closed first (see ``days_to_close_now``). ``None`` when that date was already closed."""
+    days = await days_to_close_now(uow, business_date)
+    for day in days[:-1]:
+        log.warning("closing a skipped business day first", business_date=str(day))
+        await _close_one_day(uow, day, trigger=f"{trigger} (catch-up)", chunk_size=chunk_size)
+    return await _close_one_day(uow, business_date, trigger=trigger, chunk_size=chunk_size)
+
+
+async def _close_one_day(
+    uow: UnitOfWork, business_date: date, *, trigger: str, chunk_size: int
+) -> CloseOfBusinessResult | None:
     if not await _begin(uow, business_date, trigger):
         log.info("close of business already done", business_date=str(business_date))
         return None
@@ -276,6 +308,31 @@ async def close_business_day(
         return None
 
 
+async def close_business_days_in_chunks(
+    new_uow: Callable[[], UnitOfWork],
+    business_date: date,
+    *,
+    trigger: str,
+    chunk_size: int = CHUNK_SIZE,
+) -> list[tuple[date, CloseOfBusinessResult | None]]:
+    """The ops command's close of ``business_date``: any day the clock skipped or left
+    unfinished first, oldest first (see ``days_to_close_now``), each day committed chunk by
+    chunk (``close_business_day_in_chunks``). One ``(day, result)`` per day run."""
+    async with new_uow() as uow:
+        days = await days_to_close_now(uow, business_date)
+    done = []
+    for day in days:
+        catching_up = day != business_date
+        result = await close_business_day_in_chunks(
+            new_uow,
+            day,
+            trigger=f"{trigger} (catch-up)" if catching_up else trigger,
+            chunk_size=chunk_size,
+        )
+        done.append((day, result))
+    return done
+
+
 async def close_business_day_in_chunks(
     new_uow: Callable[[], UnitOfWork],
     business_date: date,
@@ -283,11 +340,11 @@ async def close_business_day_in_chunks(
     trigger: str,
     chunk_size: int = CHUNK_SIZE,
 ) -> CloseOfBusinessResult | None:
-    """Close of business committing every chunk in its own transaction (the ops command):
-    the relay publishes, and the ledger books, the first chunks' events while later
-    chunks are computed. Each chunk's writes, events and the run's cursor commit together,
-    so a crash resumes with the loans after the cursor (each loan reviewed once for the
-    date) and a repeat of a finished date does nothing (``None``)."""
+    """Close of business of one day committing every chunk in its own transaction (the ops
+    command): the relay publishes, and the ledger books, the first chunks' events while
+    later chunks are computed. Each chunk's writes, events and the run's cursor commit
+    together, so a crash resumes with the loans after the cursor (each loan reviewed once
+    for the date) and a repeat of a finished date does nothing (``None``)."""
     async with new_uow() as uow:
         started = await _begin(uow, business_date, trigger)
         await uow.commit()
