@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import text
 
+from ledger.entrypoints import cli
 from lendkit.testing import read_events, unique
 
 UPCOMING = "ledger.repayment.upcoming.v1"
@@ -179,3 +180,17 @@ async def test_a_day_the_clock_can_no_longer_close_is_refused_and_changes_nothin
     for response in (too_early, too_far):
         assert response.headers["content-type"] == "application/problem+json"
     assert await _clock_state(ledger) == before
+
+
+def test_the_command_line_catches_up_and_refuses_like_the_api(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", ledger.runtime.settings.database_url)
+    assert cli.main(["close-of-business", "2031-10-01"]) == 0
+    assert cli.main(["close-of-business", "2031-10-04"]) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert printed[-1]["business_date"] == "2031-10-04"
+    assert printed[-1]["caught_up"] == ["2031-10-02", "2031-10-03"]
+
+    assert cli.main(["close-of-business", "2001-01-01"]) == 2
+    assert "before the business clock's first closed day" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from lendkit.consumer import RejectedEvent
 from lendkit.contracts import ledger
 from lendkit.contracts.topics import LOAN_PARTITIONS
 from lendkit.events import new_event
+from overdue.entrypoints import cli
 from overdue.service_layer.business_day import record_day_marker
 from overdue.service_layer.close_of_business import close_business_days_in_chunks
 
@@ -97,3 +98,18 @@ async def test_a_day_before_the_first_closed_day_is_refused(world: World) -> Non
 
     assert [day for day, _, _ in await _runs(world)] == ["2026-03-16"]
     assert await _penalty_days(world, loan_id) == [("2026-03-16", 39)]
+
+
+def test_the_ops_command_refuses_a_day_before_the_clock(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OVERDUE_DATABASE_URL", world.runtime.settings.database_url)
+    assert cli.main(["close-of-business", "2026-03-16"]) == 0
+    assert cli.main(["close-of-business", "2026-03-18"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "2026-03-16: closed; 0 due or overdue loans examined, 0 events written to the outbox",
+        "2026-03-17: closed; 0 due or overdue loans examined, 0 events written to the outbox",
+        "2026-03-18: closed; 0 due or overdue loans examined, 0 events written to the outbox",
+    ]
+    assert cli.main(["close-of-business", "2026-03-15"]) == 2
+    assert "before the business clock's first closed day" in capsys.readouterr().err
