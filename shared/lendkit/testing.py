@@ -9,12 +9,13 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 
-from lendkit.contracts.topics import TopicSpec
+from lendkit.contracts.topics import TOPICS, TopicSpec
 from lendkit.events.envelope import CloudEvent
 from lendkit.topics import ensure_topics
 
@@ -59,9 +60,10 @@ async def read_events(
     timeout: float = 20.0,
     types: Sequence[str] | None = None,
     keys: Sequence[str] | None = None,
+    until: Callable[[list[CloudEvent]], bool] | None = None,
 ) -> list[CloudEvent]:
-    """Read ``count`` CloudEvents (of ``types`` and message ``keys``, if given) from the
-    start of ``topics``."""
+    """Read the first ``count`` CloudEvents (of ``types`` and message ``keys``, if given)
+    from the start of ``topics``, or fewer: stop as soon as ``until(found)`` holds, if given."""
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=KAFKA,
@@ -73,7 +75,11 @@ async def read_events(
     found: list[CloudEvent] = []
     deadline = time.monotonic() + timeout
     try:
-        while len(found) < count and time.monotonic() < deadline:
+        while (
+            len(found) < count
+            and time.monotonic() < deadline
+            and not (until is not None and until(found))
+        ):
             batch = await consumer.getmany(timeout_ms=300)
             for records in batch.values():
                 for r in records:
@@ -86,7 +92,24 @@ async def read_events(
                         found.append(event)
     finally:
         await consumer.stop()
-    return found
+    return found[:count]
+
+
+async def start_group_at_end(group: str, topics: Sequence[str]) -> None:
+    """Commit ``group``'s offsets at the current end of the platform ``topics``, so a
+    consumer group a test creates reads what is published from now on, not the shared
+    topics' history (a new group otherwise starts from the earliest record, as it must in
+    production)."""
+    sizes = {spec.name: spec.partitions for spec in TOPICS}
+    partitions = [TopicPartition(topic, p) for topic in topics for p in range(sizes[topic])]
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
+    finally:
+        await consumer.stop()
 
 
 async def eventually(check: object, timeout: float = 20.0, interval: float = 0.1) -> None:

@@ -13,12 +13,13 @@ import httpx
 import pytest
 
 from ledger.bootstrap import create_app
+from ledger.entrypoints.consumers import CONSUMERS
 from ledger.settings import Settings
 from lendkit.auth import Role
 from lendkit.events import CloudEvent
 from lendkit.migrations import upgrade
 from lendkit.runtime import ServiceRuntime
-from lendkit.testing import KAFKA, create_topics, fresh_database, unique
+from lendkit.testing import KAFKA, create_topics, fresh_database, start_group_at_end, unique
 from lendkit.topics import ensure_topics
 
 
@@ -107,6 +108,7 @@ async def database_url() -> str:
 async def running_ledger(database_url: str) -> AsyncIterator[Ledger]:
     group = unique("ledger-test")
     await create_topics(f"{group}.dlt", partitions=1)
+    await start_group_at_end(group, CONSUMERS.topics)
     settings = Settings(
         database_url=database_url,
         consumer_group=group,

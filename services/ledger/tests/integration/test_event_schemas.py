@@ -109,14 +109,14 @@ async def test_every_ledger_event_type_read_back_from_kafka_fits_its_schema(
 
     loan_types = LEDGER_TYPES - KEYLESS
     events = await read_events(
-        ["ledger.loans"], count=40, keys=[loan_id], types=sorted(loan_types), timeout=10
+        ["ledger.loans"],
+        count=1_000,
+        keys=[loan_id],
+        types=sorted(loan_types),
+        until=lambda found: {e.type for e in found} >= loan_types,
     )
     events += await read_events(["ledger.products"], count=1, keys=[product])
-    events += (
-        await read_events(
-            ["ledger.loans"], count=10_000, types=["ledger.business_day.closed.v1"], timeout=5
-        )
-    )[-6:]
+    events += await read_events(["ledger.loans"], count=6, types=["ledger.business_day.closed.v1"])
     assert {e.type for e in events} == LEDGER_TYPES
     for event in events:
         _validate(event.type, event.data)
