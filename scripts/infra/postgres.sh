@@ -32,6 +32,15 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The workload's settings (deploy/postgres/platform.conf), copied on every start so that
+# existing clusters get them too; postgresql.conf includes the file, a reload applies it.
+write_tuning() {
+  cp "$ROOT/deploy/postgres/platform.conf" "$PGDATA/platform.conf"
+  chmod 644 "$PGDATA/platform.conf"
+  grep -qx "include_if_exists = 'platform.conf'" "$PGDATA/postgresql.conf" ||
+    echo "include_if_exists = 'platform.conf'" >>"$PGDATA/postgresql.conf"
+}
+
 start() {
   install
   resolve_pgdata
@@ -55,7 +64,9 @@ fsync = on
 log_min_messages = warning
 CONF
   fi
+  write_tuning
   if as_postgres "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+    as_postgres "$bin/pg_ctl" -D "$PGDATA" reload >/dev/null
     log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
   else
     as_postgres "$bin/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 start >/dev/null

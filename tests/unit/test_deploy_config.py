@@ -48,6 +48,20 @@ def test_each_service_has_its_own_database() -> None:
     assert sorted(re.findall(r"CREATE DATABASE (\w+);", sql)) == sorted(SERVICES)
 
 
+def test_compose_postgres_runs_with_the_local_clusters_settings() -> None:
+    conf = (REPO / "deploy/postgres/platform.conf").read_text()
+    settings = [
+        re.sub(r"\s*=\s*", "=", line.strip())
+        for line in conf.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    command = COMPOSE["services"]["postgres"]["command"]
+    assert command[0] == "postgres"
+    assert command[1::2] == ["-c"] * len(settings)
+    assert command[2::2] == settings
+    assert "max_wal_size=4GB" in settings
+
+
 def test_compose_kafka_is_the_same_4x_release_as_the_local_scripts() -> None:
     pom = (REPO / "deploy/kafka/pom.xml").read_text()
     local = re.search(r"<kafka.version>([\d.]+)</kafka.version>", pom)
