@@ -53,7 +53,13 @@ import httpx
 from ledger.adapters.repository import ProductRepository
 from ledger.domain import LoanProduct, ScheduleType
 from lendkit.migrations import upgrade
-from lendkit.testing import PG_SERVER, create_platform_topics, database_url, unique
+from lendkit.testing import (
+    PG_SERVER,
+    create_platform_topics,
+    database_url,
+    delete_namespace_topics,
+    unique,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -390,6 +396,7 @@ async def one_run(loans: int, templates: tuple[str, str], log_dir: Path) -> RunR
         ledger.stop()
         await odb.close()
         await ldb.close()
+        await delete_namespace_topics(namespace)  # runs must not pile up on the broker
     result.peaks["overdue-service"] = overdue.peak_mb
     result.peaks["ledger-service"] = ledger.peak_mb
     result.cpu["overdue-service"] = overdue.cpu_s - service_cpu["overdue"]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
 
 from lendkit.contracts.topics import TOPICS, TopicSpec
@@ -51,6 +52,20 @@ async def create_topics(*names: str, partitions: int = 6) -> None:
 async def create_platform_topics(namespace: str) -> None:
     """Every platform topic under ``namespace``: an isolated copy of the event streams."""
     await ensure_topics(KAFKA, namespace=namespace)
+
+
+async def delete_namespace_topics(namespace: str) -> None:
+    """Delete every topic under ``namespace`` (a test or benchmark run's private copy), so
+    that runs do not pile up partitions on the broker."""
+    assert namespace, "refusing to delete the un-namespaced platform topics"
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(namespace)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
 
 
 async def read_events(
