@@ -8,14 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from lendkit.db import UnitOfWork
 from lendkit.events import CloudEvent, new_event
 from lendkit.outbox.relay import OutboxRelay
 from lendkit.tables import outbox
-from lendkit.testing import create_topics, read_events, unique
+from lendkit.testing import create_topics, eventually, read_events, unique
 
 from .conftest import LoanTouched
 
@@ -127,9 +127,28 @@ async def test_relay_wakes_on_notify_without_waiting_for_the_poll(
 ) -> None:
     topic = unique("kit-outbox")
     await create_topics(topic)
+
+    async def listeners() -> int:
+        async with engine.connect() as conn:
+            return int(
+                await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND query ILIKE 'LISTEN%'"
+                    )
+                )
+                or 0
+            )
+
+    before = await listeners()
     stop = asyncio.Event()
     task = asyncio.create_task(relay(engine, producer, db_url, poll_interval=30.0).run(stop))
-    await asyncio.sleep(0.5)  # relay is listening and idle
+
+    async def listening() -> bool:
+        return await listeners() > before
+
+    await eventually(listening, timeout=10)  # the relay is listening (and then idle)
+    await asyncio.sleep(0.2)
     started = time.monotonic()
     async with uow_factory() as uow:
         await uow.emit(event_on(topic, "L-notify", 1))
