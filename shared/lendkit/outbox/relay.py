@@ -1,11 +1,8 @@
 """The outbox relay: publishes committed outbox rows to Kafka, in order per key.
 
-One relay at a time publishes for a database: a transaction-scoped advisory lock, taken
-before the rows are read (the read's snapshot then sees the previous holder's marks).
-Rows are read in id order, sent with an idempotent producer (acks=all), and marked
-published in the same transaction. No row locks: the advisory lock already excludes
-every other relay, and ``FOR UPDATE`` would write a lock into every row it claims (a
-dirtied page and a WAL record per row, before the mark writes it again).
+One relay at a time publishes for a database (a transaction-scoped advisory lock),
+rows are claimed with ``FOR UPDATE SKIP LOCKED`` in id order, sent with an idempotent
+producer (acks=all), and marked published in the same transaction that claimed them.
 A crash after sending and before marking re-sends the batch: at-least-once, and the
 consumers' processed-event records absorb the duplicate.
 The relay wakes on PostgreSQL NOTIFY and falls back to polling.
@@ -42,6 +39,7 @@ FROM outbox
 WHERE published_at IS NULL
 ORDER BY id
 LIMIT $1
+FOR UPDATE SKIP LOCKED
 """
 _MARK = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 _PURGE = text("DELETE FROM outbox WHERE published_at < now() - make_interval(hours => :hours)")
