@@ -46,6 +46,11 @@ class UnitOfWork:
         self.source = source
         self._emitted = 0
 
+    def sibling(self) -> Self:
+        """A new unit of work on the same database, for work that commits on its own (a
+        handler that runs a long job in chunks, each chunk its own transaction)."""
+        return type(self)(self._session_factory, self.source)
+
     async def __aenter__(self) -> Self:
         self.session = self._session_factory()
         self._emitted = 0

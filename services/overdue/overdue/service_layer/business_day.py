@@ -5,8 +5,16 @@ The ledger writes ``ledger.business_day.closed.v1`` for D to every partition of
 records in order, so once the marker of partition p is recorded every D event on p has
 been applied (payments included). When markers from all ``partitions`` are recorded,
 everything the ledger published for D has been consumed, and close of business for D
-runs right here, in the same consumer and transaction as the last marker. A payment still
-in flight on another partition therefore can never make a loan falsely overdue.
+runs right here, in the consumer of the last marker. A payment still in flight on another
+partition therefore can never make a loan falsely overdue.
+
+The close commits chunk by chunk in transactions of its own (``uow.sibling``), as the ops
+command does: the relay publishes the first chunks' events while later ones are computed,
+and a chunk's loans are locked only while that chunk is written. The marker's own
+transaction commits after the close. Should it never commit (a crash), the marker comes
+again and the close resumes after its cursor or finds the date finished: every loan is
+reviewed once for the date. The marker's transaction locks no loan, so the chunks never
+wait on it.
 
 Markers of different partitions are handled concurrently, each in its own transaction; a
 transaction-scoped advisory lock serialises them so that exactly one of them sees the full
@@ -29,7 +37,10 @@ from lendkit.consumer import RejectedEvent
 from lendkit.contracts.ledger import BusinessDayClosed
 from lendkit.db import UnitOfWork
 from overdue.adapters.tables import day_markers
-from overdue.service_layer.close_of_business import CloseOfBusinessResult, close_business_day
+from overdue.service_layer.close_of_business import (
+    CloseOfBusinessResult,
+    close_business_days_in_chunks,
+)
 
 _MARKER_LOCK = 0x6F7665726475  # "overdu": one marker transaction at a time
 
@@ -55,6 +66,9 @@ async def record_day_marker(
     if (seen or 0) < marker.partitions:
         return None
     try:
-        return await close_business_day(uow, marker.business_date, trigger="ledger markers")
+        closed = await close_business_days_in_chunks(
+            uow.sibling, marker.business_date, trigger="ledger markers"
+        )
     except BusinessClockError as exc:  # e.g. a date before this service's first closed day
         raise RejectedEvent(f"business day {marker.business_date} cannot be closed: {exc}") from exc
+    return closed[-1][1]

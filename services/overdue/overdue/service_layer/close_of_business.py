@@ -12,16 +12,17 @@ overdue, not with the portfolio. For them, in chunks:
    ``INSERT ... SELECT FROM unnest``) and the events go to the outbox with one
    ``emit_all`` per chunk, all in one transaction.
 
-Committed per chunk (the ops command, ``close_business_day_in_chunks``): each chunk's
+Committed per chunk (the ledger-marker path and the ops command alike,
+``close_business_days_in_chunks``): each chunk's
 loan writes, penalty days, history, outbox events and the run's cursor
 (``cob_runs.resume_after``, the last reviewed ``loan_id``; loans are taken in ``loan_id``
 order) commit together, so the relay publishes, and the ledger books, the first chunks'
 events while later chunks are computed. The run's row is locked (``FOR UPDATE``) by every
 chunk, so concurrent runners take turns. A crash resumes after the cursor: every loan is
 reviewed once for the date. ``finished_at`` is set by the last chunk; a repeated close of
-a finished date (a redelivered marker, the ops command run twice) does nothing. The
-ledger-marker path (``close_business_day``) runs the remaining chunks in the marker's
-transaction, as before. ``penalty_days`` is unique per loan and date and the penalty state
+a finished date (a redelivered marker, the ops command run twice) does nothing.
+``close_business_day`` runs every remaining chunk in the caller's one transaction instead
+(for callers that must commit the close with their own writes). ``penalty_days`` is unique per loan and date and the penalty state
 remembers the last accrued date, so a loan is never charged twice for one day even if
 those guards were bypassed.
 

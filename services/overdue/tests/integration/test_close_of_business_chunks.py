@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from lendkit.contracts.ledger import BusinessDayClosed
+from overdue.service_layer.business_day import record_day_marker
 from overdue.service_layer.close_of_business import (
     _begin,
     _close_next_chunk,
@@ -95,3 +97,24 @@ async def test_a_date_with_nothing_due_is_finished_at_once(world: World) -> None
     result = await close_business_day_in_chunks(world.runtime.uow, DAY, trigger="test")
     assert result is not None and (result.loans_examined, result.events_emitted) == (0, 0)
     assert await close_business_day_in_chunks(world.runtime.uow, DAY, trigger="test") is None
+
+
+async def test_the_markers_close_commits_on_its_own_and_a_lost_marker_commit_is_harmless(
+    world: World,
+) -> None:
+    loans = sorted([(await open_worked_example_loan(world))[0] for _ in range(2)])
+    marker = BusinessDayClosed(business_date=DAY, partition=0, partitions=1)
+
+    async with world.runtime.uow() as uow:
+        result = await record_day_marker(uow, marker)
+        # the marker's transaction is lost (a crash before its commit) ...
+    assert result is not None and result.loans_examined == 2
+    # ... yet the close committed in transactions of its own
+    assert await _penalties(world) == {loan_id: [39] for loan_id in loans}
+    assert await world.sql("SELECT count(*) FROM day_markers") == [(0,)]
+
+    async with world.runtime.uow() as uow:  # the marker again: nothing is charged twice
+        assert await record_day_marker(uow, marker) is None
+        await uow.commit()
+    assert await _penalties(world) == {loan_id: [39] for loan_id in loans}
+    assert await _assessed_events(world) == {loan_id: 1 for loan_id in loans}
