@@ -1,6 +1,7 @@
 """Benchmark: close of business end to end, until every event is published AND booked.
 
     .venv/bin/python bench/close_of_business_chain.py --loans 1000000 --runs 3 --baseline 100000
+    (add --trigger ops-command to time the ops command instead of the ledger's markers)
 
 Per size, two template databases are seeded once with set-based SQL (not timed):
 
@@ -14,13 +15,20 @@ Each run clones both templates (``CREATE DATABASE ... TEMPLATE``), makes a fresh
 namespace (``lendkit.testing.create_platform_topics``), and starts two service processes
 with that namespace and database (untimed, until healthy):
 
-- ``python -m overdue`` (its outbox relay publishes; its consumers are off: nothing for
-  them in this run),
+- ``python -m overdue`` (its outbox relay publishes; its consumer reads the namespace's
+  ``ledger.loans`` with ``--trigger markers``, and is off with ``--trigger ops-command``),
 - ``python -m ledger`` (its consumer books ``overdue.penalty.assessed`` in batch mode,
   its relay publishes ``ledger.charge.booked``).
 
-Timed: ``python -m overdue.entrypoints.cli close-of-business D`` (a third process, as
-ops would run it), then until the overdue outbox is fully published, every penalty of D
+Timed, from the trigger:
+
+- ``--trigger markers`` (default, the production path): a ``BusinessDayClosed`` marker for
+  D on each of the six partitions of ``ledger.loans``, as the ledger writes them at the end
+  of its own close; the overdue service closes D in its consumer once it has them all;
+- ``--trigger ops-command``: ``python -m overdue.entrypoints.cli close-of-business D`` (a
+  third process, as ops would run it, start-up and imports included);
+
+then until the overdue outbox is fully published, every penalty of D
 is a charge in the ledger database, and the ledger outbox is fully published (every
 ``ChargeBooked`` acknowledged by Kafka). Stage times are measured from the start:
 COB committed, overdue events published, penalties booked, ChargeBooked published.
@@ -49,11 +57,16 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from aiokafka import AIOKafkaProducer
 
 from ledger.adapters.repository import ProductRepository
 from ledger.domain import LoanProduct, ScheduleType
+from lendkit.contracts.ledger import BusinessDayClosed
+from lendkit.contracts.topics import LEDGER_LOANS, LOAN_PARTITIONS
+from lendkit.events import new_event
 from lendkit.migrations import upgrade
 from lendkit.testing import (
+    KAFKA,
     PG_SERVER,
     create_platform_topics,
     database_url,
@@ -296,7 +309,7 @@ class RunResult:
         return self.stages["chargebooked_published"]
 
 
-async def one_run(loans: int, templates: tuple[str, str], log_dir: Path) -> RunResult:
+async def one_run(loans: int, templates: tuple[str, str], log_dir: Path, trigger: str) -> RunResult:
     namespace = unique("chain") + "."
     await create_platform_topics(namespace)
     overdue_url = await _recreate("chain_overdue_run", templates[0])
@@ -306,7 +319,8 @@ async def one_run(loans: int, templates: tuple[str, str], log_dir: Path) -> RunR
         "OVERDUE_",
         database_url=overdue_url,
         http_port="18802",
-        run_consumers="false",
+        run_consumers="true" if trigger == "markers" else "false",
+        consumer_group=unique("overdue-chain"),
         outbox_batch_size="5000",
         outbox_poll_interval_ms="100",
         **common,
@@ -328,31 +342,20 @@ async def one_run(loans: int, templates: tuple[str, str], log_dir: Path) -> RunR
     ldb = await asyncpg.connect(_dsn(ledger_url))
     try:
         await asyncio.gather(overdue.healthy(), ledger.healthy())
-        started = time.perf_counter()
-        cob = await asyncio.create_subprocess_exec(
-            PYTHON,
-            "-m",
-            "overdue.entrypoints.cli",
-            "close-of-business",
-            str(BUSINESS_DATE),
-            env=overdue_env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        cob_peak = cob_cpu = 0.0
         service_cpu = {s.name: cpu_seconds(s.process.pid) for s in (overdue, ledger)}
-        while cob.returncode is None:
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                cob_peak = max(cob_peak, peak_rss_mb(cob.pid))
-                cob_cpu = cpu_seconds(cob.pid)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(cob.wait(), timeout=0.05)
-        result.stages["cob_committed"] = time.perf_counter() - started
-        output = (await cob.stdout.read()).decode() if cob.stdout else ""
-        if cob.returncode != 0:
-            raise RuntimeError(f"close of business failed:\n{output}")
-        result.peaks["overdue-cob"] = cob_peak
-        result.cpu["overdue-cob"] = cob_cpu
+        started = time.perf_counter()
+        if trigger == "markers":
+            await _publish_markers(namespace)
+            while not await odb.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM cob_runs WHERE finished_at IS NOT NULL)"
+            ):
+                if overdue.process.poll() is not None or time.perf_counter() - started > 600:
+                    raise RuntimeError("close of business did not finish")
+                await asyncio.sleep(0.05)
+            result.stages["cob_committed"] = time.perf_counter() - started
+        else:  # ops-command
+            await _run_ops_command(overdue_env, result)
+            result.stages["cob_committed"] = time.perf_counter() - started
         result.examined = int(await odb.fetchval("SELECT loans_examined FROM cob_runs"))
         result.penalties = int(
             await odb.fetchval(
@@ -404,6 +407,53 @@ async def one_run(loans: int, templates: tuple[str, str], log_dir: Path) -> RunR
     return result
 
 
+async def _publish_markers(namespace: str) -> None:
+    """What the ledger writes after the day's events: a BusinessDayClosed marker on every
+    partition of ledger.loans. The overdue service closes the day once it has them all."""
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        for p in range(LOAN_PARTITIONS):
+            marker = new_event(
+                BusinessDayClosed(
+                    business_date=BUSINESS_DATE, partition=p, partitions=LOAN_PARTITIONS
+                ),
+                source="ledger",
+                partition=p,
+            )
+            await producer.send_and_wait(
+                namespace + LEDGER_LOANS, value=marker.data, partition=p, headers=marker.headers()
+            )
+    finally:
+        await producer.stop()
+
+
+async def _run_ops_command(overdue_env: dict[str, str], result: RunResult) -> None:
+    """``python -m overdue.entrypoints.cli close-of-business D`` as ops would run it."""
+    cob = await asyncio.create_subprocess_exec(
+        PYTHON,
+        "-m",
+        "overdue.entrypoints.cli",
+        "close-of-business",
+        str(BUSINESS_DATE),
+        env=overdue_env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    cob_peak = cob_cpu = 0.0
+    while cob.returncode is None:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            cob_peak = max(cob_peak, peak_rss_mb(cob.pid))
+            cob_cpu = cpu_seconds(cob.pid)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(cob.wait(), timeout=0.05)
+    output = (await cob.stdout.read()).decode() if cob.stdout else ""
+    if cob.returncode != 0:
+        raise RuntimeError(f"close of business failed:\n{output}")
+    result.peaks["overdue-cob"] = cob_peak
+    result.cpu["overdue-cob"] = cob_cpu
+
+
 def _line(n: int, r: RunResult) -> str:
     s = r.stages
     peaks = ", ".join(f"{k} {v:.0f} MB" for k, v in r.peaks.items())
@@ -416,13 +466,15 @@ def _line(n: int, r: RunResult) -> str:
     )
 
 
-async def measure(loans: int, runs: int, log_dir: Path, reuse: bool) -> list[RunResult]:
+async def measure(
+    loans: int, runs: int, log_dir: Path, reuse: bool, trigger: str
+) -> list[RunResult]:
     seed_started = time.perf_counter()
     templates = await seed_templates(loans, reuse)
     print(f"loans={loans:,}: seeded in {time.perf_counter() - seed_started:.1f}s (untimed)")
     results = []
     for n in range(1, runs + 1):
-        r = await one_run(loans, templates, log_dir)
+        r = await one_run(loans, templates, log_dir, trigger)
         results.append(r)
         print(_line(n, r), flush=True)
     return results
@@ -433,11 +485,19 @@ def _median(results: list[RunResult], stage: str) -> float:
 
 
 async def main(
-    loans: int, runs: int, baseline: int, baseline_runs: int, log_dir: Path, reuse: bool
+    loans: int,
+    runs: int,
+    baseline: int,
+    baseline_runs: int,
+    log_dir: Path,
+    reuse: bool,
+    trigger: str,
 ) -> None:
     sizes = [(baseline, baseline_runs), (loans, runs)] if baseline else [(loans, runs)]
-    measured = {size: await measure(size, n, log_dir, reuse) for size, n in sizes}
-    print("\nmedian end-to-end (COB start -> every ChargeBooked published):")
+    measured = {size: await measure(size, n, log_dir, reuse, trigger) for size, n in sizes}
+    print(
+        f"\nmedian end-to-end, triggered by {trigger} (COB start -> every ChargeBooked published):"
+    )
     base = measured.get(baseline)
     for size, results in measured.items():
         total = _median(results, "chargebooked_published")
@@ -463,13 +523,26 @@ if __name__ == "__main__":
         action="store_true",
         help="keep existing template databases that are at the latest migrations",
     )
+    parser.add_argument(
+        "--trigger",
+        choices=("markers", "ops-command"),
+        default="markers",
+        help="markers: the ledger's BusinessDayClosed markers, consumed by the overdue "
+        "service (the production path); ops-command: the overdue CLI in a process of its own",
+    )
     args = parser.parse_args()
     logs = Path(os.environ.get("CHAIN_LOG_DIR", tempfile.gettempdir())) / "cob_chain_logs"
     logs.mkdir(parents=True, exist_ok=True)  # the services' output, for a failed run
     sys.exit(
         asyncio.run(
             main(
-                args.loans, args.runs, args.baseline, args.baseline_runs, logs, args.reuse_templates
+                args.loans,
+                args.runs,
+                args.baseline,
+                args.baseline_runs,
+                logs,
+                args.reuse_templates,
+                args.trigger,
             )
         )
     )
