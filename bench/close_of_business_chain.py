@@ -6,8 +6,8 @@
 Per size, two template databases are seeded once with set-based SQL (not timed):
 
 - the overdue read model (``chain_overdue_tpl``): N active loans of 1,000,000.00 CNY with
-  4 monthly instalments; 8 % overdue on D (DPD 1..60, bucket and stage as of D-1, arrears
-  flag after the 3-day grace), 3 % fall due on D, the rest later;
+  4 monthly instalments; 8 % overdue on D (DPD 1..60, bucket, stage and credit-report
+  gate as of D-1, arrears flag after the 3-day grace), 3 % fall due on D, the rest later;
 - the ledger (``chain_ledger_tpl``): the same loans, schedule version 1 and instalments
   (same due dates and amounts, nothing paid) under product BENCH.
 
@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import os
 import signal
 import statistics
@@ -93,7 +94,7 @@ OVERDUE_SEED = [
     f"""
     INSERT INTO loans (loan_id, borrower_id, product_code, currency, principal_minor,
                        disbursed_on, timezone, oldest_unpaid_due_date, bucket, stage,
-                       in_arrears, last_accrued_on)
+                       in_arrears, last_accrued_on, gate_status, notice_due_on)
     SELECT 'L' || lpad(i::text, 8, '0'), 'B' || i, 'BENCH', 'CNY', 1000000,
            DATE '2025-09-20', 'Asia/Shanghai', s.due,
            CASE WHEN s.dpd_before <= 0 THEN 'current' WHEN s.dpd_before <= 30 THEN '1-30'
@@ -101,7 +102,11 @@ OVERDUE_SEED = [
            CASE WHEN s.dpd_before <= 0 THEN 'current' WHEN s.dpd_before < 4 THEN 'reminder'
                 WHEN s.dpd_before < 31 THEN 'early' ELSE 'mid' END,
            s.dpd_before > 3,
-           CASE WHEN s.dpd_before > 0 THEN CAST(:d AS date) - 1 END
+           CASE WHEN s.dpd_before > 0 THEN CAST(:d AS date) - 1 END,
+           -- the credit-report notice fell due on the day the loan reached DPD 30 (the
+           -- default credit_report_notice_dpd), and no delivery has been seen since
+           CASE WHEN s.dpd_before >= 30 THEN 'notice_due' ELSE 'not_due' END,
+           CASE WHEN s.dpd_before >= 30 THEN s.due + 30 END
     FROM generate_series(1, CAST(:n AS int)) AS i
     CROSS JOIN LATERAL (
         SELECT due, (CAST(:d AS date) - 1) - due AS dpd_before FROM (SELECT {_DUE} AS due) x
@@ -169,6 +174,12 @@ def _dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+SEED_FINGERPRINT = (
+    "seed:"
+    + hashlib.sha256("\n".join([POLICY, *OVERDUE_SEED, *LEDGER_SEED]).encode()).hexdigest()[:16]
+)
+
+
 async def seed_templates(loans: int, reuse: bool = False) -> tuple[str, str]:
     overdue_tpl, ledger_tpl = f"chain_overdue_tpl_{loans}", f"chain_ledger_tpl_{loans}"
     if reuse and await _templates_current(overdue_tpl, ledger_tpl):
@@ -212,6 +223,12 @@ async def seed_templates(loans: int, reuse: bool = False) -> tuple[str, str]:
             await conn.execute("VACUUM (ANALYZE)")
         finally:
             await conn.close()
+    conn = await _admin()
+    try:  # which seed the templates hold: --reuse-templates never reuses an older one
+        for name in (overdue_tpl, ledger_tpl):
+            await conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{SEED_FINGERPRINT}'")
+    finally:
+        await conn.close()
     return overdue_tpl, ledger_tpl
 
 
@@ -222,7 +239,19 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def _templates_current(*names: str) -> bool:
-    """Whether every template exists at its service's latest migration."""
+    """Whether every template exists at its service's latest migration, seeded by the
+    seed statements of this version of the benchmark."""
+    conn = await _admin()
+    try:
+        for name in names:
+            comment = await conn.fetchval(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+                name,
+            )
+            if comment != SEED_FINGERPRINT:
+                return False
+    finally:
+        await conn.close()
     for name, service in zip(names, ("overdue", "ledger"), strict=True):
         try:
             conn = await asyncpg.connect(_dsn(database_url(name)))
