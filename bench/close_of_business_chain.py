@@ -59,6 +59,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
+from overdue_portfolio import DUE_DATE, OVERDUE_SEED, POLICY, bound
 
 from ledger.adapters.repository import ProductRepository
 from ledger.domain import LoanProduct, ScheduleType
@@ -78,50 +79,6 @@ from lendkit.testing import (
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 BUSINESS_DATE = date(2026, 3, 20)
-POLICY = '{"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"}'
-
-# Loan i: first unpaid due date (= oldest unpaid due date) as in the overdue bench.
-_DUE = """CASE
-    WHEN i % 100 < 8 THEN CAST(:d AS date) - (1 + i % 60)
-    WHEN i % 100 < 11 THEN CAST(:d AS date)
-    ELSE CAST(:d AS date) + (1 + i % 28)
-END"""
-
-OVERDUE_SEED = [
-    f"""
-    INSERT INTO products (code, currency, overdue_policy) VALUES ('BENCH', 'CNY', '{POLICY}')
-    """,
-    f"""
-    INSERT INTO loans (loan_id, borrower_id, product_code, currency, principal_minor,
-                       disbursed_on, timezone, oldest_unpaid_due_date, bucket, stage,
-                       in_arrears, last_accrued_on, gate_status, notice_due_on)
-    SELECT 'L' || lpad(i::text, 8, '0'), 'B' || i, 'BENCH', 'CNY', 1000000,
-           DATE '2025-09-20', 'Asia/Shanghai', s.due,
-           CASE WHEN s.dpd_before <= 0 THEN 'current' WHEN s.dpd_before <= 30 THEN '1-30'
-                ELSE '31-60' END,
-           CASE WHEN s.dpd_before <= 0 THEN 'current' WHEN s.dpd_before < 4 THEN 'reminder'
-                WHEN s.dpd_before < 31 THEN 'early' ELSE 'mid' END,
-           s.dpd_before > 3,
-           CASE WHEN s.dpd_before > 0 THEN CAST(:d AS date) - 1 END,
-           -- the credit-report notice fell due on the day the loan reached DPD 30 (the
-           -- default credit_report_notice_dpd), and no delivery has been seen since
-           CASE WHEN s.dpd_before >= 30 THEN 'notice_due' ELSE 'not_due' END,
-           CASE WHEN s.dpd_before >= 30 THEN s.due + 30 END
-    FROM generate_series(1, CAST(:n AS int)) AS i
-    CROSS JOIN LATERAL (
-        SELECT due, (CAST(:d AS date) - 1) - due AS dpd_before FROM (SELECT {_DUE} AS due) x
-    ) s
-    """,
-    """
-    INSERT INTO instalments (loan_id, seq, due_date, scheduled_interest_minor,
-                             principal_minor, interest_minor)
-    SELECT l.loan_id, k, (l.oldest_unpaid_due_date + make_interval(months => k - 1))::date,
-           12000, 250000, 12000
-    FROM loans l CROSS JOIN generate_series(1, 4) AS k
-    """,
-    "ANALYZE",
-]
-
 LEDGER_SEED = [
     """
     INSERT INTO loans (loan_id, borrower_id, product_code, currency, principal, annual_rate,
@@ -138,7 +95,7 @@ LEDGER_SEED = [
     INSERT INTO instalments (loan_id, version, seq, due_date, principal, interest,
                              outstanding_principal, outstanding_interest, interest_recognised)
     SELECT 'L' || lpad(i::text, 8, '0'), 1, k,
-           ({_DUE} + make_interval(months => k - 1))::date, 250000, 12000, 250000, 12000,
+           ({DUE_DATE} + make_interval(months => k - 1))::date, 250000, 12000, 250000, 12000,
            false
     FROM generate_series(1, CAST(:n AS int)) AS i CROSS JOIN generate_series(1, 4) AS k
     """,
@@ -147,9 +104,7 @@ LEDGER_SEED = [
 
 
 def _bind(sql: str, loans: int) -> str:
-    return sql.replace("CAST(:d AS date)", f"DATE '{BUSINESS_DATE.isoformat()}'").replace(
-        "CAST(:n AS int)", str(loans)
-    )
+    return bound(sql, loans, BUSINESS_DATE)
 
 
 async def _admin() -> asyncpg.Connection:

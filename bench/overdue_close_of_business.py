@@ -4,10 +4,9 @@
     .venv/bin/python bench/overdue_close_of_business.py --loans 1000000 --runs 1
 
 For each run: a fresh ``overdue_bench`` database is migrated and seeded *directly* with
-set-based SQL (``generate_series``) into the overdue read model: N active loans with 4
-instalments each; 8 % are overdue on D (DPD 1..60, bucket and stage as of D-1, arrears
-flag set after the 3-day grace), 3 % fall due on D, the rest are due later. Seeding is
-not timed. Then the timer starts, close of business runs for D (one transaction) and the
+set-based SQL into the overdue read model (``overdue_portfolio.py``, the same portfolio
+as the chain benchmark: 8 % overdue on D with their state as of D-1, 3 % due on D, the
+rest later). Seeding is not timed. Then the timer starts, close of business runs for D (one transaction) and the
 outbox relay publishes every event to Kafka; the timer stops when the outbox has no
 unpublished row. Printed per run: COB time, publish time, total, loans examined, events;
 then the median total of the runs and the peak RSS of this process
@@ -30,6 +29,7 @@ import statistics
 import time
 from datetime import date
 
+from overdue_portfolio import OVERDUE_SEED, bound
 from sqlalchemy import text
 
 from lendkit.contracts.topics import LOAN_PARTITIONS, OVERDUE_LOANS
@@ -44,46 +44,6 @@ BUSINESS_DATE = date(2026, 3, 20)
 BENCH_NAMESPACE = "bench."
 BENCH_TOPIC = BENCH_NAMESPACE + OVERDUE_LOANS
 
-_SEED = [
-    """
-    INSERT INTO products (code, currency, overdue_policy)
-    VALUES ('BENCH', 'CNY', '{"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"}')
-    """,
-    # i % 100 < 8: overdue (DPD on D 1..60); 8..10: due on D; the rest due 1..28 days later
-    """
-    INSERT INTO loans (loan_id, borrower_id, product_code, currency, principal_minor,
-                       disbursed_on, timezone, oldest_unpaid_due_date, bucket, stage,
-                       in_arrears, last_accrued_on)
-    SELECT 'L' || lpad(i::text, 8, '0'), 'B' || i, 'BENCH', 'CNY', 1000000,
-           DATE '2025-09-20', 'Asia/Shanghai', s.due,
-           CASE WHEN s.dpd_before <= 0 THEN 'current' WHEN s.dpd_before <= 30 THEN '1-30'
-                ELSE '31-60' END,
-           CASE WHEN s.dpd_before <= 0 THEN 'current' WHEN s.dpd_before < 4 THEN 'reminder'
-                WHEN s.dpd_before < 31 THEN 'early' ELSE 'mid' END,
-           s.dpd_before > 3,
-           CASE WHEN s.dpd_before > 0 THEN CAST(:d AS date) - 1 END
-    FROM generate_series(1, CAST(:n AS int)) AS i
-    CROSS JOIN LATERAL (
-        SELECT due, (CAST(:d AS date) - 1) - due AS dpd_before FROM (
-            SELECT CASE
-                WHEN i % 100 < 8 THEN CAST(:d AS date) - (1 + i % 60)
-                WHEN i % 100 < 11 THEN CAST(:d AS date)
-                ELSE CAST(:d AS date) + (1 + i % 28)
-            END AS due
-        ) x
-    ) s
-    """,
-    """
-    INSERT INTO instalments (loan_id, seq, due_date, scheduled_interest_minor,
-                             principal_minor, interest_minor)
-    SELECT l.loan_id, k, (l.oldest_unpaid_due_date + make_interval(months => k - 1))::date,
-           12000, 80000, 12000
-    FROM loans l CROSS JOIN generate_series(1, 4) AS k
-    """,
-    "ANALYZE loans",
-    "ANALYZE instalments",
-]
-
 
 async def one_run(loans: int) -> dict[str, float]:
     url = await fresh_database("overdue_bench")
@@ -93,8 +53,8 @@ async def one_run(loans: int) -> dict[str, float]:
     try:
         seed_started = time.perf_counter()
         async with runtime.engine.begin() as conn:
-            for statement in _SEED:
-                await conn.execute(text(statement), {"n": loans, "d": BUSINESS_DATE})
+            for statement in OVERDUE_SEED:
+                await conn.execute(text(bound(statement, loans, BUSINESS_DATE)))
         seeded = time.perf_counter() - seed_started
         await runtime.start(background=False)
         relay = OutboxRelay(  # the kit's relay, into the bench namespace
