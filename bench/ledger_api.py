@@ -32,7 +32,7 @@ import httpx
 from ledger.settings import Settings
 from lendkit.auth import Role, TokenCodec
 from lendkit.migrations import upgrade
-from lendkit.testing import fresh_database
+from lendkit.testing import delete_namespace_topics, fresh_database
 
 PORT = 8091
 BASE = f"http://127.0.0.1:{PORT}"
@@ -190,6 +190,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+        asyncio.run(delete_namespace_topics(env["LEDGER_TOPIC_NAMESPACE"]))
 
 
 async def _topics(namespace: str) -> None:
