@@ -6,9 +6,9 @@
 For each run: a fresh ``overdue_bench`` database is migrated and seeded *directly* with
 set-based SQL into the overdue read model (``overdue_portfolio.py``, the same portfolio
 as the chain benchmark: 8 % overdue on D with their state as of D-1, 3 % due on D, the
-rest later). Seeding is not timed. Then the timer starts, close of business runs for D (one transaction) and the
-outbox relay publishes every event to Kafka; the timer stops when the outbox has no
-unpublished row. Printed per run: COB time, publish time, total, loans examined, events;
+rest later). Seeding is not timed. Then the timer starts, close of business runs for D
+(committed every 5,000 loans, as in the service) and the outbox relay publishes every
+event to Kafka; the timer stops when the outbox has no unpublished row. Printed per run: COB time, publish time, total, loans examined, events;
 then the median total of the runs and the peak RSS of this process
 (``resource.getrusage``: the Python side only, PostgreSQL's memory is not included).
 
@@ -37,7 +37,7 @@ from lendkit.migrations import upgrade
 from lendkit.outbox.relay import OutboxRelay
 from lendkit.testing import create_topics, fresh_database
 from overdue.bootstrap import create_runtime
-from overdue.service_layer.close_of_business import close_business_day
+from overdue.service_layer.close_of_business import close_business_days_in_chunks
 from overdue.settings import Settings
 
 BUSINESS_DATE = date(2026, 3, 20)
@@ -67,9 +67,9 @@ async def one_run(loans: int) -> dict[str, float]:
         )
 
         started = time.perf_counter()
-        async with runtime.uow() as uow:
-            result = await close_business_day(uow, BUSINESS_DATE, trigger="bench")
-            await uow.commit()
+        [(_, result)] = await close_business_days_in_chunks(
+            runtime.uow, BUSINESS_DATE, trigger="bench"
+        )
         closed = time.perf_counter()
         published = await relay.publish_pending()
         assert await relay.backlog() == 0

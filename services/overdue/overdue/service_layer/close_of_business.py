@@ -21,8 +21,7 @@ events while later chunks are computed. The run's row is locked (``FOR UPDATE``)
 chunk, so concurrent runners take turns. A crash resumes after the cursor: every loan is
 reviewed once for the date. ``finished_at`` is set by the last chunk; a repeated close of
 a finished date (a redelivered marker, the ops command run twice) does nothing.
-``close_business_day`` runs every remaining chunk in the caller's one transaction instead
-(for callers that must commit the close with their own writes). ``penalty_days`` is unique per loan and date and the penalty state
+``penalty_days`` is unique per loan and date and the penalty state
 remembers the last accrued date, so a loan is never charged twice for one day even if
 those guards were bypassed.
 
@@ -279,36 +278,6 @@ async def days_to_close_now(uow: UnitOfWork, business_date: date) -> list[date]:
     return [*unfinished, *days]
 
 
-async def close_business_day(
-    uow: UnitOfWork, business_date: date, *, trigger: str, chunk_size: int = CHUNK_SIZE
-) -> CloseOfBusinessResult | None:
-    """Run close of business for ``business_date`` in ``uow``'s transaction (the caller
-    commits): every remaining chunk in one transaction (the ledger-marker path, whose
-    marker and run commit together). A day the clock skipped, or left unfinished, is
-    closed first (see ``days_to_close_now``). ``None`` when that date was already closed."""
-    days = await days_to_close_now(uow, business_date)
-    for day in days[:-1]:
-        log.warning("closing a skipped business day first", business_date=str(day))
-        await _close_one_day(uow, day, trigger=f"{trigger} (catch-up)", chunk_size=chunk_size)
-    return await _close_one_day(uow, business_date, trigger=trigger, chunk_size=chunk_size)
-
-
-async def _close_one_day(
-    uow: UnitOfWork, business_date: date, *, trigger: str, chunk_size: int
-) -> CloseOfBusinessResult | None:
-    if not await _begin(uow, business_date, trigger):
-        log.info("close of business already done", business_date=str(business_date))
-        return None
-    run = await _list_loans(uow, business_date, chunk_size)
-    try:
-        while True:
-            result = await _close_next_chunk(uow, run)
-            if result is not None:
-                return _done(result)
-    except AlreadyClosed:
-        return None
-
-
 async def close_business_days_in_chunks(
     new_uow: Callable[[], UnitOfWork],
     business_date: date,
@@ -316,7 +285,7 @@ async def close_business_days_in_chunks(
     trigger: str,
     chunk_size: int = CHUNK_SIZE,
 ) -> list[tuple[date, CloseOfBusinessResult | None]]:
-    """The ops command's close of ``business_date``: any day the clock skipped or left
+    """Close ``business_date`` (ledger markers, ops command): any day the clock skipped or left
     unfinished first, oldest first (see ``days_to_close_now``), each day committed chunk by
     chunk (``close_business_day_in_chunks``). One ``(day, result)`` per day run."""
     async with new_uow() as uow:

@@ -12,7 +12,6 @@ from overdue.service_layer.close_of_business import (
     _begin,
     _close_next_chunk,
     _list_loans,
-    close_business_day,
     close_business_day_in_chunks,
 )
 
@@ -75,7 +74,8 @@ async def test_an_interrupted_run_resumes_with_the_remaining_loans_once(world: W
     # a finished date: the ops command again, and the markers' path, do nothing
     assert await close_business_day_in_chunks(world.runtime.uow, DAY, trigger="test") is None
     async with world.runtime.uow() as uow:
-        assert await close_business_day(uow, DAY, trigger="test") is None
+        marker = BusinessDayClosed(business_date=DAY, partition=0, partitions=1)
+        assert await record_day_marker(uow, marker) is None
         await uow.commit()
     assert await _penalties(world) == {loan_id: [39] for loan_id in loans}
     assert await _assessed_events(world) == {loan_id: 1 for loan_id in loans}
@@ -86,7 +86,8 @@ async def test_the_markers_path_finishes_a_run_the_ops_command_left(world: World
     await _one_chunk_then_a_crash(world)
 
     async with world.runtime.uow() as uow:
-        result = await close_business_day(uow, DAY, trigger="ledger markers")
+        marker = BusinessDayClosed(business_date=DAY, partition=0, partitions=1)
+        result = await record_day_marker(uow, marker)
         await uow.commit()
     assert result is not None and result.loans_examined == 2
     assert await _penalties(world) == {loan_id: [39] for loan_id in loans}

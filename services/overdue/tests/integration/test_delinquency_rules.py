@@ -12,7 +12,7 @@ from lendkit.contracts import ledger, notifier, restructure
 from lendkit.contracts.money import InstalmentBalance
 from lendkit.events import new_event
 from lendkit.testing import unique
-from overdue.service_layer.close_of_business import close_business_day
+from overdue.service_layer.close_of_business import close_business_days_in_chunks
 
 from .conftest import (
     SOURCE,
@@ -53,9 +53,10 @@ async def test_no_duplicate_penalty_under_redelivered_markers_or_a_repeated_clos
         await world.send(marker, partition=marker.partition)
     await world.close_day(date(2026, 3, 16))
     # and the ops command for the same date
-    async with world.runtime.uow() as uow:
-        assert await close_business_day(uow, date(2026, 3, 16), trigger="test") is None
-        await uow.commit()
+    again = await close_business_days_in_chunks(
+        world.runtime.uow, date(2026, 3, 16), trigger="test"
+    )
+    assert again == [(date(2026, 3, 16), None)]
 
     assert await penalty_rows(world, loan_id) == [(date(2026, 3, 16), 39)]
     outbox = await world.sql(
