@@ -6,12 +6,15 @@ Idempotency-Key. Borrowers see only their own loans (404 otherwise).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
 from lendkit.db import UnitOfWork
@@ -188,40 +191,58 @@ async def get_portfolio_summary(
         return {"as_of": on, "buckets": await views.portfolio_summary(uow.session, on)}
 
 
-async def _buckets(uow: UnitOfWork, product_code: str | None) -> Buckets:
-    if product_code is None:
-        return OverduePolicy().buckets
-    return (await policy_for(uow.session, product_code)).buckets
+@dataclass(frozen=True)
+class _PortfolioPeriod:
+    """The query of the portfolio views: a period and the product whose buckets apply."""
+
+    start: date
+    end: date
+    product_code: str | None
 
 
-def _check_period(start: date, end: date) -> None:
+def _portfolio_period(
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    product_code: QueryText = None,
+) -> _PortfolioPeriod:
     if end < start:
         raise ProblemError(422, "Invalid period", "'to' must not be before 'from'.")
+    return _PortfolioPeriod(start, end, product_code)
+
+
+PortfolioPeriod = Annotated[_PortfolioPeriod, Depends(_portfolio_period)]
+T = TypeVar("T")
+
+
+async def _over_buckets(
+    request: Request,
+    period: _PortfolioPeriod,
+    view: Callable[[AsyncSession, date, date, Buckets], Awaitable[T]],
+) -> T:
+    """Run a portfolio ``view`` over the period with the product's buckets (the default
+    policy's when no product is named); buckets the history does not match are a 422."""
+    async with runtime_of(request).uow() as uow:
+        if period.product_code is None:
+            buckets = OverduePolicy().buckets
+        else:
+            buckets = (await policy_for(uow.session, period.product_code)).buckets
+        try:
+            return await view(uow.session, period.start, period.end, buckets)
+        except ValueError as exc:
+            raise ProblemError(422, "Buckets do not match", str(exc)) from exc
 
 
 @router.get(
     "/portfolio/roll-rates",
     summary="Roll-rate matrix between two business dates",
     response_model=None,
-    responses={200: {"model": RollRates}, **problems(*AUTH)},
+    responses={200: {"model": RollRates}, **problems(*AUTH, 422)},
 )
-async def get_roll_rates(
-    request: Request,
-    _: Staff,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
-    product_code: QueryText = None,
-) -> dict[str, Any]:
-    _check_period(start, end)
-    async with runtime_of(request).uow() as uow:
-        buckets = await _buckets(uow, product_code)
-        try:
-            matrix = await views.roll_rates(uow.session, start, end, buckets)
-        except ValueError as exc:
-            raise ProblemError(422, "Buckets do not match", str(exc)) from exc
+async def get_roll_rates(request: Request, _: Staff, period: PortfolioPeriod) -> dict[str, Any]:
+    matrix = await _over_buckets(request, period, views.roll_rates)
     return {
-        "from": start,
-        "to": end,
+        "from": period.start,
+        "to": period.end,
         "buckets": list(matrix.bucket_names),
         "counts": matrix.as_dict(),
         "rates": {
@@ -237,23 +258,11 @@ async def get_roll_rates(
     "/portfolio/cure-rate",
     summary="Share of delinquent loans current again",
     response_model=None,
-    responses={200: {"model": CureRate}, **problems(*AUTH)},
+    responses={200: {"model": CureRate}, **problems(*AUTH, 422)},
 )
-async def get_cure_rate(
-    request: Request,
-    _: Staff,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
-    product_code: QueryText = None,
-) -> dict[str, Any]:
-    _check_period(start, end)
-    async with runtime_of(request).uow() as uow:
-        buckets = await _buckets(uow, product_code)
-        try:
-            rate = await views.cure_rate_between(uow.session, start, end, buckets)
-        except ValueError as exc:
-            raise ProblemError(422, "Buckets do not match", str(exc)) from exc
-    return {"from": start, "to": end, "cure_rate": _rate(rate)}
+async def get_cure_rate(request: Request, _: Staff, period: PortfolioPeriod) -> dict[str, Any]:
+    rate = await _over_buckets(request, period, views.cure_rate_between)
+    return {"from": period.start, "to": period.end, "cure_rate": _rate(rate)}
 
 
 def _rate(value: object) -> str | None:
