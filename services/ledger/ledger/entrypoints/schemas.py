@@ -147,18 +147,7 @@ class ScheduleItem(Out):
     settled_on: date | None
 
 
-class LoanDetail(Out):
-    loan_id: str
-    borrower_id: str
-    product_code: str
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    principal_minor: int
-    annual_rate: str = Field(description="decimal annual rate, e.g. 0.18")
-    disbursed_on: date
-    timezone: str
-    status: str
-    settled_on: date | None
-    schedule_version: int
+class LoanDetail(LoanSummary):
     balances: Balances
     schedule: list[ScheduleItem]
 
