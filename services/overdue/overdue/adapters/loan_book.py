@@ -164,9 +164,8 @@ async def set_schedule(
                 instalments.c.seq.not_in([t.seq for t in terms]),
             )
         )
-    if not terms:
-        return
-    stmt = insert(instalments).values(
+    await _upsert_instalments(
+        session,
         [
             {
                 "loan_id": loan_id,
@@ -177,17 +176,20 @@ async def set_schedule(
                 "interest_minor": t.interest_minor,
             }
             for t in terms
-        ]
+        ],
     )
+
+
+async def _upsert_instalments(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert the instalment rows; where an instalment exists, set the columns they carry."""
+    if not rows:
+        return
+    stmt = insert(instalments).values(rows)
+    carried = [column for column in rows[0] if column not in ("loan_id", "seq")]
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[instalments.c.loan_id, instalments.c.seq],
-            set_={
-                "due_date": stmt.excluded.due_date,
-                "scheduled_interest_minor": stmt.excluded.scheduled_interest_minor,
-                "principal_minor": stmt.excluded.principal_minor,
-                "interest_minor": stmt.excluded.interest_minor,
-            },
+            set_={column: stmt.excluded[column] for column in carried},
         )
     )
 
@@ -211,33 +213,21 @@ async def replace_balances(
             )
             .values(principal_minor=0, interest_minor=0, penalty_minor=0, fee_minor=0)
         )
-    if balances:
-        stmt = insert(instalments).values(
-            [
-                {
-                    "loan_id": loan_id,
-                    "seq": b.seq,
-                    "due_date": b.due_date,
-                    "principal_minor": b.principal_minor,
-                    "interest_minor": b.interest_minor,
-                    "penalty_minor": b.penalty_minor,
-                    "fee_minor": b.fee_minor,
-                }
-                for b in balances
-            ]
-        )
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[instalments.c.loan_id, instalments.c.seq],
-                set_={
-                    "due_date": stmt.excluded.due_date,
-                    "principal_minor": stmt.excluded.principal_minor,
-                    "interest_minor": stmt.excluded.interest_minor,
-                    "penalty_minor": stmt.excluded.penalty_minor,
-                    "fee_minor": stmt.excluded.fee_minor,
-                },
-            )
-        )
+    await _upsert_instalments(
+        session,
+        [
+            {
+                "loan_id": loan_id,
+                "seq": b.seq,
+                "due_date": b.due_date,
+                "principal_minor": b.principal_minor,
+                "interest_minor": b.interest_minor,
+                "penalty_minor": b.penalty_minor,
+                "fee_minor": b.fee_minor,
+            }
+            for b in balances
+        ],
+    )
     await refresh_oldest_unpaid_due_date(session, loan_id)
 
 
