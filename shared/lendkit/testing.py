@@ -24,6 +24,9 @@ KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 PG_PASSWORD = os.environ.get("PG_PASSWORD", "platform")
 PG_PORT = os.environ.get("PG_PORT", "54329")
 PG_SERVER = f"postgres:{PG_PASSWORD}@127.0.0.1:{PG_PORT}"
+# Prefixed to every database a test creates, so that two checkouts can run their suites
+# against the same servers at once without dropping each other's databases.
+DB_PREFIX = os.environ.get("TEST_DB_PREFIX", "")
 
 
 def database_url(name: str) -> str:
@@ -31,7 +34,8 @@ def database_url(name: str) -> str:
 
 
 async def fresh_database(name: str) -> str:
-    """Drop and create database ``name``; returns its SQLAlchemy URL."""
+    """Drop and create database ``name`` (behind ``TEST_DB_PREFIX``); returns its URL."""
+    name = DB_PREFIX + name
     conn = await asyncpg.connect(f"postgresql://{PG_SERVER}/postgres")
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
