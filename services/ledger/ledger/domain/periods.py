@@ -6,23 +6,42 @@ Due dates
     31 May... (the anchor is the disbursement day, or the day of an explicit first
     due date). ``WEEKLY`` / ``BIWEEKLY`` add 7 / 14 calendar days.
 
-Period rate
+Regular period rate
     ``MONTHLY``: ``annual_rate / 12``, whatever the day count. This is the Chinese
-    industry convention for 等额本息 / 等额本金 (月利率 = 年利率 / 12); every month
-    carries the same rate, long or short.
+    industry convention for 等额本息 / 等额本金 (月利率 = 年利率 / 12); every regular
+    month carries the same rate, long or short.
     ``WEEKLY`` / ``BIWEEKLY``: ``annual_rate * 7 / basis`` and ``annual_rate * 14 /
     basis``, where the basis is 365 days for ``ACT_365`` and 360 for ``ACT_360``
     and ``THIRTY_360``.
-    The period rate is applied to every period, including a first period made
-    longer or shorter by an explicit first due date (no broken-period interest).
+
+Broken first period
+    The first period is *regular* when the first due date is exactly one period after
+    the disbursement (:func:`next_due_date`: a calendar month, clamped to month end, or
+    7 / 14 days). Any other first due date makes it *broken* (short or long), and its
+    rate is ``annual_rate * accrual_days / basis`` over the days from disbursement to
+    the first due date, counted by the day count (:func:`accrual_days`):
+
+    * ``ACT_365``: actual calendar days over 365;
+    * ``ACT_360``: actual calendar days over 360;
+    * ``THIRTY_360``: 30/360 bond basis (ISDA 2006 4.16(f)): every month counts 30
+      days; a 31st start counts as the 30th, a 31st end counts as the 30th when the
+      start is the 30th or 31st; over 360. February is not adjusted, so 27 Jan -> 1 Feb
+      is 4 days (actual: 5) and 27 Feb -> 1 Mar is 4 days (actual: 2).
+
+    Example: 12,000.00 at 12 % a year, disbursed 2026-01-27, first due 2026-02-01:
+    ACT_365 ``1_200_000 * 0.12 * 5 / 365 = 1972.60 -> 19.73``; ACT_360 ``* 5 / 360 =
+    20.00``; THIRTY_360 ``* 4 / 360 = 16.00`` (a regular month would be 120.00).
 """
 
 from __future__ import annotations
 
 import calendar
+import decimal
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+
+from ledger.domain.money import CALCULATION_PRECISION
 
 
 class Frequency(StrEnum):
@@ -56,14 +75,47 @@ def period_rate(annual_rate: Decimal, frequency: Frequency, day_count: DayCount)
     return annual_rate * _PERIOD_DAYS[frequency] / days_in_year(day_count)
 
 
-def year_fraction(start: date, end: date, day_count: DayCount) -> Decimal:
-    """Fraction of a year between two dates under ``day_count`` (for daily accruals)."""
+def accrual_days(start: date, end: date, day_count: DayCount) -> int:
+    """Days of interest from ``start`` to ``end`` under ``day_count``: actual calendar
+    days for ``ACT_365`` / ``ACT_360``, 30/360 bond-basis days for ``THIRTY_360``.
+
+    >>> accrual_days(date(2026, 1, 27), date(2026, 2, 1), DayCount.ACT_365)
+    5
+    >>> accrual_days(date(2026, 1, 27), date(2026, 2, 1), DayCount.THIRTY_360)
+    4
+    """
     if day_count is DayCount.THIRTY_360:
         d1 = min(start.day, 30)
         d2 = 30 if end.day == 31 and d1 == 30 else end.day
-        days = 360 * (end.year - start.year) + 30 * (end.month - start.month) + d2 - d1
-        return Decimal(days) / 360
-    return Decimal((end - start).days) / days_in_year(day_count)
+        return 360 * (end.year - start.year) + 30 * (end.month - start.month) + d2 - d1
+    return (end - start).days
+
+
+def year_fraction(start: date, end: date, day_count: DayCount) -> Decimal:
+    """Fraction of a year between two dates under ``day_count``: ``accrual_days / basis``."""
+    return Decimal(accrual_days(start, end, day_count)) / days_in_year(day_count)
+
+
+def is_regular_first_period(disbursed_on: date, first_due_date: date, frequency: Frequency) -> bool:
+    """True when the first due date is exactly one period after the disbursement."""
+    return first_due_date == next_due_date(disbursed_on, frequency)
+
+
+def first_period_rate(
+    annual_rate: Decimal,
+    frequency: Frequency,
+    day_count: DayCount,
+    disbursed_on: date,
+    first_due_date: date,
+) -> Decimal:
+    """Interest rate of the first period: the regular period rate when the period is
+    regular, else ``annual_rate * accrual_days / basis`` (see the module docstring)."""
+    if is_regular_first_period(disbursed_on, first_due_date, frequency):
+        return period_rate(annual_rate, frequency, day_count)
+    with decimal.localcontext() as ctx:
+        ctx.prec = CALCULATION_PRECISION
+        days = accrual_days(disbursed_on, first_due_date, day_count)
+        return annual_rate * days / days_in_year(day_count)
 
 
 def add_months(start: date, months: int, anchor_day: int | None = None) -> date:

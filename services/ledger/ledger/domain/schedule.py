@@ -19,6 +19,20 @@ Equal principal: ``P // n`` per instalment, the remainder in the last one.
 
 Bullet: interest every period on the full principal; all principal in the last
 instalment (a one-period bullet is the classic single repayment).
+
+Broken first period (every schedule type): when the first due date is not exactly one
+period after the disbursement, the first instalment's interest is
+``round_minor(principal * annual_rate * accrual_days / basis)`` over the days from
+disbursement to the first due date under the product's day count
+(:func:`ledger.domain.periods.first_period_rate`); every later period uses the regular
+period rate. The principal parts are those of the regular schedule: an annuity's level
+payment ``A`` is computed on the regular rate over the whole term and the first
+principal part is ``A - round_minor(principal * regular_rate)``, so the first
+instalment is ``A`` minus the regular interest plus the broken-period interest, and
+instalments 2..n are exactly those of a regular schedule. Example (12,000.00 CNY, 12 %,
+12 months, ACT_365, disbursed 2026-01-27, first due 2026-02-01): ``A = 1066.19``,
+first principal ``1066.19 - 120.00 = 946.19``, first interest ``19.73`` (5 days),
+first instalment ``965.92``; instalments 2..11 are 1066.19.
 """
 
 from __future__ import annotations
@@ -32,7 +46,13 @@ from ledger.domain.allocation import InstalmentDue
 from ledger.domain.component import Component
 from ledger.domain.errors import InvalidSchedule
 from ledger.domain.money import CALCULATION_PRECISION, Rounding, round_minor
-from ledger.domain.periods import Frequency, due_dates, next_due_date, period_rate
+from ledger.domain.periods import (
+    Frequency,
+    due_dates,
+    first_period_rate,
+    next_due_date,
+    period_rate,
+)
 from ledger.domain.product import MAX_ANNUAL_RATE, MAX_TERM, LoanProduct, ScheduleType
 
 
@@ -123,7 +143,9 @@ def build_schedule(
 
     Without ``first_due_date`` the first instalment falls due one period after
     ``disbursed_on`` and monthly due dates keep the disbursement day (clamped to
-    month end); with it, they keep the first due date's day.
+    month end); with it, they keep the first due date's day, and a first period
+    shorter or longer than one period is charged broken-period interest (see the
+    module docstring).
     """
     if first_due_date is None:
         first = next_due_date(disbursed_on, product.frequency)
@@ -135,11 +157,20 @@ def build_schedule(
             )
         first, anchor_day = first_due_date, first_due_date.day
     dates = due_dates(first, product.term, product.frequency, anchor_day)
+    first_rate = first_period_rate(
+        product.annual_rate, product.frequency, product.day_count, disbursed_on, first
+    )
     return Schedule(
         currency=product.currency,
         principal=principal_minor,
         instalments=_amortise(
-            principal_minor, product.period_rate, product.schedule_type, product.rounding, dates, 1
+            principal_minor,
+            product.period_rate,
+            product.schedule_type,
+            product.rounding,
+            dates,
+            1,
+            first_rate=first_rate,
         ),
     )
 
@@ -160,7 +191,9 @@ def rewrite_remaining_schedule(
     ``outstanding_principal`` is amortised at ``annual_rate`` over ``term`` new
     instalments numbered from ``start_seq``, the first due on ``first_due_date``;
     day count and rounding come from ``product``, schedule type and frequency too
-    unless overridden.
+    unless overridden. Every new period, the first included, is a regular period
+    (no broken-period interest: the plan's first due date is one period into the new
+    schedule by construction of the plan).
     """
     if not isinstance(annual_rate, Decimal) or not Decimal(0) <= annual_rate <= MAX_ANNUAL_RATE:
         raise InvalidSchedule(f"annual rate {annual_rate!r} must be a Decimal in [0, 1]")
@@ -192,7 +225,11 @@ def _amortise(
     rounding: Rounding,
     dates: tuple[date, ...],
     start_seq: int,
+    *,
+    first_rate: Decimal | None = None,
 ) -> tuple[Instalment, ...]:
+    """Split ``principal`` over ``dates``; ``first_rate`` (default ``rate``) is the first
+    period's interest rate, which never changes the principal parts."""
     if isinstance(principal, bool) or not isinstance(principal, int) or principal <= 0:
         raise InvalidSchedule(f"principal must be a positive number of minor units: {principal!r}")
     term = len(dates)
@@ -209,13 +246,18 @@ def _amortise(
     with decimal.localcontext() as ctx:
         ctx.prec = CALCULATION_PRECISION
         for k, due in enumerate(dates):
-            interest = round_minor(balance * rate, rounding)
+            regular_interest = round_minor(balance * rate, rounding)
             if parts:
                 part = parts[k]
             elif k == term - 1:
                 part = balance
             else:
-                part = max(0, min(payment - interest, balance))
+                part = max(0, min(payment - regular_interest, balance))
+            interest = (
+                round_minor(balance * first_rate, rounding)
+                if k == 0 and first_rate is not None
+                else regular_interest
+            )
             instalments.append(Instalment(start_seq + k, due, part, interest))
             balance -= part
     return tuple(instalments)

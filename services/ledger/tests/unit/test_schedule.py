@@ -8,7 +8,7 @@ import pytest
 from ledger.domain.component import Component
 from ledger.domain.errors import InvalidSchedule
 from ledger.domain.money import Rounding
-from ledger.domain.periods import Frequency
+from ledger.domain.periods import DayCount, Frequency
 from ledger.domain.product import LoanProduct, ScheduleType
 from ledger.domain.schedule import (
     Instalment,
@@ -222,3 +222,127 @@ def test_instalment_as_due_owes_its_principal_and_interest() -> None:
     assert due.owes(Component.INTEREST) == 15_000
     assert due.owes(Component.PENALTY) == 0
     assert due.total == 91_680
+
+
+# Broken first period -------------------------------------------------------------------
+# 12,000.00 CNY at 12 % a year, 12 months, disbursed 2026-01-27, first due 2026-02-01:
+# 5 actual days, 4 days by 30/360 (30 * (2 - 1) + 1 - 27). A regular month is 120.00.
+BROKEN_DISBURSED, BROKEN_FIRST_DUE = date(2026, 1, 27), date(2026, 2, 1)
+
+
+def _twelve_percent(schedule_type: ScheduleType, day_count: DayCount) -> LoanProduct:
+    return _product(
+        annual_rate=Decimal("0.12"), schedule_type=schedule_type, day_count=day_count
+    )
+
+
+@pytest.mark.parametrize(
+    ("day_count", "first_interest"),
+    [
+        (DayCount.ACT_365, 1_973),  # 1_200_000 * 0.12 * 5 / 365 = 1972.60 -> 19.73
+        (DayCount.ACT_360, 2_000),  # 1_200_000 * 0.12 * 5 / 360 = 2000.00 -> 20.00
+        (DayCount.THIRTY_360, 1_600),  # 1_200_000 * 0.12 * 4 / 360 = 1600.00 -> 16.00
+    ],
+)
+@pytest.mark.parametrize("schedule_type", list(ScheduleType))
+def test_short_first_period_is_charged_its_days_by_the_day_count(
+    schedule_type: ScheduleType, day_count: DayCount, first_interest: int
+) -> None:
+    product = _twelve_percent(schedule_type, day_count)
+    schedule = build_schedule(
+        1_200_000, product, BROKEN_DISBURSED, first_due_date=BROKEN_FIRST_DUE
+    )
+    # the same loan with a regular first month (disbursed 2026-01-01, due 2026-02-01)
+    regular = build_schedule(1_200_000, product, date(2026, 1, 1))
+    first, *rest = schedule.instalments
+    assert first.due_date == BROKEN_FIRST_DUE
+    assert first.interest == first_interest
+    assert regular.instalments[0].interest == 12_000  # 1_200_000 * 0.01
+    # principal parts are the regular schedule's; later periods are regular
+    assert first.principal == regular.instalments[0].principal
+    assert tuple(rest) == regular.instalments[1:]
+    assert schedule.total_principal == 1_200_000
+    assert schedule.total_interest == regular.total_interest - 12_000 + first_interest
+
+
+def test_short_first_period_annuity_worked_example() -> None:
+    schedule = build_schedule(
+        1_200_000,
+        _twelve_percent(ScheduleType.ANNUITY, DayCount.ACT_365),
+        BROKEN_DISBURSED,
+        first_due_date=BROKEN_FIRST_DUE,
+    )
+    # A = 1_200_000 * 0.01 / (1 - 1.01 ** -12) = 106618.55 -> 1066.19; the first principal
+    # part is A - the regular interest 120.00 = 946.19; the interest is 5 days: 19.73.
+    assert schedule.instalments[0] == Instalment(1, date(2026, 2, 1), 94_619, 1_973)
+    assert schedule.instalments[0].total == 96_592  # 965.92 instead of 1066.19
+    # outstanding 1_105_381 * 0.01 = 11053.81 -> 110.54; principal 1066.19 - 110.54
+    assert schedule.instalments[1] == Instalment(2, date(2026, 3, 1), 95_565, 11_054)
+    assert {i.total for i in schedule.instalments[1:-1]} == {106_619}
+
+
+@pytest.mark.parametrize(
+    ("day_count", "first_interest"),
+    [
+        (DayCount.ACT_365, 16_570),  # 42 days: 1_200_000 * 0.12 * 42 / 365 = 16569.86
+        (DayCount.ACT_360, 16_800),  # 42 days: 1_200_000 * 0.12 * 42 / 360 = 16800.00
+        (DayCount.THIRTY_360, 17_200),  # 43 days: 30 * 2 + 10 - 27 = 43; 17200.00
+    ],
+)
+def test_long_first_period_is_charged_its_days_by_the_day_count(
+    day_count: DayCount, first_interest: int
+) -> None:
+    product = _twelve_percent(ScheduleType.EQUAL_PRINCIPAL, day_count)
+    schedule = build_schedule(
+        1_200_000, product, BROKEN_DISBURSED, first_due_date=date(2026, 3, 10)
+    )
+    assert schedule.instalments[0] == Instalment(1, date(2026, 3, 10), 100_000, first_interest)
+    # 1_100_000 * 0.01: the second period is a regular month
+    assert schedule.instalments[1] == Instalment(2, date(2026, 4, 10), 100_000, 11_000)
+
+
+def test_explicit_first_due_date_one_month_out_is_a_regular_period() -> None:
+    product = _twelve_percent(ScheduleType.ANNUITY, DayCount.ACT_365)
+    explicit = build_schedule(
+        1_200_000, product, date(2026, 1, 27), first_due_date=date(2026, 2, 27)
+    )
+    assert explicit == build_schedule(1_200_000, product, date(2026, 1, 27))
+    assert explicit.instalments[0].interest == 12_000
+
+
+def test_broken_period_interest_rounds_half_even_unless_the_product_says_half_up() -> None:
+    # 30/360, 4 days at 12 %: 1_000_875 * 0.12 * 4 / 360 = 1_000_875 / 750 = 1334.5 fen
+    def first_interest(rounding: Rounding) -> int:
+        product = _product(
+            annual_rate=Decimal("0.12"),
+            term=1,
+            schedule_type=ScheduleType.BULLET,
+            day_count=DayCount.THIRTY_360,
+            rounding=rounding,
+        )
+        schedule = build_schedule(
+            1_000_875, product, BROKEN_DISBURSED, first_due_date=BROKEN_FIRST_DUE
+        )
+        return schedule.instalments[0].interest
+
+    assert first_interest(Rounding.HALF_EVEN) == 1_334
+    assert first_interest(Rounding.HALF_UP) == 1_335
+
+
+def test_weekly_short_first_period_follows_the_day_count() -> None:
+    # 36.5 % a year, weekly bullet, disbursed Monday 2026-03-02, first due 2026-03-05
+    # (3 days): ACT_365 100_000 * 0.365 * 3 / 365 = 300; ACT_360 = 304.17 -> 304.
+    for day_count, interest in ((DayCount.ACT_365, 300), (DayCount.ACT_360, 304)):
+        product = _product(
+            annual_rate=Decimal("0.365"),
+            term=2,
+            frequency=Frequency.WEEKLY,
+            schedule_type=ScheduleType.BULLET,
+            day_count=day_count,
+        )
+        schedule = build_schedule(
+            100_000, product, date(2026, 3, 2), first_due_date=date(2026, 3, 5)
+        )
+        assert schedule.instalments[0] == Instalment(1, date(2026, 3, 5), 0, interest)
+        # then a regular week: 100_000 * 0.365 * 7 / basis
+        assert schedule.instalments[1].interest == (700 if day_count is DayCount.ACT_365 else 710)

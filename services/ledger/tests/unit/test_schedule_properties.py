@@ -1,14 +1,20 @@
 """Schedule properties over random loans (hypothesis)."""
 
 import decimal
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ledger.domain.money import Rounding
-from ledger.domain.periods import Frequency
+from ledger.domain.periods import (
+    DayCount,
+    Frequency,
+    accrual_days,
+    days_in_year,
+    is_regular_first_period,
+)
 from ledger.domain.product import LoanProduct, ScheduleType
 from ledger.domain.schedule import annuity_payment, build_schedule
 
@@ -25,6 +31,7 @@ def _product(
     schedule_type: ScheduleType,
     frequency: Frequency = Frequency.MONTHLY,
     rounding: Rounding = Rounding.HALF_EVEN,
+    day_count: DayCount = DayCount.ACT_365,
 ) -> LoanProduct:
     return LoanProduct(
         code="P",
@@ -34,6 +41,7 @@ def _product(
         schedule_type=schedule_type,
         frequency=frequency,
         rounding=rounding,
+        day_count=day_count,
     )
 
 
@@ -147,3 +155,84 @@ def test_tiny_annuity_never_produces_negative_parts() -> None:
     )
     assert [i.principal for i in schedule.instalments] == [0] * 59 + [1]
     assert all(i.interest >= 0 for i in schedule.instalments)
+
+
+# Broken first periods --------------------------------------------------------------------
+
+first_period_days = st.integers(min_value=1, max_value=75)
+
+
+@settings(max_examples=300)
+@given(
+    principal=principals,
+    annual_rate=annual_rates,
+    term=terms,
+    schedule_type=st.sampled_from(ScheduleType),
+    frequency=st.sampled_from(Frequency),
+    day_count=st.sampled_from(DayCount),
+    rounding=st.sampled_from(Rounding),
+    disbursed_on=disbursement_dates,
+    days=first_period_days,
+)
+def test_principal_sums_to_the_loan_amount_whatever_the_first_period(
+    principal: int,
+    annual_rate: Decimal,
+    term: int,
+    schedule_type: ScheduleType,
+    frequency: Frequency,
+    day_count: DayCount,
+    rounding: Rounding,
+    disbursed_on: date,
+    days: int,
+) -> None:
+    product = _product(annual_rate, term, schedule_type, frequency, rounding, day_count)
+    first_due = disbursed_on + timedelta(days=days)
+    schedule = build_schedule(principal, product, disbursed_on, first_due_date=first_due)
+    assert schedule.total_principal == principal
+    assert all(i.principal >= 0 and i.interest >= 0 for i in schedule.instalments)
+    assert schedule.instalments[0].due_date == first_due
+    assert schedule.total_interest == schedule.total_payment - principal
+    if annual_rate == 0:
+        assert schedule.total_interest == 0
+    # the first period moves only the first instalment's interest, never the principal
+    regular = build_schedule(principal, product, disbursed_on)
+    assert [i.principal for i in schedule.instalments] == [
+        i.principal for i in regular.instalments
+    ]
+
+
+@settings(max_examples=300)
+@given(
+    principal=principals,
+    annual_rate=annual_rates,
+    schedule_type=st.sampled_from(ScheduleType),
+    day_count=st.sampled_from(DayCount),
+    rounding=st.sampled_from(Rounding),
+    disbursed_on=disbursement_dates,
+    days=st.lists(first_period_days, min_size=2, max_size=2, unique=True).map(sorted),
+)
+def test_broken_first_period_interest_scales_with_its_days(
+    principal: int,
+    annual_rate: Decimal,
+    schedule_type: ScheduleType,
+    day_count: DayCount,
+    rounding: Rounding,
+    disbursed_on: date,
+    days: list[int],
+) -> None:
+    product = _product(annual_rate, 12, schedule_type, Frequency.MONTHLY, rounding, day_count)
+    interests = []
+    for n in days:
+        first_due = disbursed_on + timedelta(days=n)
+        # a regular month is annual / 12, not days / basis
+        assume(not is_regular_first_period(disbursed_on, first_due, Frequency.MONTHLY))
+        first = build_schedule(principal, product, disbursed_on, first_due_date=first_due)
+        counted = accrual_days(disbursed_on, first_due, day_count)
+        with decimal.localcontext() as ctx:
+            ctx.prec = 60
+            exact = Decimal(principal) * annual_rate * counted / days_in_year(day_count)
+            expected = int(exact.quantize(Decimal(1), rounding=rounding.decimal_mode))
+        assert first.instalments[0].interest == expected
+        interests.append(first.instalments[0].interest)
+    # more days never cost less (30/360 day counts are monotone in the end date too)
+    assert interests[0] <= interests[1]
