@@ -39,7 +39,10 @@ class ProductIn(Body):
     term: int = Field(ge=1, le=600)
     frequency: Frequency = Frequency.MONTHLY
     schedule_type: ScheduleType = ScheduleType.ANNUITY
-    day_count: DayCount = DayCount.ACT_365
+    day_count: DayCount = Field(
+        default=DayCount.ACT_365,
+        description="How a broken first period and weekly periods count days (docs/schedules.md)",
+    )
     rounding: Rounding = Rounding.HALF_EVEN
     allocation_strategy: AllocationStrategy = AllocationStrategy.OLDEST_FIRST_VERTICAL
     allocation_components: list[Component] = Field(
@@ -78,7 +81,13 @@ class LoanIn(Body):
     product_code: str = Id
     principal_minor: int = Field(gt=0, le=10**15)
     disbursed_on: date
-    first_due_date: date | None = None
+    first_due_date: date | None = Field(
+        default=None,
+        description=(
+            "Default: one period after disbursement. Any other date makes the first period"
+            " broken: its interest is its days under the product's day count"
+        ),
+    )
     timezone: str = Field(default="Asia/Shanghai", min_length=1, max_length=64, pattern=NO_NUL)
 
 

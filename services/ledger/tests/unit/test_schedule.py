@@ -231,9 +231,7 @@ BROKEN_DISBURSED, BROKEN_FIRST_DUE = date(2026, 1, 27), date(2026, 2, 1)
 
 
 def _twelve_percent(schedule_type: ScheduleType, day_count: DayCount) -> LoanProduct:
-    return _product(
-        annual_rate=Decimal("0.12"), schedule_type=schedule_type, day_count=day_count
-    )
+    return _product(annual_rate=Decimal("0.12"), schedule_type=schedule_type, day_count=day_count)
 
 
 @pytest.mark.parametrize(
@@ -249,9 +247,7 @@ def test_short_first_period_is_charged_its_days_by_the_day_count(
     schedule_type: ScheduleType, day_count: DayCount, first_interest: int
 ) -> None:
     product = _twelve_percent(schedule_type, day_count)
-    schedule = build_schedule(
-        1_200_000, product, BROKEN_DISBURSED, first_due_date=BROKEN_FIRST_DUE
-    )
+    schedule = build_schedule(1_200_000, product, BROKEN_DISBURSED, first_due_date=BROKEN_FIRST_DUE)
     # the same loan with a regular first month (disbursed 2026-01-01, due 2026-02-01)
     regular = build_schedule(1_200_000, product, date(2026, 1, 1))
     first, *rest = schedule.instalments

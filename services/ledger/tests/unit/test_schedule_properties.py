@@ -196,9 +196,7 @@ def test_principal_sums_to_the_loan_amount_whatever_the_first_period(
         assert schedule.total_interest == 0
     # the first period moves only the first instalment's interest, never the principal
     regular = build_schedule(principal, product, disbursed_on)
-    assert [i.principal for i in schedule.instalments] == [
-        i.principal for i in regular.instalments
-    ]
+    assert [i.principal for i in schedule.instalments] == [i.principal for i in regular.instalments]
 
 
 @settings(max_examples=300)

@@ -24,7 +24,13 @@ Caps (the day's booking is clipped to the smaller headroom, never below 0)
         the disbursement date to D, both inclusive. This follows the Chinese Supreme
         People's Court provisions on private lending, where interest, penalty and fees
         together are capped (4x the one-year LPR) on the lent principal; 24 % and 36 %
-        are the historic lines.
+        are the historic lines. Contract interest to date is the interest the ledger's
+        schedule really charges on the instalments due on or before D (the read model's
+        ``scheduled_interest_minor``), never a rate times a nominal period: the ledger
+        charges a short or long first period its own days under the product's day count,
+        so a first instalment due 5 days after disbursement brings 5 days of interest
+        (19.73 on 12,000.00 at 12 % ACT/365), measured against a ceiling of 5 + 1 days,
+        and is not found over the ceiling as a whole month's 120.00 would be.
     (b) An absolute per-loan cap on penalty assessed.
     When both bind equally the absolute cap is reported. Penalty clipped by a cap is
     forgone, not deferred: the carry is reset to what was actually booked, so it is

@@ -11,6 +11,7 @@ from overdue.domain.penalty import (
     DayPosition,
     InvalidWaiver,
     LoanTerms,
+    PenaltyDay,
     PenaltyState,
     accrue_over_days,
     accrue_penalty_for_day,
@@ -110,6 +111,34 @@ def test_ceiling_counts_days_from_disbursement_inclusive() -> None:
     assert cost_ceiling_minor(LOAN, date(2026, 1, 15), OverduePolicy()) == 657
     assert cost_ceiling_minor(LOAN, date(2026, 1, 16), OverduePolicy()) == 1_315
     assert cost_ceiling_minor(LOAN, date(2027, 1, 14), OverduePolicy()) == 240_000
+
+
+def test_short_first_period_interest_leaves_the_ceiling_room_for_penalty() -> None:
+    """12,000.00 disbursed 2026-01-27, first due 2026-02-01 (5 days), unpaid: on 2026-02-02
+    (DPD 1, day 7 from disbursement) the ceiling is floor(1_200_000 * 0.24 * 7 / 365) =
+    floor(5523.29) = 5523. The ledger charges the 5 days 1_200_000 * 0.12 * 5 / 365 = 19.73,
+    so 94_619 * 0.0005 = 47.31 of penalty books 47. Had it charged a whole month (120.00 >
+    55.23) the ceiling would forgo all of it."""
+    loan = LoanTerms(principal_minor=1_200_000, disbursed_on=date(2026, 1, 27))
+    on, due = date(2026, 2, 2), date(2026, 2, 1)
+    assert cost_ceiling_minor(loan, on, OverduePolicy()) == 5_523
+
+    def first_day(interest_charged: int) -> PenaltyDay:
+        position = DayPosition(
+            on=on,
+            oldest_unpaid_due_date=due,
+            overdue=OverdueBreakdown(principal_minor=94_619, interest_minor=interest_charged),
+            interest_charged_to_date_minor=interest_charged,
+        )
+        penalty_day, _ = accrue_penalty_for_day(PenaltyState(), loan, position, OverduePolicy())
+        assert penalty_day is not None
+        return penalty_day
+
+    broken = first_day(1_973)
+    assert (broken.booked_minor, broken.forgone_minor, broken.cap_applied) == (47, 0, None)
+    whole_month = first_day(12_000)
+    assert (whole_month.booked_minor, whole_month.forgone_minor) == (0, 47)
+    assert whole_month.cap_applied is CapApplied.ANNUAL_COST_CEILING
 
 
 def test_waiver_lowers_penalty_owed_without_rewriting_booked_days() -> None:
