@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -79,3 +81,26 @@ async def platform() -> AsyncIterator[Platform]:
         for name in ("ledger", "overdue"):
             running.services[name] = await start_service(stack, name, namespace)
         yield running
+
+
+async def open_loan(ledger: RunningService, product: dict[str, Any], loan: dict[str, Any]) -> Any:
+    """Publish ``product`` and disburse ``loan`` on the ledger (as ops); the new loan's JSON."""
+    for path, body in (("/products", product), ("/loans", loan)):
+        r = await ledger.client.post(
+            path, json=body, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
+        )
+        assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def close_business_days(ledger: RunningService, first: date, last: date) -> None:
+    """Close every business day from ``first`` to ``last`` on the ledger, in order."""
+    day = first
+    while day <= last:
+        r = await ledger.client.post(
+            "/close-of-business",
+            json={"business_date": day.isoformat()},
+            headers={**ledger.ops, "Idempotency-Key": f"cob-{day}"},
+        )
+        assert r.status_code == 200, r.text
+        day += timedelta(days=1)

@@ -20,12 +20,12 @@ sorts after it.
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 from lendkit.contracts.overdue import PenaltyAssessed
 from lendkit.testing import eventually, read_events
 
-from .conftest import Platform
+from .conftest import Platform, close_business_days, open_loan
 
 
 async def test_short_first_period_loan_going_overdue_gets_its_penalty(
@@ -43,10 +43,6 @@ async def test_short_first_period_loan_going_overdue_gets_its_penalty(
         "day_count": "ACT_365",
         "overdue_policy": {"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
     }
-    r = await ledger.client.post(
-        "/products", json=product, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
-    )
-    assert r.status_code == 201, r.text
     loan = {
         "loan_id": loan_id,
         "borrower_id": "B-e2e-short",
@@ -55,22 +51,11 @@ async def test_short_first_period_loan_going_overdue_gets_its_penalty(
         "disbursed_on": "2026-05-27",
         "first_due_date": "2026-06-01",
     }
-    r = await ledger.client.post(
-        "/loans", json=loan, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
-    )
-    assert r.status_code == 201, r.text
-    first = r.json()["instalments"][0]
+    disbursed = await open_loan(ledger, product, loan)
+    first = disbursed["instalments"][0]
     assert (first["principal_minor"], first["interest_minor"]) == (94_619, 1_973)
 
-    day = date(2026, 6, 1)
-    while day <= date(2026, 6, 6):
-        r = await ledger.client.post(
-            "/close-of-business",
-            json={"business_date": day.isoformat()},
-            headers={**ledger.ops, "Idempotency-Key": f"cob-{day}"},
-        )
-        assert r.status_code == 200, r.text
-        day += timedelta(days=1)
+    await close_business_days(ledger, date(2026, 6, 1), date(2026, 6, 6))
 
     topic = platform.namespace + "overdue.loans"
 
