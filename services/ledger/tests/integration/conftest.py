@@ -105,7 +105,9 @@ async def database_url() -> str:
 
 
 @asynccontextmanager
-async def running_ledger(database_url: str) -> AsyncIterator[Ledger]:
+async def running_ledger(database_url: str, **overrides: Any) -> AsyncIterator[Ledger]:
+    """The ledger on a simulated business clock (tests close days of any year) unless
+    ``overrides`` say otherwise."""
     group = unique("ledger-test")
     await create_topics(f"{group}.dlt", partitions=1)
     await start_group_at_end(group, CONSUMERS.topics)
@@ -115,6 +117,7 @@ async def running_ledger(database_url: str) -> AsyncIterator[Ledger]:
         outbox_poll_interval_ms=100,
         db_pool_size=20,
         db_max_overflow=40,
+        **{"simulated_clock": True, **overrides},
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
