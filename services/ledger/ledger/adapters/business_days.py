@@ -71,9 +71,14 @@ async def payments_dated_after(session: AsyncSession, latest: date) -> list[Date
     return [DatedPayment(r.loan_id, r.payment_id, r.value_date, r.timezone) for r in rows]
 
 
-async def redate_journal_after(session: AsyncSession, loan_id: str, on: date) -> int:
-    """Move the loan's journal entries dated after ``on`` (or at infinity) to ``on``; the
-    number moved. Only for the repair of payments dated where no business day can be."""
+async def redate_misdated(session: AsyncSession, loan_id: str, payment_id: str, on: date) -> int:
+    """Move a misdated payment, and the loan's journal entries dated after ``on`` (or at
+    infinity), to ``on``; the number of entries moved. Only for the repair of payments
+    dated where no business day can be: nothing can be loaded or replayed at infinity."""
+    await session.execute(
+        text("UPDATE payments SET value_date = CAST(:on AS date) WHERE payment_id = :p"),
+        {"p": payment_id, "on": on},
+    )
     result = await session.execute(
         text(
             "UPDATE journal_entries SET business_date = CAST(:on AS date) "

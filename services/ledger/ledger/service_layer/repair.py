@@ -6,9 +6,10 @@ failed. :func:`reverse_misdated_payments` finds every live payment valued after 
 business clock in its loan's timezone (or at +/-infinity) and
 reverses it through the normal chargeback path, so the audit trail is the usual one: the
 payment row keeps the reason (naming the original value date), the journal has the
-reversal, ``ledger.payment.reversed.v1`` is published. The loan's journal entries that the
-bad date put after today are moved to the repair day, so statements show the payment and
-its reversal together. If the money was really received, ops post it again with its true
+reversal, ``ledger.payment.reversed.v1`` is published. First the payment and the loan's
+journal entries that the bad date put after today are moved to the repair day (nothing can
+be loaded or replayed at infinity), so statements show the payment and its reversal
+together. If the money was really received, ops post it again with its true
 value date (``back_dated: true`` when that is before the last closed day).
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from ledger.adapters.business_days import payments_dated_after, redate_journal_after
+from ledger.adapters.business_days import payments_dated_after, redate_misdated
 from ledger.service_layer.clock import LedgerClock
 from ledger.service_layer.payments import reverse_payment
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
@@ -51,7 +52,7 @@ async def reverse_misdated_payments(
             continue  # within the loan's today after all (a zone behind UTC+14)
         moved = 0
         if apply:
-            moved = await redate_journal_after(uow.session, p.loan_id, today)
+            moved = await redate_misdated(uow.session, p.loan_id, p.payment_id, today)
             await reverse_payment(
                 uow,
                 loan_id=p.loan_id,

@@ -73,11 +73,12 @@ async def test_every_ledger_event_type_read_back_from_kafka_fits_its_schema(
         return bool(r.json()["balances"]["penalty_minor"] == 50)
 
     await eventually(penalty_booked, timeout=30)
+    await _close(ledger, "2032-02-12")  # the simulated clock's today is 2032-02-13
     assert (await ledger.pay(loan_id, 103_050, date(2032, 2, 12))).status_code == 201
     bounced = await ledger.pay(loan_id, 1_000, date(2032, 2, 13))
     r = await ledger.client.post(
         f"/loans/{loan_id}/payments/{bounced.json()['payment_id']}/reversal",
-        json={"reason": "chargeback", "business_date": "2032-02-14"},
+        json={"reason": "chargeback", "business_date": "2032-02-13"},
         headers={**ledger.auth(Role.OPS), "Idempotency-Key": unique("k")},
     )
     assert r.status_code == 200, r.text
@@ -103,6 +104,7 @@ async def test_every_ledger_event_type_read_back_from_kafka_fits_its_schema(
     assert detail["balances"]["principal_minor"] == 200_000
     assert [i["seq"] for i in detail["schedule"]] == [1, 2, 3, 4, 5, 6, 7]
     owed_all = sum(v for k, v in detail["balances"].items() if k != "credit_minor")
+    await _close(ledger, "2032-02-19")
     assert (await ledger.pay(loan_id, owed_all, date(2032, 2, 20))).status_code == 201
     settled = (await ledger.client.get(f"/loans/{loan_id}", headers=ledger.auth())).json()
     assert settled["status"] == "settled"
