@@ -347,7 +347,7 @@ _STATEMENT = text(
     FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.entry_id
     WHERE e.loan_id = :loan_id AND l.account = ANY(:accounts) AND e.business_date <= :end
     GROUP BY e.entry_no, e.business_date, e.memo, e.reference, l.account
-    ORDER BY e.entry_no
+    ORDER BY e.business_date, e.entry_no
     """
 )
 
@@ -357,7 +357,7 @@ async def statement(
 ) -> dict[str, Any]:
     """The period's statement, derived from the journal: what was owed at the start, each
     movement that changed it (disbursement, interest falling due, charges, payments,
-    reversals), and what is owed at the end. Credit held is shown as a negative amount.
+    reversals) in business-date order, and what is owed at the end. Credit held is shown as a negative amount.
     Re-allocations that only move money between components of the same debt appear as
     movements with a zero total."""
     rows = (
