@@ -15,7 +15,7 @@ import jwt
 from starlette.requests import Request
 
 from lendkit.problems import ProblemError
-from lendkit.settings import ServiceSettings
+from lendkit.settings import DEVELOPMENT_JWT_SECRET, MIN_JWT_SECRET_BYTES, ServiceSettings
 
 
 class Role(StrEnum):
@@ -43,9 +43,29 @@ class Principal:
         return self.is_staff or (Role.BORROWER in self.roles and self.borrower_id == borrower_id)
 
 
+class InsecureJwtSecret(ValueError):
+    """The published development secret, or a short one, outside development mode."""
+
+
+def _checked_secret(settings: ServiceSettings) -> str:
+    secret = settings.jwt_secret.get_secret_value()
+    if not settings.development_mode and (
+        secret == DEVELOPMENT_JWT_SECRET or len(secret.encode()) < MIN_JWT_SECRET_BYTES
+    ):
+        raise InsecureJwtSecret(
+            "the JWT secret is the published development secret or shorter than "
+            f"{MIN_JWT_SECRET_BYTES} bytes: set a strong *_JWT_SECRET (or "
+            "*_DEVELOPMENT_MODE=true on a development machine)"
+        )
+    return secret
+
+
 class TokenCodec:
+    """Issues and verifies the service's tokens; refuses an insecure secret outside
+    development mode (:class:`InsecureJwtSecret`)."""
+
     def __init__(self, settings: ServiceSettings) -> None:
-        self._secret = settings.jwt_secret.get_secret_value()
+        self._secret = _checked_secret(settings)
         self._algorithm = settings.jwt_algorithm
         self._issuer = settings.jwt_issuer
         self._audience = settings.token_audience

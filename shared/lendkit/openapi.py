@@ -39,6 +39,7 @@ _WHY = {
     403: "The token's roles do not allow this",
     404: "No such resource (or not the borrower's own)",
     409: "Conflicts with the resource's current state",
+    413: "The request body is over the service's limit (*_HTTP_MAX_BODY_BYTES)",
     422: "Request fields are invalid, the request is refused by a business rule, or an "
     "Idempotency-Key was reused with a different request",
 }
@@ -55,8 +56,9 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-#: Statuses every authenticated route can answer.
-AUTH = (401, 403, 422)
+#: Statuses every authenticated route can answer (the kit's gate answers 401 and 413
+#: before the body is read).
+AUTH = (401, 403, 413, 422)
 
 IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "name": "Idempotency-Key",

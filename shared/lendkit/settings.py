@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The secret the defaults carry, for development only: anyone can read it here.
@@ -42,8 +42,9 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: int = Field(default=72, ge=1)
 
     #: Development mode (``*_DEVELOPMENT_MODE=true``: ``scripts/up.sh``, the test suites, the
-    #: benchmarks) allows the published development JWT secret. Outside it a service refuses
-    #: to start with that secret or one shorter than 32 bytes.
+    #: benchmarks) allows the published development JWT secret. Outside it a process that
+    #: verifies or issues tokens (``lendkit.auth.TokenCodec``: every service and its ops
+    #: commands) refuses to start with that secret or one shorter than 32 bytes.
     development_mode: bool = False
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
     jwt_algorithm: str = "HS256"
@@ -57,19 +58,6 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
-
-    @model_validator(mode="after")
-    def _jwt_secret_is_safe(self) -> ServiceSettings:
-        secret = self.jwt_secret.get_secret_value()
-        if not self.development_mode and (
-            secret == DEVELOPMENT_JWT_SECRET or len(secret.encode()) < MIN_JWT_SECRET_BYTES
-        ):
-            raise ValueError(
-                "jwt_secret is the published development secret or shorter than "
-                f"{MIN_JWT_SECRET_BYTES} bytes; set a strong *_JWT_SECRET (or "
-                "*_DEVELOPMENT_MODE=true on a development machine)"
-            )
-        return self
 
     @property
     def token_audience(self) -> str:

@@ -7,9 +7,8 @@ import time
 
 import jwt
 import pytest
-from pydantic import ValidationError
 
-from lendkit.auth import Role, TokenCodec
+from lendkit.auth import InsecureJwtSecret, Role, TokenCodec
 from lendkit.problems import ProblemError
 from lendkit.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
 
@@ -18,13 +17,14 @@ STRONG = "a-production-secret-of-at-least-32-bytes"
 
 @pytest.mark.parametrize("secret", [DEVELOPMENT_JWT_SECRET, "short-secret"])
 def test_default_or_short_jwt_secret_is_refused_outside_development_mode(secret: str) -> None:
-    with pytest.raises(ValidationError, match="jwt_secret"):
-        ServiceSettings(development_mode=False, jwt_secret=secret)
-    assert ServiceSettings(development_mode=True, jwt_secret=secret).development_mode
+    with pytest.raises(InsecureJwtSecret, match="JWT_SECRET"):
+        TokenCodec(ServiceSettings(development_mode=False, jwt_secret=secret))
+    TokenCodec(ServiceSettings(development_mode=True, jwt_secret=secret))  # development
 
 
-def test_production_settings_start_with_a_strong_secret() -> None:
-    assert not ServiceSettings(development_mode=False, jwt_secret=STRONG).development_mode
+def test_a_strong_secret_is_accepted_outside_development_mode() -> None:
+    codec = TokenCodec(ServiceSettings(development_mode=False, jwt_secret=STRONG))
+    assert codec.decode(codec.issue("op-1", [Role.OPS])).subject == "op-1"
 
 
 def test_each_service_has_its_own_audience() -> None:

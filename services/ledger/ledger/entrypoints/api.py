@@ -277,7 +277,7 @@ async def owed(
     "before the disbursement, and not before the last closed business day unless "
     "``back_dated: true`` (ops and admin only; it re-runs allocations of closed days). "
     "A value date out of bounds is a 422 naming the field.",
-    responses={201: {"model": PaymentOut}, **problems(400, *AUTH, 404, 409, 413)},
+    responses={201: {"model": PaymentOut}, **problems(400, *AUTH, 404, 409)},
     openapi_extra=IDEMPOTENT,
 )
 async def post_payment(
