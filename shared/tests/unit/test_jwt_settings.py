@@ -39,8 +39,15 @@ def test_each_service_has_its_own_audience() -> None:
 
 @pytest.mark.parametrize(
     "claims",
-    [{"roles": "ops"}, {"roles": {"ops": True}}, {"roles": [1]}, {"borrower_id": 7}],
-    ids=["string", "object", "number-in-list", "borrower-id-number"],
+    [
+        {"roles": 5},
+        {"roles": None},
+        {"roles": "ops"},
+        {"roles": {"ops": True}},
+        {"roles": [1]},
+        {"borrower_id": 7},
+    ],
+    ids=["number", "null", "string", "object", "number-in-list", "borrower-id-number"],
 )
 def test_claims_of_the_wrong_type_are_401_not_500(claims: dict[str, object]) -> None:
     settings = ServiceSettings(service_name="ledger", jwt_secret=STRONG)
