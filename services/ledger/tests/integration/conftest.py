@@ -89,6 +89,17 @@ class Ledger:
             headers={**self.auth(Role.SERVICE), "Idempotency-Key": unique("k")},
         )
 
+    async def close_day(self, day: str) -> dict[str, Any]:
+        """Close business day ``day`` (ISO date) as ops; the close-of-business answer."""
+        r = await self.client.post(
+            "/close-of-business",
+            json={"business_date": day},
+            headers={**self.auth(), "Idempotency-Key": unique("cob")},
+        )
+        assert r.status_code == 200, r.text
+        answer: dict[str, Any] = r.json()
+        return answer
+
     async def publish(self, event: CloudEvent) -> None:
         """Put an event on Kafka as another service would (CloudEvents binary mode)."""
         await self.runtime.producer.send_and_wait(

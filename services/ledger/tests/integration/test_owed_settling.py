@@ -29,15 +29,6 @@ def ledger(clock_ledger: Ledger) -> Ledger:
     return clock_ledger
 
 
-async def _close(ledger: Ledger, day: str) -> None:
-    r = await ledger.client.post(
-        "/close-of-business",
-        json={"business_date": day},
-        headers={**ledger.auth(), "Idempotency-Key": unique("cob")},
-    )
-    assert r.status_code == 200, r.text
-
-
 async def _owed(ledger: Ledger, loan_id: str, borrower: str) -> dict[str, Any]:
     r = await ledger.client.get(
         f"/loans/{loan_id}/owed", headers=ledger.auth(Role.BORROWER, borrower_id=borrower)
@@ -65,7 +56,7 @@ async def test_paying_what_owed_shows_after_a_close_of_business_leaves_the_loan_
     borrower = unique("B")
     loan_id = await ledger.loan(await ledger.product(), borrower_id=borrower)
     current = await ledger.loan(await ledger.product(), disbursed_on=date(2026, 2, 1))
-    await _close(ledger, "2026-02-11")
+    await ledger.close_day("2026-02-11")
 
     # Right after the close: the day's penalty has not arrived, and the answer says so.
     settling = await _owed(ledger, loan_id, borrower)
@@ -93,7 +84,7 @@ async def test_paying_what_owed_shows_after_a_close_of_business_leaves_the_loan_
     assert lines == [("penalty", 50), ("interest", 3_000), ("principal", 100_000)]
 
     # Everything settles: the next day closes, nothing more is owed and nothing is pending.
-    await _close(ledger, "2026-02-12")
+    await ledger.close_day("2026-02-12")
     after = await _owed(ledger, loan_id, borrower)
     assert (after["total_minor"], after["settling"], after["instalments"]) == (0, False, [])
     detail = (await ledger.client.get(f"/loans/{loan_id}", headers=ledger.auth())).json()

@@ -29,12 +29,7 @@ TODAY = date(2026, 2, 11)
 @pytest.fixture(scope="module")
 async def ledger(clock_ledger: Ledger) -> Ledger:
     """This module closes business days: a ledger of its own (see ``clock_ledger``)."""
-    r = await clock_ledger.client.post(
-        "/close-of-business",
-        json={"business_date": CLOSED.isoformat()},
-        headers={**clock_ledger.auth(), "Idempotency-Key": unique("cob")},
-    )
-    assert r.status_code == 200, r.text
+    await clock_ledger.close_day(CLOSED.isoformat())
     return clock_ledger
 
 
