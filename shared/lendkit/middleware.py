@@ -58,7 +58,9 @@ class RequestContextMiddleware:
 
 
 #: Paths answered without a token: health, readiness and the API documentation.
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
 
 
 class RequestGate:
