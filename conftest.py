@@ -6,7 +6,14 @@ need the servers ``scripts/infra`` starts (``scripts/test.sh`` starts them).
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# The suites run on a development machine: the kit's development JWT secret is allowed
+# (outside development mode a service refuses it; see lendkit.settings).
+for _prefix in ("SERVICE", "LEDGER", "OVERDUE", "NOTIFIER", "RESTRUCTURE"):
+    os.environ.setdefault(f"{_prefix}_DEVELOPMENT_MODE", "true")
 
 _KINDS = ("unit", "integration", "e2e")
 

@@ -267,6 +267,7 @@ class Service:
 def _env(prefix: str, **values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)}
     env.update({f"{prefix}{k.upper()}": v for k, v in values.items()})
+    env[f"{prefix}DEVELOPMENT_MODE"] = "true"  # the kit's development JWT secret
     env["PYTHONPATH"] = os.pathsep.join(
         str(ROOT / p) for p in ("shared", "services/ledger", "services/overdue")
     )

@@ -156,11 +156,12 @@ def main() -> None:
         "LEDGER_HTTP_PORT": str(PORT),
         "LEDGER_LOG_LEVEL": "WARNING",
         "LEDGER_TOPIC_NAMESPACE": f"bench-{uuid.uuid4().hex[:6]}.",
+        "LEDGER_DEVELOPMENT_MODE": "true",  # the kit's development JWT secret
     }
     asyncio.run(_topics(env["LEDGER_TOPIC_NAMESPACE"]))
     server = subprocess.Popen([sys.executable, "-m", "ledger"], env=env)
     try:
-        codec = TokenCodec(Settings())
+        codec = TokenCodec(Settings(development_mode=True))
         loan_ids = asyncio.run(setup(codec, 200))
         token = codec.issue("bench", [Role.OPS], ttl_seconds=3600)
         detail = f"/loans/{loan_ids[0]}"

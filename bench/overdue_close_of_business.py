@@ -48,7 +48,7 @@ BENCH_TOPIC = BENCH_NAMESPACE + OVERDUE_LOANS
 async def one_run(loans: int) -> dict[str, float]:
     url = await fresh_database("overdue_bench")
     await asyncio.to_thread(upgrade, "overdue", url)
-    settings = Settings(database_url=url, outbox_batch_size=10_000)
+    settings = Settings(database_url=url, outbox_batch_size=10_000, development_mode=True)
     runtime = create_runtime(settings)
     try:
         seed_started = time.perf_counter()

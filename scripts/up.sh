@@ -7,6 +7,12 @@ started=$(date +%s)
 bash scripts/setup.sh
 bash scripts/infra/start.sh
 
+# A development machine: the services accept the kit's development JWT secret (outside
+# development mode they refuse to start with it). Set *_JWT_SECRET to use your own.
+for prefix in LEDGER OVERDUE NOTIFIER RESTRUCTURE; do
+  export "${prefix}_DEVELOPMENT_MODE=true"
+done
+
 declare -A PORTS=([ledger]=8001 [overdue]=8002 [notifier]=8003 [restructure]=8004)
 for svc in ledger overdue notifier restructure; do
   pidfile="$RUN/$svc.pid"

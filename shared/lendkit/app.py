@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from lendkit.health import router as health_router
 from lendkit.metrics import router as metrics_router
-from lendkit.middleware import RequestContextMiddleware
+from lendkit.middleware import RequestContextMiddleware, RequestGate
 from lendkit.problems import install_problem_handlers
 from lendkit.runtime import ServiceRuntime
 
@@ -41,6 +41,10 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.tokens = runtime.tokens
     install_problem_handlers(app)
+    # The last added runs first: request id and metrics around the gate.
+    app.add_middleware(
+        RequestGate, tokens=runtime.tokens, max_body_bytes=runtime.settings.http_max_body_bytes
+    )
     app.add_middleware(RequestContextMiddleware, service=runtime.settings.service_name)
     app.include_router(health_router)
     app.include_router(metrics_router)

@@ -15,7 +15,7 @@ import jwt
 from starlette.requests import Request
 
 from lendkit.problems import ProblemError
-from lendkit.settings import ServiceSettings
+from lendkit.settings import DEVELOPMENT_JWT_SECRET, MIN_JWT_SECRET_BYTES, ServiceSettings
 
 
 class Role(StrEnum):
@@ -43,12 +43,32 @@ class Principal:
         return self.is_staff or (Role.BORROWER in self.roles and self.borrower_id == borrower_id)
 
 
+class InsecureJwtSecret(ValueError):
+    """The published development secret, or a short one, outside development mode."""
+
+
+def _checked_secret(settings: ServiceSettings) -> str:
+    secret = settings.jwt_secret.get_secret_value()
+    if not settings.development_mode and (
+        secret == DEVELOPMENT_JWT_SECRET or len(secret.encode()) < MIN_JWT_SECRET_BYTES
+    ):
+        raise InsecureJwtSecret(
+            "the JWT secret is the published development secret or shorter than "
+            f"{MIN_JWT_SECRET_BYTES} bytes: set a strong *_JWT_SECRET (or "
+            "*_DEVELOPMENT_MODE=true on a development machine)"
+        )
+    return secret
+
+
 class TokenCodec:
+    """Issues and verifies the service's tokens; refuses an insecure secret outside
+    development mode (:class:`InsecureJwtSecret`)."""
+
     def __init__(self, settings: ServiceSettings) -> None:
-        self._secret = settings.jwt_secret.get_secret_value()
+        self._secret = _checked_secret(settings)
         self._algorithm = settings.jwt_algorithm
         self._issuer = settings.jwt_issuer
-        self._audience = settings.jwt_audience
+        self._audience = settings.token_audience
         self._verified: dict[str, tuple[Principal, float]] = {}
 
     def issue(
@@ -96,14 +116,19 @@ class TokenCodec:
             )
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"Token rejected: {exc}") from exc
+        raw_roles = claims.get("roles", [])
+        if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
+            raise _unauthorized("Token claim 'roles' must be a list of role names")
         try:
-            roles = frozenset(Role(r) for r in claims.get("roles", []))
+            roles = frozenset(Role(r) for r in raw_roles)
         except ValueError as exc:
             raise _unauthorized("Token carries an unknown role") from exc
-        borrower_id = claims.get("borrower_id")
+        subject, borrower_id = claims["sub"], claims.get("borrower_id")
+        if not isinstance(subject, str) or not isinstance(borrower_id, str | None):
+            raise _unauthorized("Token claims 'sub' and 'borrower_id' must be strings")
         if Role.BORROWER in roles and borrower_id is None:
-            borrower_id = claims["sub"]
-        return Principal(str(claims["sub"]), roles, borrower_id), float(claims["exp"])
+            borrower_id = subject
+        return Principal(subject, roles, borrower_id), float(claims["exp"])
 
 
 def _unauthorized(detail: str) -> ProblemError:
@@ -112,13 +137,23 @@ def _unauthorized(detail: str) -> ProblemError:
     )
 
 
-def principal_from(request: Request) -> Principal:
+def authenticate(request: Request, codec: TokenCodec) -> Principal:
+    """The principal of the request's bearer token (401 without a valid one)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("A bearer token is required")
-    codec: TokenCodec = request.app.state.tokens
     return codec.decode(token.strip())
+
+
+def principal_from(request: Request) -> Principal:
+    """The caller: verified by ``lendkit.middleware.RequestGate`` before the body was read,
+    or here (an app without the gate)."""
+    principal = getattr(request.state, "principal", None)
+    if isinstance(principal, Principal):
+        return principal
+    codec: TokenCodec = request.app.state.tokens
+    return authenticate(request, codec)
 
 
 def require_roles(*allowed: Role) -> Callable[[Request], Awaitable[Principal]]:

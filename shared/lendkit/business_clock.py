@@ -7,13 +7,17 @@ lost for good: no repayment-due event, no penalty day, no marker for the service
 follow the ledger. A date before the clock's first closed day is refused: closing it now
 would publish that day's events after later days' events.
 
+No day after today is closed (:func:`ensure_not_after_today`): a day is closed once it is
+over or ending, never ahead. "Today" (:func:`business_today`) is the wall-clock date in the
+business timezone, or, on a simulated clock, the day after the last closed day.
+
 Pure: the caller reads the closed range from its own table and closes the returned days.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 DEFAULT_MAX_CATCH_UP_DAYS = 366
 
@@ -67,3 +71,30 @@ def days_to_close(
             "day first"
         )
     return [closed.last + timedelta(days=n) for n in range(1, gap + 1)]
+
+
+class FutureBusinessDay(BusinessClockError):
+    """The date is after today on the business clock."""
+
+
+def business_today(
+    now: datetime, zone: tzinfo, *, simulated: bool = False, last_closed: date | None = None
+) -> date:
+    """Today on the business clock, in ``zone``.
+
+    On the real clock: the wall-clock date in ``zone`` at ``now``. On a simulated clock
+    (a simulation driving a year through close of business in minutes): the day after the
+    last closed business day, the day now open for business; the wall-clock date before
+    the clock ever closed a day.
+    """
+    if simulated and last_closed is not None:
+        return last_closed if last_closed == date.max else last_closed + timedelta(days=1)
+    return now.astimezone(zone).date()
+
+
+def ensure_not_after_today(business_date: date, today: date, *, what: str) -> None:
+    """Refuse a close of business (or any business fact) dated after ``today``."""
+    if business_date > today:
+        raise FutureBusinessDay(
+            f"{what} {business_date} is after today on the business clock ({today})"
+        )

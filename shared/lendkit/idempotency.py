@@ -5,6 +5,9 @@ transaction, storing its response. Concurrent requests with the same key block o
 row until the first commits, then return the stored response. A key reused with a
 different request body is refused (422). If the first request fails, its transaction
 rolls back with the key row, and a retry does the work afresh.
+
+Keys are the caller's own: the stored scope names the token's subject, so two callers
+that happen to send the same key neither see each other's response nor block each other.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lendkit.auth import Principal
 from lendkit.db import UnitOfWork
 from lendkit.problems import ProblemError
 from lendkit.tables import idempotency_keys
@@ -112,19 +116,26 @@ class StoredJSONResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
 
 
+def caller_scope(caller: Principal, scope: str) -> str:
+    """``scope`` for one caller (the subject length-prefixed, so no two pairs collide)."""
+    return f"{len(caller.subject)}:{caller.subject}:{scope}"
+
+
 async def respond_once(
     uow: UnitOfWork,
     *,
+    caller: Principal,
     key: str | None,
     scope: str,
     body: Any,
     work: Callable[[], Awaitable[tuple[int, Any]]],
 ) -> JSONResponse:
     """The whole Idempotency-Key protocol for a POST, inside ``uow``: requires the key, runs
-    ``work`` once, commits, and answers (replays carry ``Idempotent-Replayed: true``)."""
+    ``work`` once per caller and key, commits, and answers (replays carry
+    ``Idempotent-Replayed: true``)."""
     stored = await run_once(
         uow.session,
-        scope=scope,
+        scope=caller_scope(caller, scope),
         key=require_key(key),
         fingerprint=request_fingerprint(body),
         work=work,

@@ -54,7 +54,7 @@ def problem_response(
     if detail is not None:
         body["detail"] = detail
     body["instance"] = request.url.path
-    body.update(jsonable_encoder(extensions))
+    body.update({k: v for k, v in jsonable_encoder(extensions).items() if v is not None})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

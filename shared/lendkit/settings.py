@@ -5,6 +5,11 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The secret the defaults carry, for development only: anyone can read it here.
+DEVELOPMENT_JWT_SECRET = "dev-only-secret-change-me-please-32b"  # noqa: S105 - public by design
+#: HS256 keys shorter than the hash (32 bytes) are refused outside development mode.
+MIN_JWT_SECRET_BYTES = 32
+
 
 class ServiceSettings(BaseSettings):
     """Settings every service has. A service subclasses this and sets its own env prefix.
@@ -36,14 +41,27 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_ms: int = Field(default=1_000, ge=10)
     outbox_retention_hours: int = Field(default=72, ge=1)
 
-    jwt_secret: SecretStr = SecretStr("dev-only-secret-change-me-please-32b")
+    #: Development mode (``*_DEVELOPMENT_MODE=true``: ``scripts/up.sh``, the test suites, the
+    #: benchmarks) allows the published development JWT secret. Outside it a process that
+    #: verifies or issues tokens (``lendkit.auth.TokenCodec``: every service and its ops
+    #: commands) refuses to start with that secret or one shorter than 32 bytes.
+    development_mode: bool = False
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
     jwt_algorithm: str = "HS256"
     jwt_issuer: str = "overdue-platform"
-    jwt_audience: str = "overdue-platform"
+    #: The audience a token must name; default: the service's name, so a token minted for
+    #: one service is refused by the others.
+    jwt_audience: str | None = None
+    #: Request bodies larger than this are refused with 413 before they are read whole.
+    http_max_body_bytes: int = Field(default=262_144, ge=1_024)
 
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+
+    @property
+    def token_audience(self) -> str:
+        return self.jwt_audience or self.service_name
 
     @property
     def group_id(self) -> str:

@@ -11,6 +11,7 @@ import asyncpg
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.adapters.business_days import last_closed_day, penalty_booked_for
 from ledger.adapters.records import InstalmentRecord, LoanRecord
 from ledger.adapters.repository import LoanRepository, loan_record
 from ledger.adapters.tables import (
@@ -31,6 +32,7 @@ from ledger.domain import (
     replay_allocations,
     what_is_owed,
 )
+from ledger.service_layer.clock import LedgerClock
 from ledger.service_layer.resettlement import net_charges
 from ledger.service_layer.shapes import balance, contract_component
 
@@ -120,20 +122,34 @@ def loan_detail(loan: LoanRecord, schedule: list[InstalmentRecord]) -> dict[str,
 
 
 def owed_breakdown(
-    loan: LoanRecord, outstanding: Sequence[InstalmentDue], as_of: date, credit: int
+    loan: LoanRecord,
+    outstanding: Sequence[InstalmentDue],
+    as_of: date,
+    credit: int,
+    *,
+    pending_penalty_day: date | None = None,
 ) -> dict[str, Any]:
-    """'What do I owe today and why', from the domain's ``what_is_owed``."""
+    """'What do I owe today and why', from the domain's ``what_is_owed``; while a closed
+    day's penalty is awaited (``pending_penalty_day``), marked as settling."""
     positions = [InstalmentPosition(i.seq, i.due_date, dict(i.outstanding)) for i in outstanding]
     owed = what_is_owed(positions, as_of, loan.currency)
+    summary = owed.summary
+    if pending_penalty_day is not None:
+        summary += (
+            f" Business day {pending_penalty_day.isoformat()} has just been closed and its "
+            "penalty may still be added: ask again before paying."
+        )
     return {
         "loan_id": loan.loan_id,
         "as_of": as_of.isoformat(),
+        "settling": pending_penalty_day is not None,
+        "pending_penalty_day": pending_penalty_day.isoformat() if pending_penalty_day else None,
         "currency": loan.currency,
         "total_minor": owed.total,
         "by_component": _components(owed.by_component),
         "not_yet_due_minor": owed.not_yet_due,
         "credit_minor": credit,
-        "summary": owed.summary,
+        "summary": summary,
         "instalments": [
             {
                 "seq": i.seq,
@@ -188,6 +204,36 @@ async def outstanding_as_of(
         state.product.allocation_order,
     )
     return state.loan, outcome.outstanding, outcome.credit
+
+
+async def pending_penalty_day(
+    session: AsyncSession,
+    clock: LedgerClock,
+    loan_id: str,
+    outstanding: Sequence[InstalmentDue],
+    as_of: date,
+) -> date | None:
+    """The last closed business day D, while its penalty may still arrive for this loan.
+
+    What the ledger knows: it closed D (and when), the loan was in arrears at the end of D
+    (an instalment due before D still owed something: the overdue service may assess a
+    penalty for D), and no penalty for D has been booked on the loan. Bounded by
+    ``clock.settle_seconds`` after the close: a loan in its penalty grace, paused or at its
+    cap gets no penalty, and would otherwise look unsettled all day. None when ``as_of``
+    is before D.
+    """
+    closed = await last_closed_day(session)
+    if closed is None or as_of < closed.business_date:
+        return None
+    day = closed.business_date
+    if (clock.now() - closed.closed_at).total_seconds() >= clock.settle_seconds:
+        return None
+    if await penalty_booked_for(session, loan_id, day):
+        return None
+    if as_of != day:
+        _, outstanding, _ = await outstanding_as_of(session, loan_id, day)
+    in_arrears = any(i.due_date < day and sum(i.outstanding.values()) > 0 for i in outstanding)
+    return day if in_arrears else None
 
 
 async def list_loans(
@@ -301,7 +347,7 @@ _STATEMENT = text(
     FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.entry_id
     WHERE e.loan_id = :loan_id AND l.account = ANY(:accounts) AND e.business_date <= :end
     GROUP BY e.entry_no, e.business_date, e.memo, e.reference, l.account
-    ORDER BY e.entry_no
+    ORDER BY e.business_date, e.entry_no
     """
 )
 
@@ -311,7 +357,7 @@ async def statement(
 ) -> dict[str, Any]:
     """The period's statement, derived from the journal: what was owed at the start, each
     movement that changed it (disbursement, interest falling due, charges, payments,
-    reversals), and what is owed at the end. Credit held is shown as a negative amount.
+    reversals) in business-date order, and what is owed at the end. Credit held is shown as a negative amount.
     Re-allocations that only move money between components of the same debt appear as
     movements with a zero total."""
     rows = (

@@ -6,10 +6,17 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
-MinorUnits = Annotated[int, Field(description="amount in minor units (fen, cents)")]
-NonNegativeMinor = Annotated[int, Field(ge=0, description="amount in minor units (fen, cents)")]
+# Money is a JSON integer, strictly: ``true``, ``1.0`` and ``"100"`` are refused, not read
+# as 1, 1 and 100 minor units.
+MinorUnits = Annotated[int, Strict(), Field(description="amount in minor units (fen, cents)")]
+NonNegativeMinor = Annotated[
+    int, Strict(), Field(ge=0, description="amount in minor units (fen, cents)")
+]
+PositiveMinor = Annotated[
+    int, Strict(), Field(gt=0, description="amount in minor units (fen, cents)")
+]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 Rate = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", description="decimal rate, e.g. 0.18")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,15 +34,24 @@ from ledger.entrypoints.schemas import (
     Statement,
 )
 from ledger.service_layer import handlers
+from ledger.service_layer.clock import LedgerClock
 from ledger.service_layer.close_of_business import close_business_day
-from ledger.service_layer.errors import Conflict, Invalid, LedgerError, NotFound
+from ledger.service_layer.errors import Conflict, Forbidden, Invalid, LedgerError, NotFound
 from ledger.service_layer.payments import record_payment, reverse_payment
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from ledger.settings import Settings
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
 from lendkit.contracts.ledger import LoanDisbursed, ProductPublished
 from lendkit.idempotency import IdempotencyKey, require_key, respond_once
-from lendkit.openapi import AUTH, IDEMPOTENT, LoanId, QueryText, problems, service_router
+from lendkit.openapi import (
+    AUTH,
+    IDEMPOTENT,
+    BusinessDate,
+    LoanId,
+    QueryText,
+    problems,
+    service_router,
+)
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
 from lendkit.runtime import runtime_of
@@ -53,7 +62,11 @@ router = service_router("ledger")
 ANYONE = require_roles(Role.BORROWER, Role.OPS, Role.ADMIN, Role.SERVICE)
 STAFF = require_roles(Role.OPS, Role.ADMIN, Role.SERVICE)
 OPS = require_roles(Role.OPS, Role.ADMIN)
-PAYERS = require_roles(Role.BORROWER, Role.OPS, Role.SERVICE)
+#: Who may assert that money was received: the payment channel (service) and ops/admin.
+#: Not a borrower: a borrower's app starts a payment with the payment provider, and the
+#: channel posts it here once the provider confirmed the money moved.
+PAYERS = require_roles(Role.SERVICE, Role.OPS, Role.ADMIN)
+BACK_DATERS = frozenset({Role.OPS, Role.ADMIN})
 
 
 @asynccontextmanager
@@ -65,14 +78,28 @@ async def as_problems() -> AsyncIterator[None]:
         raise ProblemError(404, "Not Found", str(exc)) from exc
     except Conflict as exc:
         raise ProblemError(409, "Conflict", str(exc)) from exc
-    except (Invalid, LedgerDomainError) as exc:
+    except Forbidden as exc:
+        raise ProblemError(403, "Forbidden", str(exc)) from exc
+    except Invalid as exc:
+        errors = (
+            None
+            if exc.field is None
+            else [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+        )
+        raise ProblemError(422, "Unprocessable", str(exc), errors=errors) from exc
+    except LedgerDomainError as exc:
         raise ProblemError(422, "Unprocessable", str(exc)) from exc
     except LedgerError as exc:  # pragma: no cover - every subclass is mapped above
         raise ProblemError(400, "Bad Request", str(exc)) from exc
 
 
+def _clock(request: Request) -> LedgerClock:
+    return LedgerClock.from_settings(cast(Settings, runtime_of(request).settings))
+
+
 async def _idempotent(
     request: Request,
+    caller: Principal,
     key: str | None,
     scope: str,
     body: Any,
@@ -84,7 +111,9 @@ async def _idempotent(
     async with as_problems(), runtime_of(request).uow() as uow:
         if before is not None:
             await before(uow)
-        return await respond_once(uow, key=key, scope=scope, body=body, work=lambda: work(uow))
+        return await respond_once(
+            uow, caller=caller, key=key, scope=scope, body=body, work=lambda: work(uow)
+        )
 
 
 async def _visible_loan(request: Request, principal: Principal, loan_id: str) -> LoanRecord:
@@ -107,14 +136,14 @@ async def create_product(
     body: ProductIn,
     request: Request,
     idempotency_key: IdempotencyKey,
-    _: Principal = Depends(require_roles(Role.ADMIN)),
+    principal: Principal = Depends(require_roles(Role.ADMIN)),
 ) -> JSONResponse:
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
         published = await handlers.create_product(uow, body.to_domain())
         return 201, published.model_dump(mode="json")
 
     return await _idempotent(
-        request, idempotency_key, "ledger:products", body.model_dump(mode="json"), work
+        request, principal, idempotency_key, "ledger:products", body.model_dump(mode="json"), work
     )
 
 
@@ -129,7 +158,7 @@ async def create_loan(
     body: LoanIn,
     request: Request,
     idempotency_key: IdempotencyKey,
-    _: Principal = Depends(STAFF),
+    principal: Principal = Depends(STAFF),
 ) -> JSONResponse:
     try:
         ZoneInfo(body.timezone)
@@ -150,7 +179,7 @@ async def create_loan(
         return 201, disbursed.model_dump(mode="json")
 
     return await _idempotent(
-        request, idempotency_key, "ledger:loans", body.model_dump(mode="json"), work
+        request, principal, idempotency_key, "ledger:loans", body.model_dump(mode="json"), work
     )
 
 
@@ -213,25 +242,41 @@ async def loan_detail(
 async def owed(
     loan_id: LoanId,
     request: Request,
-    as_of: date | None = None,
+    as_of: BusinessDate | None = None,
     principal: Principal = Depends(ANYONE),
 ) -> dict[str, Any]:
-    """What is owed at the end of ``as_of`` (default: today in the loan's timezone), by
-    instalment and component, with a plain reason for each line."""
+    """What is owed at the end of ``as_of`` (default: today on the business clock in the
+    loan's timezone), by instalment and component, with a plain reason for each line.
+
+    Right after a close of business the overdue service may still be assessing the closed
+    day's penalty: while the loan was in arrears on that day and its penalty has not been
+    booked (for at most ``LEDGER_PENALTY_SETTLE_SECONDS`` after the close), the answer says
+    ``settling: true`` with ``pending_penalty_day``, and the total may still grow: ask
+    again before paying. Once ``settling`` is false, paying ``total_minor`` leaves the
+    loan current."""
     loan = await _visible_loan(request, principal, loan_id)
-    day = as_of or datetime.now(ZoneInfo(loan.timezone)).date()
+    clock = _clock(request)
     async with runtime_of(request).session_factory() as session, session.begin():
+        day = as_of or (await clock.today(session, ZoneInfo(loan.timezone))).today
         try:
             loan, outstanding, credit = await views.outstanding_as_of(session, loan_id, day)
         except ValueError as exc:
             raise ProblemError(422, "Unprocessable", str(exc)) from exc
-    return views.owed_breakdown(loan, outstanding, day, credit)
+        pending = await views.pending_penalty_day(session, clock, loan_id, outstanding, day)
+    return views.owed_breakdown(loan, outstanding, day, credit, pending_penalty_day=pending)
 
 
 @router.post(
     "/loans/{loan_id}/payments",
     status_code=201,
-    summary="Record a payment and allocate it",
+    summary="Record a received payment and allocate it (payment channel, ops, admin)",
+    description="Asserts that money was received. Only the payment channel (``service``) "
+    "and ``ops``/``admin`` may: a borrower's app starts a payment with the payment provider, "
+    "and the channel posts it once the provider confirmed it (a borrower token gets 403). "
+    "``value_date`` is at most today on the business clock in the loan's timezone, not "
+    "before the disbursement, and not before the last closed business day unless "
+    "``back_dated: true`` (ops and admin only; it re-runs allocations of closed days). "
+    "A value date out of bounds is a 422 naming the field.",
     responses={201: {"model": PaymentOut}, **problems(400, *AUTH, 404, 409)},
     openapi_extra=IDEMPOTENT,
 )
@@ -248,6 +293,10 @@ async def post_payment(
             raise ProblemError(404, "Not Found", "No such resource")
         ensure_may_see(principal, loan.borrower_id)
 
+    if body.back_dated and not principal.roles & BACK_DATERS:
+        raise ProblemError(403, "Forbidden", "Only ops or admin may back-date a payment")
+    clock = _clock(request)
+
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
         payment = await record_payment(
             uow,
@@ -255,11 +304,14 @@ async def post_payment(
             reference=body.external_reference,
             amount=body.amount_minor,
             value_date=body.value_date,
+            clock=clock,
+            back_dated=body.back_dated,
         )
         return 201, payment
 
     return await _idempotent(
         request,
+        principal,
         idempotency_key,
         f"ledger:payments:{loan_id}",
         body.model_dump(mode="json"),
@@ -294,22 +346,31 @@ async def reverse(
     body: ReversalIn,
     request: Request,
     idempotency_key: IdempotencyKey,
-    _: Principal = Depends(OPS),
+    principal: Principal = Depends(OPS),
 ) -> JSONResponse:
-    loan = await _visible_loan(request, _, loan_id)
+    loan = await _visible_loan(request, principal, loan_id)
+    clock = _clock(request)
 
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
+        today = (await clock.today(uow.session, ZoneInfo(loan.timezone))).today
+        if body.business_date is not None and body.business_date > today:
+            raise Invalid(
+                f"business_date {body.business_date} is after today on the business clock "
+                f"({today})",
+                field="business_date",
+            )
         reversed_ = await reverse_payment(
             uow,
             loan_id=loan_id,
             payment_id=str(payment_id),
             reason=body.reason,
-            business_date=body.business_date or datetime.now(ZoneInfo(loan.timezone)).date(),
+            business_date=body.business_date or today,
         )
         return 200, reversed_
 
     return await _idempotent(
         request,
+        principal,
         idempotency_key,
         f"ledger:reversals:{loan_id}",
         {"payment_id": str(payment_id), **body.model_dump(mode="json")},
@@ -364,7 +425,7 @@ async def reconciliation(request: Request, _: Principal = Depends(OPS)) -> dict[
 
 @router.post(
     "/close-of-business",
-    summary="Close a business day (idempotent per date)",
+    summary="Close a business day (idempotent per date; ops and admin)",
     response_model=None,
     responses={200: {"model": CloseOfBusinessOut}, **problems(400, *AUTH, 409, 422)},
     openapi_extra=IDEMPOTENT,
@@ -373,7 +434,7 @@ async def close_of_business(
     body: CloseOfBusinessIn,
     request: Request,
     idempotency_key: IdempotencyKey,
-    _: Principal = Depends(STAFF),
+    principal: Principal = Depends(OPS),
 ) -> JSONResponse:
     """Idempotent twice over: per date (a second close of the same date publishes nothing
     and says ``already_closed``) and per Idempotency-Key (a retry gets the first answer).
@@ -381,10 +442,14 @@ async def close_of_business(
     No business day is skipped: when the clock is behind, every unclosed day up to this
     one is closed first, oldest first (``caught_up``; the counts are this day's). A day
     before the clock's first closed day is a 409; a catch-up longer than the configured
-    maximum is a 422."""
+    maximum is a 422; so is a day after today in the business timezone
+    (``LEDGER_BUSINESS_TIMEZONE``), unless the platform runs on a simulated clock
+    (``LEDGER_SIMULATED_CLOCK=true``)."""
     settings = cast(Settings, runtime_of(request).settings)
+    clock = LedgerClock.from_settings(settings)
 
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
+        clock.ensure_may_close(body.business_date)
         result = await close_business_day(
             uow, body.business_date, max_catch_up_days=settings.max_catch_up_days
         )
@@ -398,5 +463,10 @@ async def close_of_business(
         }
 
     return await _idempotent(
-        request, idempotency_key, "ledger:close-of-business", body.model_dump(mode="json"), work
+        request,
+        principal,
+        idempotency_key,
+        "ledger:close-of-business",
+        body.model_dump(mode="json"),
+        work,
     )

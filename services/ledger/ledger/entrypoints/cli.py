@@ -1,8 +1,14 @@
-"""Command line: ``python -m ledger.entrypoints.cli close-of-business 2026-03-15`` and
-``python -m ledger.entrypoints.cli reconcile`` (exit status 1 when the books do not reconcile).
+"""Command line: ``python -m ledger.entrypoints.cli close-of-business 2026-03-15``,
+``python -m ledger.entrypoints.cli reconcile`` (exit status 1 when the books do not reconcile)
+and ``python -m ledger.entrypoints.cli repair-value-dates [--apply]``.
 
 Close of business closes every unclosed day up to D, oldest first; it exits 2 when the
-business clock refuses the date (before its first closed day, or too long a catch-up)."""
+business clock refuses the date (before its first closed day, too long a catch-up, or after
+today in the business timezone on the real clock).
+
+``repair-value-dates`` lists the live payments valued after today on the business clock (or
+at infinity); with ``--apply`` it reverses them (``ledger.service_layer.repair``). Exit 1
+when it listed some without ``--apply``."""
 
 from __future__ import annotations
 
@@ -15,8 +21,10 @@ from datetime import date
 
 from ledger import views
 from ledger.bootstrap import create_runtime
+from ledger.service_layer.clock import LedgerClock
 from ledger.service_layer.close_of_business import close_business_day
 from ledger.service_layer.errors import Conflict, Invalid
+from ledger.service_layer.repair import reverse_misdated_payments
 from ledger.settings import Settings
 
 
@@ -26,6 +34,7 @@ async def _close(business_date: date) -> int:
     try:
         async with runtime.uow() as uow:
             try:
+                LedgerClock.from_settings(settings).ensure_may_close(business_date)
                 result = await close_business_day(
                     uow, business_date, max_catch_up_days=settings.max_catch_up_days
                 )
@@ -58,6 +67,31 @@ async def _reconcile() -> int:
         await runtime.stop()
 
 
+async def _repair(apply: bool) -> int:
+    settings = Settings()
+    runtime = create_runtime(settings)  # the running service's outbox relay publishes the events
+    try:
+        async with runtime.uow() as uow:
+            found = await reverse_misdated_payments(
+                uow, LedgerClock.from_settings(settings), apply=apply
+            )
+            await uow.commit()
+        print(
+            json.dumps(
+                {
+                    "applied": apply,
+                    "payments": [
+                        {**p.__dict__, "reversed_on": p.reversed_on.isoformat()} for p in found
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return 0 if apply or not found else 1
+    finally:
+        await runtime.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ledger.entrypoints.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -66,9 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     cob.add_argument("business_date", type=date.fromisoformat)
     commands.add_parser("reconcile", help="prove debits equal credits and balances match")
+    repair = commands.add_parser(
+        "repair-value-dates", help="list (or --apply: reverse) payments valued after today"
+    )
+    repair.add_argument("--apply", action="store_true", help="reverse them (audited)")
     args = parser.parse_args(argv)
     if args.command == "close-of-business":
         return asyncio.run(_close(args.business_date))
+    if args.command == "repair-value-dates":
+        return asyncio.run(_repair(args.apply))
     return asyncio.run(_reconcile())
 
 

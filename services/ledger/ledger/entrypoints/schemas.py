@@ -22,8 +22,11 @@ from ledger.domain import (
     Rounding,
     ScheduleType,
 )
-from lendkit.contracts.money import AllocationLine, InstalmentBalance
-from lendkit.openapi import NO_NUL
+from lendkit.contracts.money import AllocationLine, InstalmentBalance, PositiveMinor
+from lendkit.openapi import BusinessDate, FreeText
+
+#: The largest amount a request may carry (10^13 major units).
+MAX_MINOR = 10**15
 
 Id = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
 
@@ -79,31 +82,41 @@ class LoanIn(Body):
     )
     borrower_id: str = Id
     product_code: str = Id
-    principal_minor: int = Field(gt=0, le=10**15)
-    disbursed_on: date
-    first_due_date: date | None = Field(
+    principal_minor: PositiveMinor = Field(le=MAX_MINOR)
+    disbursed_on: BusinessDate
+    first_due_date: BusinessDate | None = Field(
         default=None,
         description=(
             "Default: one period after disbursement. Any other date makes the first period"
             " broken: its interest is its days under the product's day count"
         ),
     )
-    timezone: str = Field(default="Asia/Shanghai", min_length=1, max_length=64, pattern=NO_NUL)
+    timezone: FreeText = Field(default="Asia/Shanghai", min_length=1, max_length=64)
 
 
 class PaymentIn(Body):
-    external_reference: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    amount_minor: int = Field(gt=0, le=10**15)
-    value_date: date
+    external_reference: FreeText = Field(min_length=1, max_length=200)
+    amount_minor: PositiveMinor = Field(le=MAX_MINOR)
+    value_date: BusinessDate = Field(
+        description="the day the money moved: at most today on the business clock in the "
+        "loan's timezone, not before the last closed business day unless back_dated"
+    )
+    back_dated: bool = Field(
+        default=False,
+        description="ops/admin only: the value date may be before the last closed business "
+        "day (allocations of closed days are re-run)",
+    )
 
 
 class ReversalIn(Body):
-    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
-    business_date: date | None = None
+    reason: FreeText = Field(min_length=1, max_length=500)
+    business_date: BusinessDate | None = Field(
+        default=None, description="default: today on the business clock; never after it"
+    )
 
 
 class CloseOfBusinessIn(Body):
-    business_date: date
+    business_date: BusinessDate
 
 
 # Responses ---------------------------------------------------------------------------------
@@ -173,6 +186,14 @@ class OwedInstalment(Out):
 class Owed(Out):
     loan_id: str
     as_of: date
+    settling: bool = Field(
+        description="the last closed business day's penalty may still be added (the loan "
+        "was in arrears on it and the overdue service's penalty has not arrived yet): "
+        "ask again before paying"
+    )
+    pending_penalty_day: date | None = Field(
+        description="the closed day whose penalty is awaited, while settling"
+    )
     currency: str
     total_minor: int
     by_component: ComponentAmounts

@@ -16,4 +16,13 @@ class Conflict(LedgerError):
 
 
 class Invalid(LedgerError):
-    """The request cannot apply to this loan (unknown instalment, wrong currency...)."""
+    """The request cannot apply to this loan (unknown instalment, wrong currency...).
+    ``field``: the request field at fault, when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Forbidden(LedgerError):
+    """The caller's roles do not allow this (a back-dated payment without ops or admin)."""

@@ -1,11 +1,19 @@
-"""Payments: record one (with replay of back-dated value dates) and reverse one (chargeback)."""
+"""Payments: record one (with replay of back-dated value dates) and reverse one (chargeback).
+
+A payment's value date is a business date of its loan: never after today on the business
+clock in the loan's timezone, never before the disbursement, and not before the last closed
+business day unless it is explicitly back-dated (``back_dated``; the API allows that to ops
+and admin only): a back-dated payment re-runs allocations of days already closed.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ledger.adapters.records import LoanState, PaymentRecord
+from ledger.service_layer.clock import BusinessToday, LedgerClock
 from ledger.service_layer.errors import Conflict, Invalid, NotFound
 from ledger.service_layer.resettlement import (
     Resettlement,
@@ -87,8 +95,39 @@ def consequences(
     return events
 
 
+def check_value_date(
+    value_date: date, *, disbursed_on: date, clock: BusinessToday, back_dated: bool
+) -> None:
+    """Refuse a value date the business clock cannot have (``Invalid`` naming the field)."""
+    if value_date > clock.today:
+        raise Invalid(
+            f"value_date {value_date} is after today on the business clock ({clock.today})",
+            field="value_date",
+        )
+    if value_date < disbursed_on:
+        raise Invalid(
+            f"value_date {value_date} is before the disbursement ({disbursed_on})",
+            field="value_date",
+        )
+    last_closed = clock.last_closed_date
+    if last_closed is not None and value_date < last_closed and not back_dated:
+        raise Invalid(
+            f"value_date {value_date} is before the last closed business day "
+            f"({last_closed}); only ops or admin may back-date a payment "
+            "(back_dated: true)",
+            field="value_date",
+        )
+
+
 async def record_payment(
-    uow: LedgerUnitOfWork, *, loan_id: str, reference: str, amount: int, value_date: date
+    uow: LedgerUnitOfWork,
+    *,
+    loan_id: str,
+    reference: str,
+    amount: int,
+    value_date: date,
+    clock: LedgerClock,
+    back_dated: bool = False,
 ) -> dict[str, Any]:
     """Record a payment and allocate it, publish what changed.
 
@@ -98,8 +137,12 @@ async def record_payment(
     state = await uow.loans.load(loan_id, history=False, reference=reference)
     if state is None:
         raise NotFound(f"no loan {loan_id}")
-    if value_date < state.loan.disbursed_on:
-        raise Invalid(f"value date {value_date} is before the disbursement")
+    check_value_date(
+        value_date,
+        disbursed_on=state.loan.disbursed_on,
+        clock=await clock.today(uow.session, ZoneInfo(state.loan.timezone)),
+        back_dated=back_dated,
+    )
     if state.reference_taken:
         raise Conflict(f"a payment with external reference {reference!r} exists on this loan")
     direct = allocates_directly(value_date, state.latest_payment_date, state.latest_charge_date)

@@ -208,17 +208,23 @@ async def resettle(repo: LoanRepository, state: LoanState, business_date: date) 
         state.product.allocation_order,
     )
     fresh = _allocations(outcome)
+    value_dates = {p.payment_id: p.value_date for p in state.payments}
     entries: list[JournalEntry] = []
+    later: dict[date, list[JournalEntry]] = defaultdict(list)
     changes: dict[AllocationKey, AllocationResult | None] = {}
     changed: list[str] = []
     for key in sorted(set(state.allocations) | set(fresh)):
         old, new = state.allocations.get(key), fresh.get(key)
         if old == new:
             continue
+        # A payment's re-allocation is never dated before the payment's value date: a
+        # statement shows the payment, and every correction of it, on or after that day.
+        on = max(business_date, value_dates[key[1]]) if key[0] == PAYMENT else business_date
+        dated = entries if on == business_date else later[on]
         if old is not None and (entry := _reverse(key, old, loan.currency)) is not None:
-            entries.append(entry)
+            dated.append(entry)
         if new is not None and (entry := _post(key, new, loan.currency)) is not None:
-            entries.append(entry)
+            dated.append(entry)
         changes[key] = new
         if key[0] == PAYMENT and new is not None:
             changed.append(key[1])
@@ -228,4 +234,6 @@ async def resettle(repo: LoanRepository, state: LoanState, business_date: date) 
     live = [p.value_date for p in state.payments if not p.reversed]
     state.latest_payment_date = max(live, default=None)
     await repo.save_settlement(state, changes, entries, business_date=business_date)
+    for on in sorted(later):
+        await repo.add_journal_entries(loan.loan_id, later[on], business_date=on)
     return result

@@ -89,6 +89,17 @@ class Ledger:
             headers={**self.auth(Role.SERVICE), "Idempotency-Key": unique("k")},
         )
 
+    async def close_day(self, day: str) -> dict[str, Any]:
+        """Close business day ``day`` (ISO date) as ops; the close-of-business answer."""
+        r = await self.client.post(
+            "/close-of-business",
+            json={"business_date": day},
+            headers={**self.auth(), "Idempotency-Key": unique("cob")},
+        )
+        assert r.status_code == 200, r.text
+        answer: dict[str, Any] = r.json()
+        return answer
+
     async def publish(self, event: CloudEvent) -> None:
         """Put an event on Kafka as another service would (CloudEvents binary mode)."""
         await self.runtime.producer.send_and_wait(
@@ -105,7 +116,9 @@ async def database_url() -> str:
 
 
 @asynccontextmanager
-async def running_ledger(database_url: str) -> AsyncIterator[Ledger]:
+async def running_ledger(database_url: str, **overrides: Any) -> AsyncIterator[Ledger]:
+    """The ledger on a simulated business clock (tests close days of any year) unless
+    ``overrides`` say otherwise."""
     group = unique("ledger-test")
     await create_topics(f"{group}.dlt", partitions=1)
     await start_group_at_end(group, CONSUMERS.topics)
@@ -115,6 +128,7 @@ async def running_ledger(database_url: str) -> AsyncIterator[Ledger]:
         outbox_poll_interval_ms=100,
         db_pool_size=20,
         db_max_overflow=40,
+        **{"simulated_clock": True, **overrides},
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):

@@ -66,7 +66,9 @@ async def test_close_of_business_twice_for_a_date_publishes_once(ledger: Ledger)
 
 async def test_due_date_publishes_repayment_due_and_recognises_interest(ledger: Ledger) -> None:
     loan_id = await ledger.loan(await ledger.product(), disbursed_on=date(2031, 5, 10))
-    await ledger.pay(loan_id, 1_000, date(2031, 6, 1))  # pays 10.00 of #1's 30.00 interest
+    await _close(ledger, "2031-05-31")  # the simulated clock's today is 2031-06-01
+    paid = await ledger.pay(loan_id, 1_000, date(2031, 6, 1))  # 10.00 of #1's 30.00 interest
+    assert paid.status_code == 201, paid.text
 
     await _close(ledger, "2031-06-06")
     await _close(ledger, "2031-06-09")  # T-1, after closing the skipped 06-07 (T-3) and 06-08
@@ -186,6 +188,7 @@ def test_the_command_line_catches_up_and_refuses_like_the_api(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("LEDGER_DATABASE_URL", ledger.runtime.settings.database_url)
+    monkeypatch.setenv("LEDGER_SIMULATED_CLOCK", "true")
     assert cli.main(["close-of-business", "2031-10-01"]) == 0
     assert cli.main(["close-of-business", "2031-10-04"]) == 0
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -36,22 +36,13 @@ def _validate(event_type: str, data: bytes) -> None:
     jsonschema.validate(json.loads(data), schema, cls=jsonschema.Draft202012Validator)
 
 
-async def _close(ledger: Ledger, day: str) -> None:
-    r = await ledger.client.post(
-        "/close-of-business",
-        json={"business_date": day},
-        headers={**ledger.auth(), "Idempotency-Key": unique("cob")},
-    )
-    assert r.status_code == 200, r.text
-
-
 async def test_every_ledger_event_type_read_back_from_kafka_fits_its_schema(
     ledger: Ledger,
 ) -> None:
     product = await ledger.product()
     loan_id = await ledger.loan(product, disbursed_on=date(2032, 1, 10))
-    await _close(ledger, "2032-02-07")  # repayment upcoming
-    await _close(ledger, "2032-02-10")  # repayment due, business day closed
+    await ledger.close_day("2032-02-07")  # repayment upcoming
+    await ledger.close_day("2032-02-10")  # repayment due, business day closed
 
     await ledger.publish(
         new_event(
@@ -73,11 +64,12 @@ async def test_every_ledger_event_type_read_back_from_kafka_fits_its_schema(
         return bool(r.json()["balances"]["penalty_minor"] == 50)
 
     await eventually(penalty_booked, timeout=30)
+    await ledger.close_day("2032-02-12")  # the simulated clock's today is 2032-02-13
     assert (await ledger.pay(loan_id, 103_050, date(2032, 2, 12))).status_code == 201
     bounced = await ledger.pay(loan_id, 1_000, date(2032, 2, 13))
     r = await ledger.client.post(
         f"/loans/{loan_id}/payments/{bounced.json()['payment_id']}/reversal",
-        json={"reason": "chargeback", "business_date": "2032-02-14"},
+        json={"reason": "chargeback", "business_date": "2032-02-13"},
         headers={**ledger.auth(Role.OPS), "Idempotency-Key": unique("k")},
     )
     assert r.status_code == 200, r.text
@@ -103,6 +95,7 @@ async def test_every_ledger_event_type_read_back_from_kafka_fits_its_schema(
     assert detail["balances"]["principal_minor"] == 200_000
     assert [i["seq"] for i in detail["schedule"]] == [1, 2, 3, 4, 5, 6, 7]
     owed_all = sum(v for k, v in detail["balances"].items() if k != "credit_minor")
+    await ledger.close_day("2032-02-19")
     assert (await ledger.pay(loan_id, owed_all, date(2032, 2, 20))).status_code == 201
     settled = (await ledger.client.get(f"/loans/{loan_id}", headers=ledger.auth())).json()
     assert settled["status"] == "settled"

@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.auth import Principal, Role, ensure_may_see, require_roles
+from lendkit.contracts.money import PositiveMinor
 from lendkit.db import UnitOfWork
 from lendkit.idempotency import IdempotencyKey, require_key, respond_once
-from lendkit.openapi import AUTH, IDEMPOTENT, NO_NUL, LoanId, QueryText, problems, service_router
+from lendkit.openapi import AUTH, IDEMPOTENT, FreeText, LoanId, QueryText, problems, service_router
 from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
 from lendkit.runtime import runtime_of
@@ -273,12 +274,12 @@ def _rate(value: object) -> str | None:
 
 
 class PauseRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+    reason: FreeText = Field(min_length=1, max_length=500)
 
 
 class WaiverRequest(BaseModel):
-    amount_minor: int = Field(gt=0)
-    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+    amount_minor: PositiveMinor
+    reason: FreeText = Field(min_length=1, max_length=500)
     business_date: date | None = None
 
 
@@ -309,7 +310,12 @@ async def _set_paused(
             return 200, {"loan_id": loan_id, "paused": paused, "changed": changed}
 
         return await respond_once(
-            uow, key=idempotency_key, scope=f"{action}:{loan_id}", body=body.model_dump(), work=work
+            uow,
+            caller=principal,
+            key=idempotency_key,
+            scope=f"{action}:{loan_id}",
+            body=body.model_dump(),
+            work=work,
         )
 
 
@@ -387,6 +393,7 @@ async def post_penalty_waiver(
 
         return await respond_once(
             uow,
+            caller=principal,
             key=idempotency_key,
             scope=f"penalty-waiver:{loan_id}",
             body=body.model_dump(mode="json"),
