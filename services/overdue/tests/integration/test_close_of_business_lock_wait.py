@@ -21,13 +21,12 @@ import asyncio
 import json
 from datetime import date
 
-from lendkit.contracts import ledger
 from lendkit.events import new_event
-from lendkit.testing import blocks_another_session, eventually, unique
+from lendkit.testing import blocks_another_session, eventually
 from overdue.service_layer import handlers
 from overdue.service_layer.close_of_business import close_business_day_in_chunks
 
-from .conftest import SOURCE, World, balances_from, open_worked_example_loan
+from .conftest import SOURCE, World, balances_from, open_worked_example_loan, payment_allocated
 
 DAY = date(2026, 4, 16)
 
@@ -38,17 +37,7 @@ async def test_close_of_business_after_a_lock_wait_reviews_the_payment_it_waited
     loan_id, _, terms = await open_worked_example_loan(world)
     assert (terms[2].principal_minor, terms[2].interest_minor) == (78_998, 12_682)
     payment = new_event(
-        ledger.PaymentAllocated(
-            loan_id=loan_id,
-            payment_id=unique("pay"),
-            value_date=DAY,
-            amount_minor=91_680,
-            currency="CNY",
-            lines=[],
-            credit_minor=0,
-            credit_balance_minor=0,
-            balances=balances_from(terms, first_open=3),
-        ),
+        payment_allocated(loan_id, DAY, 91_680, balances_from(terms, first_open=3)),
         source=SOURCE,
     )
 
