@@ -15,6 +15,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.contracts.topics import TOPICS, TopicSpec
 from lendkit.events.envelope import CloudEvent
@@ -144,3 +146,17 @@ async def eventually(check: object, timeout: float = 20.0, interval: float = 0.1
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+#: From ``pg_locks``, read afresh by every statement (``pg_stat_activity`` is a snapshot
+#: taken once per transaction: a session that connected later is never seen in it).
+_BLOCKS_ANOTHER = text(
+    "SELECT EXISTS (SELECT FROM pg_locks"
+    " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid)))"
+)
+
+
+async def blocks_another_session(session: AsyncSession) -> bool:
+    """Whether another database session waits for a lock ``session``'s transaction holds
+    (a race test's cue to let its first transaction commit)."""
+    return bool(await session.scalar(_BLOCKS_ANOTHER))

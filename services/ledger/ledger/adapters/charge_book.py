@@ -1,7 +1,7 @@
 """Set-based booking of many penalty charges at once (the batch consumer's fast path).
 
-Two array statements (``unnest``) on the asyncpg connection of the caller's transaction,
-whatever the batch size: one locks the batch's loans and reads what decides the path
+A few array statements (``unnest``) on the asyncpg connection of the caller's transaction,
+whatever the batch size: one locks the batch's loans, the next reads what decides the path
 (plus the instalments' positions), one writes the charges, the instalments' outstanding
 penalty and the journal. Used only for loans where adding the charge is exactly what a
 full allocation replay would do (see :func:`ledger.service_layer.charges.book_penalties`).
@@ -16,8 +16,17 @@ from typing import Any
 
 from ledger.domain.journal import Account
 
-#: The batch's loans, locked in key order, with their current instalments and the facts
-#: that decide whether appending charges equals a replay.
+#: The batch's loans, locked in key order. Alone in its statement: under READ COMMITTED a
+#: statement that waited for a row lock sees that row as the other transaction committed it
+#: but every other table as of the statement's start, so the positions read with the lock
+#: would be those from before a payment the lock waited for.
+_LOCK = """
+SELECT loan_id FROM loans WHERE loan_id = ANY($1::text[]) ORDER BY loan_id FOR UPDATE
+"""
+
+#: The locked loans' current instalments and the facts that decide whether appending
+#: charges equals a replay. A new statement after the lock: it sees everything committed
+#: before the lock was granted, and nothing can change these loans until the caller commits.
 _LOANS = """
 SELECT f.loan_id, f.status, f.credit_balance, f.currency, f.paid_since, f.charged_after,
        i.seq, i.due_date, i.outstanding_principal, i.outstanding_interest,
@@ -31,14 +40,13 @@ FROM (
                    WHERE x.loan_id = l.loan_id AND x.business_date > m.since) AS charged_after
     FROM unnest($1::text[], $2::date[]) AS m(loan_id, since)
     JOIN loans l ON l.loan_id = m.loan_id
-    ORDER BY l.loan_id
-    FOR UPDATE OF l
+    OFFSET 0
 ) f
 JOIN instalments i ON i.loan_id = f.loan_id AND i.version = f.schedule_version
 ORDER BY f.loan_id, i.seq
 """
-# (The loans' facts in a locked subquery: the EXISTS probes run once per loan, not once
-# per instalment row.)
+# (The loans' facts in a subquery kept apart from the join (``OFFSET 0``): the EXISTS
+# probes run once per loan, not once per instalment row.)
 
 _BOOKED_BEFORE = "SELECT source_event_id FROM charges WHERE source_event_id = ANY($1::text[])"
 
@@ -123,6 +131,7 @@ class ChargeBook:
         ``since``: each loan's earliest new charge date."""
         found: dict[str, LoanFacts] = {}
         ids = sorted(since)
+        await self.conn.execute(_LOCK, ids)
         for r in await self.conn.fetch(_LOANS, ids, [since[i] for i in ids]):
             facts = found.get(r["loan_id"])
             if facts is None:

@@ -193,12 +193,11 @@ async def settle_latest(
     return settlement
 
 
-async def resettle(repo: LoanRepository, state: LoanState, business_date: date) -> Resettlement:
-    """Replay the loan, post every changed allocation, update the stored position."""
-    if not state.history_loaded:
-        await repo.load_history(state)
-    loan = state.loan
-    outcome = replay_allocations(
+def replay_loan(state: LoanState) -> ReplayOutcome:
+    """The loan's full replay from its contractual schedule: every payment (reversed ones
+    left out) and every charge net of waivers, in the product's allocation order.
+    ``state`` must have its history loaded."""
+    return replay_allocations(
         [i.contractual() for i in state.instalments],
         [
             Payment(p.payment_id, p.value_date, p.amount, p.receipt_order, p.reversed)
@@ -207,6 +206,14 @@ async def resettle(repo: LoanRepository, state: LoanState, business_date: date) 
         net_charges(state.charges),
         state.product.allocation_order,
     )
+
+
+async def resettle(repo: LoanRepository, state: LoanState, business_date: date) -> Resettlement:
+    """Replay the loan, post every changed allocation, update the stored position."""
+    if not state.history_loaded:
+        await repo.load_history(state)
+    loan = state.loan
+    outcome = replay_loan(state)
     fresh = _allocations(outcome)
     value_dates = {p.payment_id: p.value_date for p in state.payments}
     entries: list[JournalEntry] = []

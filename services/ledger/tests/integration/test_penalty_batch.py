@@ -3,6 +3,7 @@ replay, one by one otherwise; the same positions, events and books as one at a t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import date
@@ -13,9 +14,11 @@ import jsonschema
 from sqlalchemy import text
 
 from ledger.service_layer.charges import book_penalties
+from ledger.service_layer.payments import record_payment
 from lendkit.contracts.ledger import ChargeBooked
 from lendkit.contracts.overdue import PenaltyAssessed
 from lendkit.events import CloudEvent, new_event
+from lendkit.testing import blocks_another_session, eventually
 
 if TYPE_CHECKING:
     from conftest import Ledger
@@ -133,3 +136,39 @@ async def test_a_batch_books_like_one_at_a_time_and_the_books_reconcile(ledger: 
     assert [e["memo"] for e in journal["items"]].count("penalty booked") == 3
     recon = (await ledger.client.get("/reconciliation", headers=ledger.auth())).json()
     assert recon["ok"], recon["mismatches"][:5]
+
+
+async def test_a_batch_that_waited_for_a_payment_books_on_the_paid_position(
+    ledger: Ledger,
+) -> None:
+    """A second session plays the payment API: it locks the loan and records a payment, and a
+    penalty batch for the same loan waits for that lock. When the payment commits, the batch
+    must decide its path, and report the balances, on the paid position.
+
+    Worked example: 300,000 at 12 % over 3 months, equal principal: instalment 1 due
+    2026-02-10 owes principal 100,000 and interest 3,000. A payment of 103,000 valued
+    2026-02-15 and a penalty of 50 on instalment 1 dated 2026-02-15: the charge is booked on
+    or before the value date, so the replay pays it first (50), then interest 3,000, then
+    principal 99,950, leaving principal 50 on instalment 1. Read stale (no payment seen), the
+    batch appended the charge (principal 0, penalty 50 left) and its ``ChargeBooked`` said
+    instalment 1 still owed 100,000 + 3,000 + 50.
+    """
+    loan_id = await ledger.loan(await ledger.product())
+    assert (await _positions(ledger, loan_id))[0] == (1, 100_000, 3_000, 0, 0)
+    day = date(2026, 2, 15)
+    async with ledger.runtime.uow() as payer:
+        await record_payment(
+            payer, loan_id=loan_id, reference=uuid.uuid4().hex, amount=103_000, value_date=day
+        )
+        batch = asyncio.create_task(_book(ledger, [_penalty(loan_id, 1, day, 50)]))
+        await eventually(lambda: blocks_another_session(payer.session))
+        await payer.commit()
+    await batch
+
+    positions = await _positions(ledger, loan_id)
+    assert positions[0] == (1, 50, 0, 0, 0)
+    (booked,) = await _charge_booked(ledger, [loan_id])
+    assert [
+        (b.seq, b.principal_minor, b.interest_minor, b.penalty_minor, b.fee_minor)
+        for b in booked.balances
+    ] == [p for p in positions if sum(p[1:]) > 0]

@@ -4,8 +4,10 @@ Only due and overdue loans are touched: ``oldest_unpaid_due_date <= D AND NOT pa
 is answered by a partial index, so the cost grows with the loans that are due or
 overdue, not with the portfolio. For them, in chunks:
 
-1. one query reads the loans with their instalment aggregates (past-due amounts by
-   component, the oldest unpaid instalment, scheduled interest to date);
+1. one statement locks the chunk's loans, a second reads them with their instalment
+   aggregates (past-due amounts by component, the oldest unpaid instalment, scheduled
+   interest to date; ``adapters.due_loans``: read after the lock, never in the locking
+   statement, so a payment the lock waited for is seen whole);
 2. ``review_loan_day`` applies the domain per loan in Python (DPD, arrears grace, bucket
    and stage transitions, penalty accrual with caps and carry, credit-report gate);
 3. the outcomes are written back with set-based statements (``UPDATE ... FROM unnest``,
@@ -43,6 +45,7 @@ from lendkit.business_clock import ClosedRange, days_to_close
 from lendkit.db import UnitOfWork
 from lendkit.logging import get_logger
 from lendkit.outbox.bulk import prebuilt, write_prebuilt_events
+from overdue.adapters.due_loans import lock_and_read_due_loans
 from overdue.adapters.loan_book import LoanRecord, policies_for
 from overdue.domain.arrears import OverdueBreakdown
 from overdue.domain.policy import OverduePolicy
@@ -63,28 +66,6 @@ WHERE oldest_unpaid_due_date <= $1 AND oldest_unpaid_due_date IS NOT NULL AND NO
 ORDER BY loan_id COLLATE "C"
 """
 # (``COLLATE "C"``: code point order, the order Python compares the resume cursor in.)
-
-_READ_CHUNK = """
-SELECT l.*, a.*
-FROM loans l
-CROSS JOIN LATERAL (
-    SELECT
-        coalesce(sum(i.principal_minor) FILTER (WHERE i.due_date < $2), 0)::bigint AS overdue_principal,
-        coalesce(sum(i.interest_minor) FILTER (WHERE i.due_date < $2), 0)::bigint AS overdue_interest,
-        coalesce(sum(i.penalty_minor) FILTER (WHERE i.due_date < $2), 0)::bigint AS overdue_penalty,
-        coalesce(sum(i.fee_minor) FILTER (WHERE i.due_date < $2), 0)::bigint AS overdue_fee,
-        min(i.seq) FILTER (
-            WHERE i.due_date < $2 AND i.principal_minor + i.interest_minor > 0
-        ) AS oldest_unpaid_seq,
-        coalesce(sum(i.scheduled_interest_minor) FILTER (WHERE i.due_date <= $2), 0)::bigint
-            AS interest_charged
-    FROM instalments i WHERE i.loan_id = l.loan_id
-) a
-WHERE l.loan_id = ANY($1::text[]) AND l.oldest_unpaid_due_date <= $2 AND NOT l.paused
-FOR UPDATE OF l
-"""
-# (``FOR UPDATE OF l``: a consumer applying a payment or a delivered notice to one of the
-# chunk's loans waits until the chunk commits, so neither side overwrites the other.)
 
 _WRITE_LOANS = """
 UPDATE loans AS l SET
@@ -225,7 +206,7 @@ class AlreadyClosed(Exception):
 
 async def _review_chunk(uow: UnitOfWork, conn: Any, run: _Run, chunk: list[str]) -> int:
     on = run.business_date
-    rows = await conn.fetch(_READ_CHUNK, chunk, on)
+    rows = await lock_and_read_due_loans(conn, chunk, on)
     policies = run.policies
     missing = {r["product_code"] for r in rows} - policies.keys()
     if missing:

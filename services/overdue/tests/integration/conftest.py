@@ -253,6 +253,23 @@ def balances_from(terms: list[InstalmentTerms], first_open: int) -> list[Instalm
     ]
 
 
+def payment_allocated(
+    loan_id: str, value_date: date, amount_minor: int, balances: list[InstalmentBalance]
+) -> ledger.PaymentAllocated:
+    """A CNY payment valued ``value_date`` that left ``balances`` open (lines not given)."""
+    return ledger.PaymentAllocated(
+        loan_id=loan_id,
+        payment_id=unique("pay"),
+        value_date=value_date,
+        amount_minor=amount_minor,
+        currency="CNY",
+        lines=[],
+        credit_minor=0,
+        credit_balance_minor=0,
+        balances=balances,
+    )
+
+
 async def open_worked_example_loan(
     world: World, *, overdue_policy: dict[str, Any] | None = None
 ) -> tuple[str, str, list[InstalmentTerms]]:
@@ -296,17 +313,7 @@ async def open_worked_example_loan(
             timezone="Asia/Shanghai",
             instalments=terms,
         ),
-        ledger.PaymentAllocated(
-            loan_id=loan_id,
-            payment_id=unique("pay"),
-            value_date=date(2026, 2, 15),
-            amount_minor=91_680,
-            currency="CNY",
-            lines=[],
-            credit_minor=0,
-            credit_balance_minor=0,
-            balances=balances_from(terms, first_open=2),
-        ),
+        payment_allocated(loan_id, date(2026, 2, 15), 91_680, balances_from(terms, first_open=2)),
         ledger.RepaymentDue(
             loan_id=loan_id,
             borrower_id=borrower_id,

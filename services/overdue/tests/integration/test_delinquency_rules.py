@@ -21,6 +21,7 @@ from .conftest import (
     balances_from,
     open_worked_example_loan,
     payloads,
+    payment_allocated,
     read_overdue_events,
 )
 
@@ -81,16 +82,8 @@ async def test_close_of_business_waits_for_markers_from_all_partitions(world: Wo
     assert await world.sql("SELECT 1 FROM cob_runs WHERE business_date = '2026-03-19'") == []
 
     await world.publish(
-        ledger.PaymentAllocated(
-            loan_id=loan_id,
-            payment_id=unique("pay"),
-            value_date=date(2026, 3, 19),
-            amount_minor=91_680 + 117,
-            currency="CNY",
-            lines=[],
-            credit_minor=0,
-            credit_balance_minor=0,
-            balances=balances_from(terms, first_open=3),
+        payment_allocated(
+            loan_id, date(2026, 3, 19), 91_680 + 117, balances_from(terms, first_open=3)
         )
     )
     last = ledger.BusinessDayClosed(business_date=date(2026, 3, 19), partition=5, partitions=6)
@@ -113,17 +106,7 @@ async def test_payment_clearing_arrears_cures_with_the_previous_bucket(
     loan_id, _, terms = await open_worked_example_loan(world)
     await world.close_days(date(2026, 3, 15), date(2026, 3, 20))  # DPD 5, bucket 1-30
     await world.publish(
-        ledger.PaymentAllocated(
-            loan_id=loan_id,
-            payment_id=unique("pay"),
-            value_date=date(2026, 3, 21),
-            amount_minor=91_680,
-            currency="CNY",
-            lines=[],
-            credit_minor=0,
-            credit_balance_minor=0,
-            balances=balances_from(terms, first_open=3),
-        )
+        payment_allocated(loan_id, date(2026, 3, 21), 91_680, balances_from(terms, first_open=3))
     )
     await world.drain()
     await world.close_day(date(2026, 3, 21))
@@ -160,19 +143,7 @@ async def test_partial_payment_reduces_arrears_without_curing(world: World) -> N
         penalty_minor=0,
         fee_minor=0,
     )
-    await world.publish(
-        ledger.PaymentAllocated(
-            loan_id=loan_id,
-            payment_id=unique("pay"),
-            value_date=date(2026, 3, 20),
-            amount_minor=40_000,
-            currency="CNY",
-            lines=[],
-            credit_minor=0,
-            credit_balance_minor=0,
-            balances=rest,
-        )
-    )
+    await world.publish(payment_allocated(loan_id, date(2026, 3, 20), 40_000, rest))
     await world.drain()
     await world.close_day(date(2026, 3, 21))
 
