@@ -30,6 +30,7 @@ from sqlalchemy import text
 
 from ledger.domain import Component
 from ledger.service_layer.charges import book_penalties
+from ledger.service_layer.clock import LedgerClock
 from ledger.service_layer.payments import record_payment
 from ledger.service_layer.resettlement import replay_loan
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
@@ -114,6 +115,7 @@ class Race:
                 reference=uuid.uuid4().hex,
                 amount=action.amount,
                 value_date=DISBURSED_ON + timedelta(days=action.day),
+                clock=LedgerClock.from_settings(self.ledger.runtime.settings),
             )
         else:
             await book_penalties(uow, [self._assessed(p) for p in action])

@@ -14,6 +14,7 @@ import jsonschema
 from sqlalchemy import text
 
 from ledger.service_layer.charges import book_penalties
+from ledger.service_layer.clock import LedgerClock
 from ledger.service_layer.payments import record_payment
 from lendkit.contracts.ledger import ChargeBooked
 from lendkit.contracts.overdue import PenaltyAssessed
@@ -158,7 +159,12 @@ async def test_a_batch_that_waited_for_a_payment_books_on_the_paid_position(
     day = date(2026, 2, 15)
     async with ledger.runtime.uow() as payer:
         await record_payment(
-            payer, loan_id=loan_id, reference=uuid.uuid4().hex, amount=103_000, value_date=day
+            payer,
+            loan_id=loan_id,
+            reference=uuid.uuid4().hex,
+            amount=103_000,
+            value_date=day,
+            clock=LedgerClock.from_settings(ledger.runtime.settings),
         )
         batch = asyncio.create_task(_book(ledger, [_penalty(loan_id, 1, day, 50)]))
         await eventually(lambda: blocks_another_session(payer.session))
