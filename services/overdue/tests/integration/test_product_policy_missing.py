@@ -43,10 +43,10 @@ async def test_a_loan_whose_product_policy_is_missing_is_blocked_not_charged_a_d
     loan_id, _, _ = await open_worked_example_loan(world, product_code=code)
 
     result = await close_business_day_in_chunks(world.runtime.uow, D1, trigger="test")
+    assert await _penalty_days(world, loan_id) == []  # not the default policy's 39
+    assert await _events(world, loan_id) == []
     assert result is not None
     assert (result.loans_examined, result.loans_blocked, result.events_emitted) == (1, 1, 0)
-    assert await _penalty_days(world, loan_id) == []
-    assert await _events(world, loan_id) == []
     (loan,) = await world.sql(
         "SELECT bucket, stage, in_arrears FROM loans WHERE loan_id = :l", l=loan_id
     )
