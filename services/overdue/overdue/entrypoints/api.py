@@ -6,7 +6,7 @@ Idempotency-Key. Borrowers see only their own loans (404 otherwise).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
@@ -154,6 +154,33 @@ def _explanation_body(e: Explanation, locale: str) -> dict[str, Any]:
 # Ops: who is overdue, portfolio health ---------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _ByLoanId:
+    """A page of a listing in ``loan_id`` order: after the cursor's loan, at most ``limit``."""
+
+    after: str | None
+    limit: int
+
+    def body(self, as_of: date, rows: Sequence[Any], **extra: Any) -> dict[str, Any]:
+        full = len(rows) == self.limit
+        return {
+            "as_of": as_of,
+            **extra,
+            "items": [row.__dict__ for row in rows],
+            "next_cursor": encode_cursor({"after": rows[-1].loan_id}) if full else None,
+        }
+
+
+def _by_loan_id(
+    cursor: QueryText = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> _ByLoanId:
+    position = decode_cursor(cursor)
+    return _ByLoanId(None if position is None else str(position.get("after", "")), limit)
+
+
+ByLoanId = Annotated[_ByLoanId, Depends(_by_loan_id)]
+
+
 @router.get(
     "/overdue-loans",
     summary="Loans with something past due, by bucket and stage",
@@ -163,14 +190,11 @@ def _explanation_body(e: Explanation, locale: str) -> dict[str, Any]:
 async def list_overdue_loans(
     request: Request,
     _: Staff,
+    page: ByLoanId,
     bucket: QueryText = None,
     stage: Stage | None = None,
     as_of: date | None = None,
-    cursor: QueryText = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    position = decode_cursor(cursor)
-    after = None if position is None else str(position.get("after", ""))
     async with runtime_of(request).uow() as uow:
         on = await _as_of_or_latest(uow, as_of)
         rows = await views.overdue_loans(
@@ -178,15 +202,10 @@ async def list_overdue_loans(
             as_of=on,
             bucket=bucket,
             stage=None if stage is None else stage.value,
-            after=after,
-            limit=limit,
+            after=page.after,
+            limit=page.limit,
         )
-    next_cursor = encode_cursor({"after": rows[-1].loan_id}) if len(rows) == limit else None
-    return {
-        "as_of": on,
-        "items": [row.__dict__ for row in rows],
-        "next_cursor": next_cursor,
-    }
+    return page.body(on, rows)
 
 
 @router.get(
@@ -198,22 +217,13 @@ async def list_overdue_loans(
 async def list_blocked_loans(
     request: Request,
     _: Staff,
+    page: ByLoanId,
     as_of: date | None = None,
-    cursor: QueryText = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    position = decode_cursor(cursor)
-    after = None if position is None else str(position.get("after", ""))
     async with runtime_of(request).uow() as uow:
         on = await _as_of_or_latest(uow, as_of)
-        total, rows = await blocked_loans_on(uow.session, on, after=after, limit=limit)
-    next_cursor = encode_cursor({"after": rows[-1].loan_id}) if len(rows) == limit else None
-    return {
-        "as_of": on,
-        "loans_blocked": total,
-        "items": [row.__dict__ for row in rows],
-        "next_cursor": next_cursor,
-    }
+        total, rows = await blocked_loans_on(uow.session, on, after=page.after, limit=page.limit)
+    return page.body(on, rows, loans_blocked=total)
 
 
 @router.get(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from lendkit.testing import unique
+from overdue.entrypoints.schemas import BlockedLoanPage
 from overdue.service_layer.close_of_business import close_business_day_in_chunks
 
 from .conftest import World, open_worked_example_loan, publish_worked_example_product
@@ -57,7 +58,7 @@ async def test_a_loan_whose_product_policy_is_missing_is_blocked_not_charged_a_d
         explained = await ops.get(f"/loans/{loan_id}/explanation")
     assert blocked.status_code == 200, blocked.text
     body = blocked.json()
-    assert body["loans_blocked"] == 1
+    assert BlockedLoanPage.model_validate(body).loans_blocked == 1
     assert [(i["loan_id"], i["product_code"]) for i in body["items"]] == [(loan_id, code)]
     assert "not published" in body["items"][0]["reason"]
     assert explained.status_code == 409, explained.text
