@@ -86,13 +86,16 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
         for e in exc.errors()
     ]
+    unknown = [
+        ".".join(str(part) for part in e["loc"][1:] or e["loc"])
+        for e in errors
+        if e["type"] == "extra_forbidden"
+    ]
+    detail = "One or more fields are missing or malformed; nothing was changed."
+    if unknown:
+        detail = f"Unknown fields: {', '.join(unknown)}. {detail}"
     return problem_response(
-        request,
-        422,
-        "Request is not valid",
-        "One or more fields are missing or malformed; nothing was changed.",
-        TYPE_BASE + "validation",
-        errors=errors,
+        request, 422, "Request is not valid", detail, TYPE_BASE + "validation", errors=errors
     )
 
 

@@ -28,9 +28,16 @@ async def latest_business_date(session: AsyncSession) -> date | None:
     return latest
 
 
+class ProductPolicyUnknown(LookupError):
+    """The loan's product has no valid overdue policy yet: nothing can be explained (its
+    loans are blocked: no penalty, no DPD-driven events until the policy arrives)."""
+
+
 async def explanation_for(session: AsyncSession, loan: LoanRecord, as_of: date) -> Explanation:
     """Explain ``loan`` on ``as_of``: current balances, penalty days up to ``as_of``."""
     policy = await policy_for(session, loan.product_code)
+    if policy is None:
+        raise ProductPolicyUnknown(loan.product_code)
     arrears = await arrears_on(session, loan.loan_id, as_of)
     rows = await session.execute(
         select(penalty_days)

@@ -43,9 +43,20 @@ class ProductPublished(EventPayload):
     allocation_strategy: str
     allocation_components: list[Component]
     reminder_days_before: list[int]
-    overdue_policy: dict[str, Any] = Field(default_factory=dict)
-    notification_policy: dict[str, Any] = Field(default_factory=dict)
-    restructure_policy: dict[str, Any] = Field(default_factory=dict)
+    overdue_policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the overdue service's settings, written out in full; schema: "
+        "OverduePolicySpec in lendkit.contracts.policies (each consumer validates its block)",
+    )
+    notification_policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the notifier's contact policy; schema: NotificationPolicySpec",
+    )
+    restructure_policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the restructure service's eligibility and offers; schema: "
+        "RestructurePolicySpec",
+    )
 
 
 @event_type(

@@ -46,7 +46,12 @@ from ledger.domain.owed import (
     what_is_owed,
 )
 from ledger.domain.periods import DayCount, Frequency, add_months, due_dates, period_rate
-from ledger.domain.product import LoanProduct, ScheduleType
+from ledger.domain.product import (
+    MAX_REMINDER_DAYS_BEFORE,
+    MAX_REMINDERS,
+    LoanProduct,
+    ScheduleType,
+)
 from ledger.domain.replay import (
     Charge,
     CreditApplication,
@@ -64,6 +69,8 @@ from ledger.domain.schedule import (
 )
 
 __all__ = [
+    "MAX_REMINDERS",
+    "MAX_REMINDER_DAYS_BEFORE",
     "Account",
     "AllocationLine",
     "AllocationOrder",

@@ -17,6 +17,9 @@ from ledger.domain.periods import DayCount, Frequency, period_rate
 MAX_ANNUAL_RATE = Decimal("1")
 #: Longest term accepted, in instalments (50 years monthly).
 MAX_TERM = 600
+#: Earliest reminder, in days before a due date, and most reminders per instalment.
+MAX_REMINDER_DAYS_BEFORE = 60
+MAX_REMINDERS = 10
 
 
 class ScheduleType(StrEnum):
@@ -37,7 +40,9 @@ class LoanProduct:
 
     ``overdue_policy``, ``notification_policy`` and ``restructure_policy`` are
     opaque to the ledger: it stores them and hands them to the services that
-    interpret them (grace days, penalty rate and caps, reminder channels...).
+    interpret them (grace days, penalty rate and caps, reminder channels...). The API
+    validates them first against their published schemas
+    (``lendkit.contracts.policies``).
     """
 
     code: str
@@ -91,11 +96,17 @@ class LoanProduct:
                 problems.append(f"{name} must be a {kind.__name__}, got {getattr(self, name)!r}")
         days = self.reminder_days_before
         if not isinstance(days, tuple) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in days
+            isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_REMINDER_DAYS_BEFORE
+            for d in days
         ):
-            problems.append("reminder_days_before must be a tuple of non-negative day counts")
+            problems.append(
+                "reminder_days_before must be a tuple of day counts from 0 to "
+                f"{MAX_REMINDER_DAYS_BEFORE}"
+            )
         elif len(set(days)) != len(days):
             problems.append(f"reminder_days_before has duplicates: {days}")
+        elif len(days) > MAX_REMINDERS:
+            problems.append(f"reminder_days_before has more than {MAX_REMINDERS} reminders")
         for name in ("overdue_policy", "notification_policy", "restructure_policy"):
             if not isinstance(getattr(self, name), Mapping):
                 problems.append(f"{name} must be a mapping")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ledger.domain import (
+    MAX_REMINDER_DAYS_BEFORE,
+    MAX_REMINDERS,
     AllocationOrder,
     AllocationStrategy,
     Component,
@@ -23,12 +25,18 @@ from ledger.domain import (
     ScheduleType,
 )
 from lendkit.contracts.money import AllocationLine, InstalmentBalance, PositiveMinor
+from lendkit.contracts.policies import (
+    NotificationPolicySpec,
+    OverduePolicySpec,
+    RestructurePolicySpec,
+)
 from lendkit.openapi import BusinessDate, FreeText
 
 #: The largest amount a request may carry (10^13 major units).
 MAX_MINOR = 10**15
 
 Id = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+ReminderDays = Annotated[StrictInt, Field(ge=0, le=MAX_REMINDER_DAYS_BEFORE)]
 
 
 class Body(BaseModel):
@@ -51,10 +59,22 @@ class ProductIn(Body):
     allocation_components: list[Component] = Field(
         default_factory=lambda: list(AllocationOrder().components)
     )
-    reminder_days_before: list[int] = Field(default_factory=lambda: [3, 1])
-    overdue_policy: dict[str, Any] = Field(default_factory=dict)
-    notification_policy: dict[str, Any] = Field(default_factory=dict)
-    restructure_policy: dict[str, Any] = Field(default_factory=dict)
+    reminder_days_before: list[ReminderDays] = Field(
+        default_factory=lambda: [3, 1],
+        max_length=MAX_REMINDERS,
+        description="days before each due date a reminder is sent (0 = on the due date)",
+    )
+    overdue_policy: OverduePolicySpec = Field(
+        default_factory=OverduePolicySpec,
+        description="the overdue service's settings; unknown keys and float rates are refused",
+    )
+    notification_policy: NotificationPolicySpec = Field(
+        default_factory=NotificationPolicySpec, description="the notifier's contact policy"
+    )
+    restructure_policy: RestructurePolicySpec = Field(
+        default_factory=RestructurePolicySpec,
+        description="the restructure service's eligibility and offer settings",
+    )
 
     def to_domain(self) -> LoanProduct:
         return LoanProduct(
@@ -70,9 +90,11 @@ class ProductIn(Body):
                 self.allocation_strategy, tuple(self.allocation_components)
             ),
             reminder_days_before=tuple(self.reminder_days_before),
-            overdue_policy=self.overdue_policy,
-            notification_policy=self.notification_policy,
-            restructure_policy=self.restructure_policy,
+            # stored and published in full (defaults written out): a product's terms never
+            # change when a default does
+            overdue_policy=self.overdue_policy.model_dump(mode="json"),
+            notification_policy=self.notification_policy.model_dump(mode="json"),
+            restructure_policy=self.restructure_policy.model_dump(mode="json"),
         )
 
 

@@ -50,7 +50,9 @@ def test_monthly_period_rate_is_annual_rate_over_twelve() -> None:
         ({"code": " "}, "non-empty"),
         ({"frequency": "MONTHLY_ISH"}, "frequency must be a Frequency"),
         ({"reminder_days_before": (3, 3)}, "duplicates"),
-        ({"reminder_days_before": (-1,)}, "non-negative"),
+        ({"reminder_days_before": (-1,)}, "day counts from 0 to 60"),
+        ({"reminder_days_before": (61,)}, "day counts from 0 to 60"),
+        ({"reminder_days_before": tuple(range(11))}, "more than 10 reminders"),
         ({"allocation_order": "vertical"}, "AllocationOrder"),
     ],
 )

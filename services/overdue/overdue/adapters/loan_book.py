@@ -13,18 +13,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.contracts.money import InstalmentBalance, InstalmentTerms
+from lendkit.logging import get_logger
 from overdue.adapters.tables import instalments, loans, products
 from overdue.domain.arrears import Arrears, OverdueBreakdown
 from overdue.domain.credit_report import CreditReportGate, GateStatus
 from overdue.domain.penalty import LoanTerms, PenaltyState
-from overdue.domain.policy import OverduePolicy
+from overdue.domain.policy import InvalidPolicy, OverduePolicy
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,19 +107,42 @@ async def save_product(
     )
 
 
-async def policies_for(session: AsyncSession, codes: Iterable[str]) -> dict[str, OverduePolicy]:
-    """Each product's policy; a product not (yet) published gets the default policy, since
-    products and loans travel on different topics and may arrive in either order."""
+class PolicyLookup(NamedTuple):
+    """Each product asked for: its overdue policy when the product was published with a valid
+    one (``found``), else why not (``missing``: product code -> reason). A product without a
+    valid policy never gets a default one: its loans are blocked until it arrives."""
+
+    found: dict[str, OverduePolicy]
+    missing: dict[str, str]
+
+
+NOT_PUBLISHED = "product not published (no valid ledger.product.published.v1 received)"
+
+
+async def policies_for(session: AsyncSession, codes: Iterable[str]) -> PolicyLookup:
+    """The policies of ``codes`` (products and loans travel on different topics, so a loan
+    may arrive before its product; an invalid product is dead-lettered, never stored, but a
+    row stored before today's schema is parsed again and may be refused)."""
     wanted = set(codes)
     rows = await session.execute(
         select(products.c.code, products.c.overdue_policy).where(products.c.code.in_(wanted))
     )
-    found = {row.code: OverduePolicy.from_mapping(row.overdue_policy) for row in rows}
-    return {code: found.get(code) or OverduePolicy() for code in wanted}
+    found: dict[str, OverduePolicy] = {}
+    missing = dict.fromkeys(wanted, NOT_PUBLISHED)
+    for row in rows:
+        try:
+            found[row.code] = OverduePolicy.from_mapping(row.overdue_policy)
+        except InvalidPolicy as exc:
+            missing[row.code] = f"invalid overdue policy: {exc}"
+            log.warning("stored product policy refused", product_code=row.code, reason=str(exc))
+        else:
+            del missing[row.code]
+    return PolicyLookup(found, missing)
 
 
-async def policy_for(session: AsyncSession, code: str) -> OverduePolicy:
-    return (await policies_for(session, [code]))[code]
+async def policy_for(session: AsyncSession, code: str) -> OverduePolicy | None:
+    """The product's policy, or ``None`` while it has no valid one (never a default)."""
+    return (await policies_for(session, [code])).found.get(code)
 
 
 # Loans -------------------------------------------------------------------------------

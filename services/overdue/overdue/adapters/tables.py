@@ -12,6 +12,8 @@
 - ``bucket_history`` / ``stage_history``: every transition, for roll rates and audit.
 - ``day_markers`` / ``cob_runs``: the ledger's close-of-business markers per partition and
   the close-of-business runs (one per business date).
+- ``blocked_loan_days``: loans a close of business could not review because their product
+  has no valid overdue policy (one row per loan and date, with the reason).
 """
 
 from __future__ import annotations
@@ -181,7 +183,20 @@ cob_runs = Table(
     Column("resume_after", Text, nullable=True),
 )
 
+# loans close of business could not review on a date: their product has no valid overdue
+# policy (not yet published, or refused); no penalty and no DPD-driven event for that day
+blocked_loan_days = Table(
+    "blocked_loan_days",
+    metadata,
+    Column("business_date", Date, nullable=False),
+    Column("loan_id", Text, nullable=False),
+    Column("product_code", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    PrimaryKeyConstraint("business_date", "loan_id"),
+)
+
 __all__ = [
+    "blocked_loan_days",
     "bucket_history",
     "cob_runs",
     "day_markers",

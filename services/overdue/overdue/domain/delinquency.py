@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from itertools import pairwise
 from typing import TYPE_CHECKING, NamedTuple
 
+from lendkit.contracts.policies import DEFAULT_BUCKETS, bucket_problem, buckets_problem
 from overdue.domain.invalid_policy import InvalidPolicy
 
 if TYPE_CHECKING:
@@ -50,14 +50,8 @@ class Bucket:
     max_dpd: int | None
 
     def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise InvalidPolicy("bucket name must not be empty")
-        if self.min_dpd < 0:
-            raise InvalidPolicy(f"bucket {self.name!r}: min_dpd must not be negative")
-        if self.max_dpd is not None and self.max_dpd < self.min_dpd:
-            raise InvalidPolicy(
-                f"bucket {self.name!r}: max_dpd {self.max_dpd} is below min_dpd {self.min_dpd}"
-            )
+        if problem := bucket_problem(self.name, self.min_dpd, self.max_dpd):
+            raise InvalidPolicy(problem)
 
     def contains(self, dpd: int) -> bool:
         return self.min_dpd <= dpd and (self.max_dpd is None or dpd <= self.max_dpd)
@@ -67,43 +61,16 @@ class Bucket:
 class Buckets:
     """Ordered, contiguous buckets covering every DPD from 0 upwards.
 
-    Validation rejects: no buckets, duplicate names, a first bucket not starting at 0,
-    overlaps, gaps, and any bucket but the last being open-ended (or the last closed).
+    Validation (the published rule, ``lendkit.contracts.policies.buckets_problem``) rejects:
+    no buckets, duplicate names, a first bucket not starting at 0, overlaps, gaps, and any
+    bucket but the last being open-ended (or the last closed).
     """
 
     ranges: tuple[Bucket, ...]
 
     def __post_init__(self) -> None:
-        if not self.ranges:
-            raise InvalidPolicy("buckets: at least one bucket is required")
-        names = [b.name for b in self.ranges]
-        if len(set(names)) != len(names):
-            raise InvalidPolicy(f"buckets: names must be unique, got {names}")
-        if self.ranges[0].min_dpd != 0:
-            raise InvalidPolicy(
-                f"buckets: the first bucket must start at DPD 0, "
-                f"{self.ranges[0].name!r} starts at {self.ranges[0].min_dpd}"
-            )
-        for previous, following in pairwise(self.ranges):
-            if previous.max_dpd is None:
-                raise InvalidPolicy(
-                    f"buckets: only the last bucket may be open-ended, "
-                    f"{previous.name!r} is not last"
-                )
-            if following.min_dpd <= previous.max_dpd:
-                raise InvalidPolicy(
-                    f"buckets: {previous.name!r} ({previous.min_dpd}-{previous.max_dpd}) overlaps "
-                    f"{following.name!r} (from {following.min_dpd})"
-                )
-            if following.min_dpd > previous.max_dpd + 1:
-                raise InvalidPolicy(
-                    f"buckets: gap between {previous.name!r} (to {previous.max_dpd}) and "
-                    f"{following.name!r} (from {following.min_dpd})"
-                )
-        if self.ranges[-1].max_dpd is not None:
-            raise InvalidPolicy(
-                f"buckets: the last bucket {self.ranges[-1].name!r} must be open-ended"
-            )
+        if problem := buckets_problem([(b.name, b.min_dpd, b.max_dpd) for b in self.ranges]):
+            raise InvalidPolicy(problem)
 
     @classmethod
     def of(cls, ranges: Iterable[tuple[str, int, int | None]]) -> Buckets:
@@ -113,16 +80,7 @@ class Buckets:
     @classmethod
     def default(cls) -> Buckets:
         """current, 1-30, 31-60, 61-90, 91-120, 120+ (that is, 121 and more)."""
-        return cls.of(
-            [
-                ("current", 0, 0),
-                ("1-30", 1, 30),
-                ("31-60", 31, 60),
-                ("61-90", 61, 90),
-                ("91-120", 91, 120),
-                ("120+", 121, None),
-            ]
-        )
+        return cls.of(DEFAULT_BUCKETS)
 
     def __iter__(self) -> Iterator[Bucket]:
         return iter(self.ranges)

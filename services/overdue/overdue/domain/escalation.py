@@ -7,10 +7,12 @@ decision, not a stage, and it does not change the stage.
 
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import pairwise
 from typing import NamedTuple
 
+from lendkit.contracts.policies import EscalationSpec, escalation_problem
 from overdue.domain.invalid_policy import InvalidPolicy
+
+_DEFAULT = EscalationSpec()
 
 
 class Stage(StrEnum):
@@ -31,33 +33,23 @@ class Stage(StrEnum):
 class EscalationLadder:
     """DPD at which each stage starts; must be strictly ascending and start at 1 or later."""
 
-    reminder_dpd: int = 1
-    early_dpd: int = 4
-    mid_dpd: int = 31
-    late_dpd: int = 61
-    legal_dpd: int = 91
-    charge_off_candidate_dpd: int = 180
+    reminder_dpd: int = _DEFAULT.reminder_dpd
+    early_dpd: int = _DEFAULT.early_dpd
+    mid_dpd: int = _DEFAULT.mid_dpd
+    late_dpd: int = _DEFAULT.late_dpd
+    legal_dpd: int = _DEFAULT.legal_dpd
+    charge_off_candidate_dpd: int = _DEFAULT.charge_off_candidate_dpd
 
     def __post_init__(self) -> None:
         steps = self.starts()
         for stage, dpd in steps:
             if isinstance(dpd, bool) or not isinstance(dpd, int):
                 raise InvalidPolicy(f"escalation ladder: {stage} must be an int DPD, got {dpd!r}")
-        if self.reminder_dpd < 1:
-            raise InvalidPolicy(
-                f"escalation ladder: reminder must start at DPD 1 or later, got {self.reminder_dpd}"
-            )
-        for (lower, lower_dpd), (upper, upper_dpd) in pairwise(steps):
-            if upper_dpd <= lower_dpd:
-                raise InvalidPolicy(
-                    f"escalation ladder: {upper} (DPD {upper_dpd}) must start after "
-                    f"{lower} (DPD {lower_dpd})"
-                )
-        if self.charge_off_candidate_dpd < self.legal_dpd:
-            raise InvalidPolicy(
-                f"escalation ladder: charge-off candidate DPD {self.charge_off_candidate_dpd} "
-                f"is before legal (DPD {self.legal_dpd})"
-            )
+        problem = escalation_problem(
+            [(stage.value, dpd) for stage, dpd in steps], self.charge_off_candidate_dpd
+        )
+        if problem:
+            raise InvalidPolicy(problem)
 
     def starts(self) -> list[tuple[Stage, int]]:
         """``(stage, first DPD)`` for every stage after current, in order."""

@@ -1,24 +1,29 @@
 """A loan product's overdue settings, with defaults and validation.
 
-Products store their policy as an opaque dict (snake_case keys, decimals as
-strings); ``OverduePolicy.from_mapping`` turns it into a validated value and
-ignores keys it does not know, so products can carry settings for other services.
+Products carry their overdue settings as the ``overdue_policy`` block (snake_case keys,
+decimals as strings), whose schema is published in ``lendkit.contracts.policies``: the
+ledger refuses a product whose block does not match it, and
+``OverduePolicy.from_mapping`` parses the block with the same schema. The defaults are
+the schema's.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, get_args
 
-from overdue.domain.delinquency import Bucket, Buckets
+from pydantic import ValidationError
+
+from lendkit.contracts.policies import OverduePolicySpec, PenaltyRoundingName, policy_errors
+from overdue.domain.delinquency import Buckets
 from overdue.domain.escalation import EscalationLadder
 from overdue.domain.invalid_policy import InvalidPolicy
 
 __all__ = ["InvalidPolicy", "OverduePolicy", "PenaltyBase"]
 
 # Rounding modes a product may choose for penalty booking; half-even is the default.
-PENALTY_ROUNDING_MODES = frozenset({ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_DOWN})
+PENALTY_ROUNDING_MODES = frozenset(get_args(PenaltyRoundingName))
 
 
 class PenaltyBase(StrEnum):
@@ -26,6 +31,10 @@ class PenaltyBase(StrEnum):
 
     OVERDUE_PRINCIPAL = "overdue_principal"
     OVERDUE_PRINCIPAL_AND_INTEREST = "overdue_principal_and_interest"
+
+
+_DEFAULT = OverduePolicySpec()
+_DEFAULT_BASE = PenaltyBase(_DEFAULT.penalty_base)
 
 
 @dataclass(frozen=True)
@@ -45,17 +54,17 @@ class OverduePolicy:
     - ``credit_report_wait_days``: days after the notice was delivered before reporting.
     """
 
-    arrears_grace_days: int = 3
-    penalty_grace_days: int = 0
-    penalty_daily_rate: Decimal = Decimal("0.0005")
-    penalty_base: PenaltyBase = PenaltyBase.OVERDUE_PRINCIPAL
-    penalty_rounding: str = ROUND_HALF_EVEN
-    annual_cost_ceiling: Decimal = Decimal("0.24")
-    absolute_penalty_cap_minor: int | None = None
+    arrears_grace_days: int = _DEFAULT.arrears_grace_days
+    penalty_grace_days: int = _DEFAULT.penalty_grace_days
+    penalty_daily_rate: Decimal = _DEFAULT.penalty_daily_rate
+    penalty_base: PenaltyBase = _DEFAULT_BASE
+    penalty_rounding: str = _DEFAULT.penalty_rounding
+    annual_cost_ceiling: Decimal = _DEFAULT.annual_cost_ceiling
+    absolute_penalty_cap_minor: int | None = _DEFAULT.absolute_penalty_cap_minor
     buckets: Buckets = field(default_factory=Buckets.default)
     escalation: EscalationLadder = field(default_factory=EscalationLadder)
-    credit_report_notice_dpd: int = 30
-    credit_report_wait_days: int = 14
+    credit_report_notice_dpd: int = _DEFAULT.credit_report_notice_dpd
+    credit_report_wait_days: int = _DEFAULT.credit_report_wait_days
 
     def __post_init__(self) -> None:
         _require_int("arrears_grace_days", self.arrears_grace_days, minimum=0)
@@ -90,47 +99,29 @@ class OverduePolicy:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> "OverduePolicy":
-        """Build from a product's policy dict; missing keys take defaults, unknown keys are
-        ignored. Decimals come as strings (``"0.0005"``); floats are refused because they
-        cannot carry an exact rate.
-
-        ``buckets`` is a list of ``{"name", "min_dpd", "max_dpd"}`` (``max_dpd`` null or
-        absent on the last); ``escalation`` a mapping with any of ``reminder_dpd``,
-        ``early_dpd``, ``mid_dpd``, ``late_dpd``, ``legal_dpd``, ``charge_off_candidate_dpd``.
-        """
+        """Build from a product's ``overdue_policy`` block, parsed with the published schema
+        (``lendkit.contracts.policies.OverduePolicySpec``, the one the ledger validates
+        products with): missing settings take the schema's defaults; an unknown setting, a
+        float rate, a string or boolean count, or a value out of range is refused."""
         if not isinstance(raw, Mapping):
             raise InvalidPolicy(f"policy must be a mapping, got {type(raw).__name__}")
-        kwargs: dict[str, Any] = {}
-        for key in (
-            "arrears_grace_days",
-            "penalty_grace_days",
-            "credit_report_notice_dpd",
-            "credit_report_wait_days",
-        ):
-            if key in raw:
-                kwargs[key] = _read_int(key, raw[key])
-        for key in ("penalty_daily_rate", "annual_cost_ceiling"):
-            if key in raw:
-                kwargs[key] = _read_decimal(key, raw[key])
-        if raw.get("absolute_penalty_cap_minor") is not None:
-            kwargs["absolute_penalty_cap_minor"] = _read_int(
-                "absolute_penalty_cap_minor", raw["absolute_penalty_cap_minor"]
-            )
-        if "penalty_base" in raw:
-            try:
-                kwargs["penalty_base"] = PenaltyBase(str(raw["penalty_base"]).lower())
-            except ValueError:
-                raise InvalidPolicy(
-                    f"penalty_base must be one of {[b.value for b in PenaltyBase]}, "
-                    f"got {raw['penalty_base']!r}"
-                ) from None
-        if "penalty_rounding" in raw:
-            kwargs["penalty_rounding"] = str(raw["penalty_rounding"]).upper()
-        if "buckets" in raw:
-            kwargs["buckets"] = _read_buckets(raw["buckets"])
-        if "escalation" in raw:
-            kwargs["escalation"] = _read_ladder(raw["escalation"])
-        return cls(**kwargs)
+        try:
+            spec = OverduePolicySpec.model_validate(dict(raw))
+        except ValidationError as exc:
+            raise InvalidPolicy(policy_errors(exc)) from None
+        return cls(
+            arrears_grace_days=spec.arrears_grace_days,
+            penalty_grace_days=spec.penalty_grace_days,
+            penalty_daily_rate=spec.penalty_daily_rate,
+            penalty_base=PenaltyBase(spec.penalty_base),
+            penalty_rounding=spec.penalty_rounding,
+            annual_cost_ceiling=spec.annual_cost_ceiling,
+            absolute_penalty_cap_minor=spec.absolute_penalty_cap_minor,
+            buckets=Buckets.of((b.name, b.min_dpd, b.max_dpd) for b in spec.buckets),
+            escalation=EscalationLadder(**spec.escalation.model_dump()),
+            credit_report_notice_dpd=spec.credit_report_notice_dpd,
+            credit_report_wait_days=spec.credit_report_wait_days,
+        )
 
     def to_mapping(self) -> dict[str, Any]:
         """The inverse of ``from_mapping``: JSON-ready, decimals as strings."""
@@ -165,55 +156,3 @@ def _require_decimal(name: str, value: object) -> None:
         raise InvalidPolicy(f"{name} must be a Decimal, got {value!r}")
     if not value.is_finite():
         raise InvalidPolicy(f"{name} must be a finite number, got {value}")
-
-
-def _read_int(name: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise InvalidPolicy(f"{name} must be an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise InvalidPolicy(f"{name} must be an integer, got {value!r}")
-
-
-def _read_decimal(name: str, value: object) -> Decimal:
-    if isinstance(value, float):
-        raise InvalidPolicy(f'{name} must be a decimal string such as "0.0005", not a float')
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise InvalidPolicy(f"{name} must be a decimal string, got {value!r}")
-    try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise InvalidPolicy(f"{name} is not a decimal number: {value!r}") from None
-    if not number.is_finite():
-        raise InvalidPolicy(f"{name} must be a finite number, got {value!r}")
-    return number
-
-
-def _read_buckets(value: object) -> Buckets:
-    if not isinstance(value, list | tuple):
-        raise InvalidPolicy(f"buckets must be a list of {{name, min_dpd, max_dpd}}, got {value!r}")
-    ranges: list[Bucket] = []
-    for index, item in enumerate(value):
-        if not isinstance(item, Mapping) or "name" not in item or "min_dpd" not in item:
-            raise InvalidPolicy(f"buckets[{index}] needs at least name and min_dpd, got {item!r}")
-        raw_max = item.get("max_dpd")
-        max_dpd = None if raw_max is None else _read_int(f"buckets[{index}].max_dpd", raw_max)
-        ranges.append(
-            Bucket(
-                name=str(item["name"]),
-                min_dpd=_read_int(f"buckets[{index}].min_dpd", item["min_dpd"]),
-                max_dpd=max_dpd,
-            )
-        )
-    return Buckets(tuple(ranges))
-
-
-def _read_ladder(value: object) -> EscalationLadder:
-    if not isinstance(value, Mapping):
-        raise InvalidPolicy(f"escalation must be a mapping of stage DPDs, got {value!r}")
-    known = {f.name for f in fields(EscalationLadder)}
-    return EscalationLadder(
-        **{key: _read_int(f"escalation.{key}", item) for key, item in value.items() if key in known}
-    )

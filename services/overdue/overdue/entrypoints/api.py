@@ -6,7 +6,7 @@ Idempotency-Key. Borrowers see only their own loans (404 otherwise).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
@@ -25,6 +25,7 @@ from lendkit.pagination import decode_cursor, encode_cursor
 from lendkit.problems import ProblemError
 from lendkit.runtime import runtime_of
 from overdue import views
+from overdue.adapters.blocked_loans import blocked_loans_on
 from overdue.adapters.loan_book import LoanRecord, load_loan, policy_for
 from overdue.domain.delinquency import Buckets
 from overdue.domain.escalation import Stage
@@ -32,6 +33,7 @@ from overdue.domain.explain import Explanation
 from overdue.domain.penalty import InvalidWaiver
 from overdue.domain.policy import OverduePolicy
 from overdue.entrypoints.schemas import (
+    BlockedLoanPage,
     CureRate,
     ExplanationOut,
     OverdueLoanPage,
@@ -53,7 +55,9 @@ Staff = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN, Role.SE
 
 
 def _not_found(loan_id: str) -> ProblemError:
-    return ProblemError(404, "Not Found", f"No loan {loan_id}")
+    """The same answer as for another borrower's loan (``ensure_may_see``): whether a loan
+    exists is not disclosed."""
+    return ProblemError(404, "Not Found", "No such resource")
 
 
 async def _as_of_or_latest(uow: UnitOfWork, as_of: date | None) -> date:
@@ -89,7 +93,15 @@ async def get_explanation(
             raise _not_found(loan_id)
         ensure_may_see(principal, loan.borrower_id)
         on = await _as_of_or_latest(uow, as_of)
-        explanation = await views.explanation_for(uow.session, loan, on)
+        try:
+            explanation = await views.explanation_for(uow.session, loan, on)
+        except views.ProductPolicyUnknown as exc:
+            raise ProblemError(
+                409,
+                "Product policy unknown",
+                f"Product {exc} has no valid overdue policy yet: the loan is blocked (no "
+                "penalty, no overdue events) until it arrives.",
+            ) from exc
     return _explanation_body(explanation, locale)
 
 
@@ -143,6 +155,33 @@ def _explanation_body(e: Explanation, locale: str) -> dict[str, Any]:
 # Ops: who is overdue, portfolio health ---------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _ByLoanId:
+    """A page of a listing in ``loan_id`` order: after the cursor's loan, at most ``limit``."""
+
+    after: str | None
+    limit: int
+
+    def body(self, as_of: date, rows: Sequence[Any], **extra: Any) -> dict[str, Any]:
+        full = len(rows) == self.limit
+        return {
+            "as_of": as_of,
+            **extra,
+            "items": [row.__dict__ for row in rows],
+            "next_cursor": encode_cursor({"after": rows[-1].loan_id}) if full else None,
+        }
+
+
+def _by_loan_id(
+    cursor: QueryText = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> _ByLoanId:
+    position = decode_cursor(cursor)
+    return _ByLoanId(None if position is None else str(position.get("after", "")), limit)
+
+
+ByLoanId = Annotated[_ByLoanId, Depends(_by_loan_id)]
+
+
 @router.get(
     "/overdue-loans",
     summary="Loans with something past due, by bucket and stage",
@@ -152,14 +191,11 @@ def _explanation_body(e: Explanation, locale: str) -> dict[str, Any]:
 async def list_overdue_loans(
     request: Request,
     _: Staff,
+    page: ByLoanId,
     bucket: QueryText = None,
     stage: Stage | None = None,
     as_of: date | None = None,
-    cursor: QueryText = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    position = decode_cursor(cursor)
-    after = None if position is None else str(position.get("after", ""))
     async with runtime_of(request).uow() as uow:
         on = await _as_of_or_latest(uow, as_of)
         rows = await views.overdue_loans(
@@ -167,15 +203,28 @@ async def list_overdue_loans(
             as_of=on,
             bucket=bucket,
             stage=None if stage is None else stage.value,
-            after=after,
-            limit=limit,
+            after=page.after,
+            limit=page.limit,
         )
-    next_cursor = encode_cursor({"after": rows[-1].loan_id}) if len(rows) == limit else None
-    return {
-        "as_of": on,
-        "items": [row.__dict__ for row in rows],
-        "next_cursor": next_cursor,
-    }
+    return page.body(on, rows)
+
+
+@router.get(
+    "/blocked-loans",
+    summary="Loans close of business could not review (their product has no valid policy)",
+    response_model=None,
+    responses={200: {"model": BlockedLoanPage}, **problems(400, *AUTH, 409)},
+)
+async def list_blocked_loans(
+    request: Request,
+    _: Staff,
+    page: ByLoanId,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    async with runtime_of(request).uow() as uow:
+        on = await _as_of_or_latest(uow, as_of)
+        total, rows = await blocked_loans_on(uow.session, on, after=page.after, limit=page.limit)
+    return page.body(on, rows, loans_blocked=total)
 
 
 @router.get(
@@ -226,7 +275,12 @@ async def _over_buckets(
         if period.product_code is None:
             buckets = OverduePolicy().buckets
         else:
-            buckets = (await policy_for(uow.session, period.product_code)).buckets
+            policy = await policy_for(uow.session, period.product_code)
+            if policy is None:
+                raise ProblemError(
+                    404, "Not Found", f"No product {period.product_code} with a valid policy"
+                )
+            buckets = policy.buckets
         try:
             return await view(uow.session, period.start, period.end, buckets)
         except ValueError as exc:
@@ -237,7 +291,7 @@ async def _over_buckets(
     "/portfolio/roll-rates",
     summary="Roll-rate matrix between two business dates",
     response_model=None,
-    responses={200: {"model": RollRates}, **problems(*AUTH, 422)},
+    responses={200: {"model": RollRates}, **problems(*AUTH, 404, 422)},
 )
 async def get_roll_rates(request: Request, _: Staff, period: PortfolioPeriod) -> dict[str, Any]:
     matrix = await _over_buckets(request, period, views.roll_rates)
@@ -259,7 +313,7 @@ async def get_roll_rates(request: Request, _: Staff, period: PortfolioPeriod) ->
     "/portfolio/cure-rate",
     summary="Share of delinquent loans current again",
     response_model=None,
-    responses={200: {"model": CureRate}, **problems(*AUTH, 422)},
+    responses={200: {"model": CureRate}, **problems(*AUTH, 404, 422)},
 )
 async def get_cure_rate(request: Request, _: Staff, period: PortfolioPeriod) -> dict[str, Any]:
     rate = await _over_buckets(request, period, views.cure_rate_between)

@@ -48,7 +48,8 @@ def _report(day: date, result: CloseOfBusinessResult | None) -> str:
         return f"{day}: already closed, nothing done"
     return (
         f"{day}: closed; {result.loans_examined} due or overdue loans examined, "
-        f"{result.events_emitted} events written to the outbox"
+        f"{result.events_emitted} events written to the outbox, "
+        f"{result.loans_blocked} blocked without a valid product policy"
     )
 
 

@@ -98,6 +98,24 @@ class OverdueLoanPage(Out):
     )
 
 
+class BlockedLoanOut(Out):
+    loan_id: str
+    product_code: str
+    reason: str = Field(description="why the product has no usable overdue policy")
+
+
+class BlockedLoanPage(Out):
+    """Loans close of business could not review on ``as_of``: no penalty and no DPD-driven
+    event for that day; reviewed from the first close of business after the policy arrives."""
+
+    as_of: date
+    loans_blocked: int = Field(description="all loans blocked on as_of, across pages")
+    items: list[BlockedLoanOut]
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null at the end"
+    )
+
+
 class BucketFigures(Out):
     bucket: str
     currency: str

@@ -29,6 +29,15 @@ those guards were bypassed.
 
 Paused loans are skipped: nothing accrues and no DPD-driven event is emitted for the days
 they are paused; those days are never charged later (accrual is for D only).
+
+A loan whose product has no valid overdue policy (not yet published, or refused) is never
+given a default one: it is *blocked* for the day, recorded in ``blocked_loan_days`` with the
+reason and counted in the result (``loans_blocked``), the log and the
+``close_of_business_loans_blocked`` gauge; nothing accrues and no DPD-driven event is
+emitted for it. Once the policy arrives, the next close of business reviews the loan like
+any other: its DPD counts from the real due date, so bucket, stage and arrears move
+straight to that day's values (one transition event each), and penalty accrues from that
+day on. The blocked days are never charged later, as paused days are not.
 """
 
 from __future__ import annotations
@@ -39,12 +48,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.business_clock import ClosedRange, days_to_close
 from lendkit.db import UnitOfWork
 from lendkit.logging import get_logger
 from lendkit.outbox.bulk import prebuilt, write_prebuilt_events
+from overdue.adapters.blocked_loans import BlockedLoan, count_blocked_loans, record_blocked_loans
 from overdue.adapters.due_loans import lock_and_read_due_loans
 from overdue.adapters.loan_book import LoanRecord, policies_for
 from overdue.domain.arrears import OverdueBreakdown
@@ -57,6 +68,11 @@ from overdue.service_layer.loan_day import (
 )
 
 log = get_logger(__name__)
+
+COB_LOANS_BLOCKED = Gauge(
+    "close_of_business_loans_blocked",
+    "Loans the last finished close of business could not review (no valid product policy)",
+)
 
 CHUNK_SIZE = 5_000
 
@@ -107,6 +123,8 @@ class CloseOfBusinessResult:
     business_date: date
     loans_examined: int
     events_emitted: int
+    #: of the loans examined, those not reviewed: their product has no valid overdue policy
+    loans_blocked: int = 0
 
 
 _BEGIN = """
@@ -147,6 +165,8 @@ class _Run:
         self.loan_ids = loan_ids
         self.chunk_size = chunk_size
         self.policies: dict[str, OverduePolicy] = {}
+        #: products without a valid policy for this run, with why (their loans are blocked)
+        self.without_policy: dict[str, str] = {}
         self.rules: dict[str, DayRules] = {}
 
     def remaining(self, resume_after: str | None) -> list[str]:
@@ -196,7 +216,10 @@ async def _close_next_chunk(uow: UnitOfWork, run: _Run) -> CloseOfBusinessResult
     if not finished:
         return None
     return CloseOfBusinessResult(
-        run.business_date, totals["loans_examined"], totals["events_emitted"]
+        run.business_date,
+        totals["loans_examined"],
+        totals["events_emitted"],
+        await count_blocked_loans(conn, run.business_date),
     )
 
 
@@ -208,21 +231,28 @@ async def _review_chunk(uow: UnitOfWork, conn: Any, run: _Run, chunk: list[str])
     on = run.business_date
     rows = await lock_and_read_due_loans(conn, chunk, on)
     policies = run.policies
-    missing = {r["product_code"] for r in rows} - policies.keys()
+    missing = {r["product_code"] for r in rows} - policies.keys() - run.without_policy.keys()
     if missing:
-        policies.update(await policies_for(uow.session, missing))
+        lookup = await policies_for(uow.session, missing)
+        policies.update(lookup.found)
+        run.without_policy.update(lookup.missing)
     outcomes = []
     changed = []
+    blocked = []
     rules = run.rules
     for code in policies.keys() - rules.keys():
         rules[code] = DayRules(on, policies[code])
     for row in rows:
-        day = _day_input(row)
         code = row["product_code"]
+        if code not in policies:  # never a default policy: the loan waits for its product's
+            blocked.append(BlockedLoan(row["loan_id"], code, run.without_policy[code]))
+            continue
+        day = _day_input(row)
         outcome = review_loan_day(day, on, policies[code], rules[code])
         outcomes.append(outcome)
         if _state_changed(day.loan, outcome):
             changed.append(outcome)
+    await record_blocked_loans(conn, on, blocked)
     await _write_outcomes(conn, on, outcomes, changed)
     return await write_prebuilt_events(
         conn, [prebuilt(payload) for o in outcomes for payload in o.events], source=uow.source
@@ -235,7 +265,15 @@ def _done(result: CloseOfBusinessResult) -> CloseOfBusinessResult:
         business_date=str(result.business_date),
         loans_examined=result.loans_examined,
         events_emitted=result.events_emitted,
+        loans_blocked=result.loans_blocked,
     )
+    COB_LOANS_BLOCKED.set(result.loans_blocked)
+    if result.loans_blocked:
+        log.warning(
+            "close of business blocked loans without a valid product policy",
+            business_date=str(result.business_date),
+            loans_blocked=result.loans_blocked,
+        )
     return result
 
 

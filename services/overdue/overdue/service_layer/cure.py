@@ -18,6 +18,7 @@ from lendkit.contracts import overdue as contract
 from lendkit.db import UnitOfWork
 from lendkit.events import new_event
 from lendkit.events.catalogue import EventPayload
+from lendkit.logging import get_logger
 from overdue.adapters.loan_book import LoanRecord, arrears_on, policy_for, update_loan
 from overdue.adapters.tables import bucket_history, stage_history
 from overdue.domain.arrears import Arrears
@@ -25,12 +26,20 @@ from overdue.domain.credit_report import DelinquencyObserved, advance_credit_rep
 from overdue.domain.cure import CureDecision, CureOutcome, decide_cure
 from overdue.domain.escalation import Stage
 
+log = get_logger(__name__)
+
 
 async def review_cure(
     uow: UnitOfWork, loan: LoanRecord, before: Arrears, as_of: date
-) -> CureDecision:
+) -> CureDecision | None:
+    """``None`` when the loan's product has no valid policy: such a loan is blocked, never
+    reviewed by close of business, so it has no delinquency to cure (and no default policy
+    is assumed to decide one)."""
     session = uow.session
     policy = await policy_for(session, loan.product_code)
+    if policy is None:
+        log.info("cure not reviewed: no product policy", loan_id=loan.loan_id)
+        return None
     after = await arrears_on(session, loan.loan_id, as_of)
     decision = decide_cure(before, after, as_of, policy)
     if decision.outcome is not CureOutcome.CURED:

@@ -40,14 +40,16 @@ async def _known_loan(uow: UnitOfWork, loan_id: str) -> LoanRecord:
 
 
 async def product_published(uow: UnitOfWork, event: CloudEvent) -> None:
+    """Keep the product's overdue policy, parsed with the published schema and stored in
+    full (defaults written out). An invalid one is dead-lettered and never replaced by a
+    default: the product's loans stay blocked (close of business reviews them from the
+    first day after a valid policy arrived)."""
     product = event.payload(ledger.ProductPublished)
     try:
-        OverduePolicy.from_mapping(product.overdue_policy)
+        policy = OverduePolicy.from_mapping(product.overdue_policy)
     except InvalidPolicy as exc:
         raise RejectedEvent(f"product {product.code}: invalid overdue policy: {exc}") from exc
-    await loan_book.save_product(
-        uow.session, product.code, product.currency, product.overdue_policy
-    )
+    await loan_book.save_product(uow.session, product.code, product.currency, policy.to_mapping())
 
 
 async def loan_disbursed(uow: UnitOfWork, event: CloudEvent) -> None:
@@ -137,6 +139,8 @@ async def message_delivered(uow: UnitOfWork, event: CloudEvent) -> None:
         return
     loan = await _known_loan(uow, message.loan_id)
     policy = await loan_book.policy_for(uow.session, loan.product_code)
+    if policy is None:  # replay the dead letter once the product's policy has arrived
+        raise RejectedEvent(f"product {loan.product_code} of loan {loan.loan_id} has no policy")
     gate, facts = advance_credit_report_gate(
         loan.gate, NoticeDelivered(message.delivered_on), policy
     )

@@ -51,7 +51,7 @@ SCHEMAS = REPO / "docs" / "events" / "schemas"
 SOURCE = "/tests/ledger"
 _TABLES = (
     "outbox, processed_events, idempotency_keys, products, loans, instalments, penalty_days, "
-    "penalty_waivers, bucket_history, stage_history, day_markers, cob_runs"
+    "penalty_waivers, bucket_history, stage_history, day_markers, cob_runs, blocked_loan_days"
 )
 
 
@@ -150,6 +150,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
     prefix = unique("ovt")
     world = World(runtime, prefix)
     await create_topics(*world.topics.values(), partitions=LOAN_PARTITIONS)
+    await create_topics(f"{world.consumer.group}.dlt", partitions=1)  # refused events
     await world.consumer.start()
     try:
         yield world
@@ -270,20 +271,18 @@ def payment_allocated(
     )
 
 
-async def open_worked_example_loan(
-    world: World, *, overdue_policy: dict[str, Any] | None = None
-) -> tuple[str, str, list[InstalmentTerms]]:
-    """Publish the product, the disbursement, instalment 1 due and paid, instalment 2 due
-    (and never paid). Returns (loan id, borrower id, schedule)."""
-    code, loan_id, borrower_id = unique("P"), unique("L"), unique("B")
-    policy = overdue_policy or {
-        "arrears_grace_days": 3,
-        "penalty_grace_days": 0,
-        "penalty_daily_rate": "0.0005",
-        "penalty_base": "overdue_principal",
-        "absolute_penalty_cap_minor": 1_000,
-    }
-    terms = worked_example_schedule()
+WORKED_EXAMPLE_POLICY: dict[str, Any] = {
+    "arrears_grace_days": 3,
+    "penalty_grace_days": 0,
+    "penalty_daily_rate": "0.0005",
+    "penalty_base": "overdue_principal",
+    "absolute_penalty_cap_minor": 1_000,
+}
+
+
+async def publish_worked_example_product(
+    world: World, code: str, overdue_policy: dict[str, Any] | None = None
+) -> None:
     await world.publish(
         ledger.ProductPublished(
             code=code,
@@ -297,10 +296,26 @@ async def open_worked_example_loan(
             allocation_strategy="oldest_first",
             allocation_components=["penalty", "fee", "interest", "principal"],
             reminder_days_before=[3, 1],
-            overdue_policy=policy,
+            overdue_policy=overdue_policy or WORKED_EXAMPLE_POLICY,
         )
     )
-    await world.drain()  # the product first (another topic: no ordering with the loan)
+    await world.drain()
+
+
+async def open_worked_example_loan(
+    world: World,
+    *,
+    overdue_policy: dict[str, Any] | None = None,
+    product_code: str | None = None,
+) -> tuple[str, str, list[InstalmentTerms]]:
+    """Publish the product, the disbursement, instalment 1 due and paid, instalment 2 due
+    (and never paid). Returns (loan id, borrower id, schedule). With ``product_code`` the
+    loan is of that product and no product is published (the test publishes it, or not)."""
+    code, loan_id, borrower_id = product_code or unique("P"), unique("L"), unique("B")
+    terms = worked_example_schedule()
+    if product_code is None:
+        # the product first (another topic: no ordering with the loan)
+        await publish_worked_example_product(world, code, overdue_policy)
     await world.publish(
         ledger.LoanDisbursed(
             loan_id=loan_id,

@@ -107,9 +107,12 @@ def test_the_ops_command_refuses_a_day_before_the_clock(
     assert cli.main(["close-of-business", "2026-03-16"]) == 0
     assert cli.main(["close-of-business", "2026-03-18"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "2026-03-16: closed; 0 due or overdue loans examined, 0 events written to the outbox",
-        "2026-03-17: closed; 0 due or overdue loans examined, 0 events written to the outbox",
-        "2026-03-18: closed; 0 due or overdue loans examined, 0 events written to the outbox",
+        "2026-03-16: closed; 0 due or overdue loans examined, 0 events written to the outbox, "
+        "0 blocked without a valid product policy",
+        "2026-03-17: closed; 0 due or overdue loans examined, 0 events written to the outbox, "
+        "0 blocked without a valid product policy",
+        "2026-03-18: closed; 0 due or overdue loans examined, 0 events written to the outbox, "
+        "0 blocked without a valid product policy",
     ]
     assert cli.main(["close-of-business", "2026-03-15"]) == 2
     assert "before the business clock's first closed day" in capsys.readouterr().err

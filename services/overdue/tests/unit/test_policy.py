@@ -51,11 +51,11 @@ def test_invalid_settings_are_rejected_with_a_clear_message(
         OverduePolicy(**changes)
 
 
-def test_policy_from_product_mapping_reads_strings_and_ignores_unknown_keys() -> None:
+def test_policy_from_product_mapping_reads_decimal_strings_and_integer_counts() -> None:
     policy = OverduePolicy.from_mapping(
         {
             "arrears_grace_days": 5,
-            "penalty_grace_days": "2",
+            "penalty_grace_days": 2,
             "penalty_daily_rate": "0.0003",
             "penalty_base": "overdue_principal_and_interest",
             "annual_cost_ceiling": "0.36",
@@ -67,7 +67,6 @@ def test_policy_from_product_mapping_reads_strings_and_ignores_unknown_keys() ->
             ],
             "escalation": {"legal_dpd": 120, "charge_off_candidate_dpd": 365},
             "credit_report_wait_days": 7,
-            "notifier_channel_order": ["push", "sms"],  # another service's setting
         }
     )
     assert policy.arrears_grace_days == 5
@@ -92,14 +91,20 @@ def test_empty_mapping_gives_the_defaults_and_round_trips() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"penalty_daily_rate": 0.0005}, "not a float"),
-        ({"penalty_daily_rate": "five"}, "not a decimal number"),
-        ({"penalty_base": "everything"}, "penalty_base must be one of"),
-        ({"arrears_grace_days": "three"}, "arrears_grace_days must be an integer"),
-        ({"buckets": "current,1-30"}, "buckets must be a list"),
-        ({"buckets": [{"name": "current"}]}, "needs at least name and min_dpd"),
-        ({"escalation": [1, 4, 31]}, "escalation must be a mapping"),
+        ({"penalty_daily_rate": 0.0005}, "penalty_daily_rate: .*not a float"),
+        ({"penalty_daily_rate": "five"}, "penalty_daily_rate: must be a decimal string"),
+        ({"penalty_daily_rate": "0.02"}, "penalty_daily_rate: .*less than or equal to"),
+        ({"penalty_base": "everything"}, "penalty_base: Input should be 'overdue_principal'"),
+        ({"arrears_grace_days": "three"}, "arrears_grace_days: Input should be a valid integer"),
+        ({"arrears_grace_days": "3"}, "arrears_grace_days: Input should be a valid integer"),
+        ({"arrears_grace_days": 91}, "arrears_grace_days: .*less than or equal to 90"),
+        ({"absolute_penalty_cap_minor": 1000.0}, "absolute_penalty_cap_minor: .*valid integer"),
+        ({"penalty_rate": "0.001"}, "penalty_rate: unknown setting"),
+        ({"buckets": "current,1-30"}, "buckets: Input should be a valid list"),
+        ({"buckets": [{"name": "current"}]}, "buckets.0.min_dpd: Field required"),
+        ({"escalation": [1, 4, 31]}, "escalation: Input should be a valid dictionary"),
         ({"escalation": {"early_dpd": 40}}, "mid .* must start after early"),
+        ({"escalation": {"legal": 120}}, "escalation.legal: unknown setting"),
     ],
 )
 def test_bad_product_mapping_is_rejected(raw: dict[str, Any], message: str) -> None:
