@@ -8,7 +8,8 @@
   ledger's ``balances``), plus the scheduled interest (for the cost ceiling).
 - ``penalty_days``: one row per loan and business date that accrued (UNIQUE: never two
   penalties for a loan and a date), with base, rate, exact amount, booked amount and cap.
-- ``penalty_waivers``: the audit record of every waiver.
+- ``penalty_waivers``: the audit record of every waiver, one row per instalment it is
+  spread over, with what the ledger booked for it.
 - ``bucket_history`` / ``stage_history``: every transition, for roll rates and audit.
 - ``day_markers`` / ``cob_runs``: the ledger's close-of-business markers per partition and
   the close-of-business runs (one per business date).
@@ -132,6 +133,10 @@ penalty_waivers = Table(
     Column("reason", Text, nullable=False),
     Column("waived_by", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # the overdue.penalty.waived.v1 event sent for this part, and what the ledger booked
+    # for it (its ChargeBooked); NULL until the ledger confirmed
+    Column("event_id", Text, nullable=True, unique=True),
+    Column("booked_minor", BigInteger, nullable=True),
 )
 
 bucket_history = Table(

@@ -348,7 +348,10 @@ async def post_resume(
 @router.post(
     "/loans/{loan_id}/penalty-waivers",
     status_code=201,
-    summary="Waive penalty (audited)",
+    summary="Waive penalty (audited), spread over instalments oldest first",
+    description="The waiver reduces penalty assessed on or before its business date, "
+    "instalment by instalment, oldest first. An amount that cannot apply whole (more than "
+    "the penalty assessed on or before that date and not yet waived) is a 422.",
     responses={201: {"model": WaiverOut}, **problems(400, *AUTH, 404, 409)},
     openapi_extra=IDEMPOTENT,
 )
@@ -376,13 +379,15 @@ async def post_penalty_waiver(
                 )
             except InvalidWaiver as exc:
                 raise ProblemError(422, "Waiver not allowed", str(exc)) from exc
+            first = waiver.parts[0]
             return 201, {
-                "waiver_id": waiver.waiver_id,
+                "waiver_id": first.waiver_id,
                 "loan_id": loan_id,
-                "seq": waiver.seq,
+                "seq": first.seq,
                 "amount_minor": waiver.amount_minor,
                 "penalty_owed_minor": waiver.penalty_owed_minor,
                 "business_date": on.isoformat(),
+                "parts": [p.__dict__ for p in waiver.parts],
             }
 
         return await respond_once(

@@ -133,10 +133,20 @@ class PauseOut(Out):
     changed: bool
 
 
+class WaiverPartOut(Out):
+    waiver_id: str
+    seq: int
+    amount_minor: int
+
+
 class WaiverOut(Out):
+    """A waiver spread over instalments oldest first (``parts``); ``waiver_id`` and
+    ``seq`` are its first part's."""
+
     waiver_id: str
     loan_id: str
     seq: int
     amount_minor: int
     penalty_owed_minor: int
     business_date: date
+    parts: list[WaiverPartOut]

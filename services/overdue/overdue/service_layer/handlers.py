@@ -25,6 +25,7 @@ from overdue.domain.policy import OverduePolicy
 from overdue.service_layer.business_day import record_day_marker
 from overdue.service_layer.cure import review_cure
 from overdue.service_layer.pause import pause_loan, resume_loan
+from overdue.service_layer.penalty_waivers import waiver_booked
 
 log = get_logger(__name__)
 
@@ -89,7 +90,8 @@ async def payment_reversed(uow: UnitOfWork, event: CloudEvent) -> None:
 
 
 async def charge_booked(uow: UnitOfWork, event: CloudEvent) -> None:
-    """Fees count towards the cost ceiling; penalties are ours (assessed already)."""
+    """Fees count towards the cost ceiling; penalties are ours (assessed already); a
+    waiver records what the ledger booked for it."""
     charge = event.payload(ledger.ChargeBooked)
     loan = await _known_loan(uow, charge.loan_id)
     if charge.component is Component.FEE:
@@ -98,6 +100,8 @@ async def charge_booked(uow: UnitOfWork, event: CloudEvent) -> None:
             loan.loan_id,
             fees_charged_minor=max(0, loan.fees_charged_minor + charge.amount_minor),
         )
+    elif charge.amount_minor < 0:
+        await waiver_booked(uow, loan, charge.source_event_id, -charge.amount_minor)
     await _replace_and_review_cure(uow, charge.loan_id, charge.balances, charge.business_date)
 
 
