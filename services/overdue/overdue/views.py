@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from overdue.adapters.day_history import arrears_recorded, day_is_closed, waived_by
 from overdue.adapters.loan_book import LoanRecord, arrears_on, load_loan, policy_for
 from overdue.adapters.tables import cob_runs, instalments, loans, penalty_days
 from overdue.domain.delinquency import Buckets, days_past_due
@@ -28,10 +29,26 @@ async def latest_business_date(session: AsyncSession) -> date | None:
     return latest
 
 
-async def explanation_for(session: AsyncSession, loan: LoanRecord, as_of: date) -> Explanation:
-    """Explain ``loan`` on ``as_of``: current balances, penalty days up to ``as_of``."""
+@dataclass(frozen=True)
+class DayExplanation:
+    explanation: Explanation
+    provisional: bool
+    """``as_of`` is not a closed business day: the figures are today's balances seen from
+    that date, and may change."""
+
+
+async def explanation_for(session: AsyncSession, loan: LoanRecord, as_of: date) -> DayExplanation:
+    """Explain ``loan`` on ``as_of``, penalty days and waivers up to ``as_of``.
+
+    For a closed day the arrears are those its close of business recorded (``loan_days``):
+    a payment valued later does not rewrite that day. A loan the close found nothing past
+    due on (or did not review: paused) is explained from the current balances, as is a day
+    not closed yet; the latter is marked provisional.
+    """
     policy = await policy_for(session, loan.product_code)
-    arrears = await arrears_on(session, loan.loan_id, as_of)
+    closed = await day_is_closed(session, as_of)
+    recorded = await arrears_recorded(session, loan.loan_id, as_of) if closed else None
+    arrears = recorded or await arrears_on(session, loan.loan_id, as_of)
     rows = await session.execute(
         select(penalty_days)
         .where(penalty_days.c.loan_id == loan.loan_id, penalty_days.c.business_date <= as_of)
@@ -55,9 +72,9 @@ async def explanation_for(session: AsyncSession, loan: LoanRecord, as_of: date) 
         currency=loan.currency,
         oldest_unpaid_due_date=arrears.oldest_unpaid_due_date,
         overdue=arrears.overdue,
-        penalty_waived_minor=loan.penalty.waived_to_date_minor,
+        penalty_waived_minor=await waived_by(session, loan.loan_id, as_of),
     )
-    return explain(facts, as_of, policy, days)
+    return DayExplanation(explain(facts, as_of, policy, days), provisional=not closed)
 
 
 async def find_loan(session: AsyncSession, loan_id: str) -> LoanRecord | None:

@@ -11,6 +11,9 @@
 - ``penalty_waivers``: the audit record of every waiver, one row per instalment it is
   spread over, with what the ledger booked for it.
 - ``bucket_history`` / ``stage_history``: every transition, for roll rates and audit.
+- ``loan_days``: what close of business found for each loan past due on a date (oldest
+  unpaid due date, DPD, bucket, stage, past-due amounts): the recorded history a past
+  day's explanation is answered from.
 - ``day_markers`` / ``cob_runs``: the ledger's close-of-business markers per partition and
   the close-of-business runs (one per business date).
 """
@@ -163,6 +166,22 @@ stage_history = Table(
 )
 Index("ix_stage_history_loan_date", stage_history.c.loan_id, stage_history.c.business_date)
 
+loan_days = Table(
+    "loan_days",
+    metadata,
+    Column("loan_id", Text, nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("oldest_unpaid_due_date", Date, nullable=False),
+    Column("dpd", Integer, nullable=False),
+    Column("bucket", Text, nullable=False),
+    Column("stage", Text, nullable=False),
+    Column("overdue_principal_minor", BigInteger, nullable=False),
+    Column("overdue_interest_minor", BigInteger, nullable=False),
+    Column("overdue_penalty_minor", BigInteger, nullable=False),
+    Column("overdue_fee_minor", BigInteger, nullable=False),
+    PrimaryKeyConstraint("loan_id", "business_date"),
+)
+
 day_markers = Table(
     "day_markers",
     metadata,
@@ -191,6 +210,7 @@ __all__ = [
     "cob_runs",
     "day_markers",
     "instalments",
+    "loan_days",
     "loans",
     "metadata",
     "penalty_days",

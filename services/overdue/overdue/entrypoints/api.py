@@ -88,8 +88,8 @@ async def get_explanation(
             raise _not_found(loan_id)
         ensure_may_see(principal, loan.borrower_id)
         on = await _as_of_or_latest(uow, as_of)
-        explanation = await views.explanation_for(uow.session, loan, on)
-    return _explanation_body(explanation, locale)
+        day = await views.explanation_for(uow.session, loan, on)
+    return {**_explanation_body(day.explanation, locale), "provisional": day.provisional}
 
 
 def _explanation_body(e: Explanation, locale: str) -> dict[str, Any]:

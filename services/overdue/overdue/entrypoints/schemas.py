@@ -75,6 +75,11 @@ class ExplanationOut(Out):
     locale: str
     text: str = Field(description="the borrower-facing text in the requested locale")
     texts: Texts
+    provisional: bool = Field(
+        description="as_of is not a closed business day: today's balances seen from that "
+        "date, subject to change. A closed day is answered from what its close of business "
+        "recorded."
+    )
 
 
 class OverdueLoan(Out):
