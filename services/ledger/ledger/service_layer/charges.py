@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from ledger.adapters.charge_book import ChargeBook, LoanFacts, NewCharge, OpenInstalment
+from ledger.adapters.loan_versions import next_versions
 from ledger.adapters.records import ChargeRecord
 from ledger.domain import Component, charge_booked_entry, charge_waived_entry
 from ledger.service_layer.errors import Invalid, NotFound
@@ -206,12 +207,13 @@ async def _book_plain(
         income=template.lines[1].account,
     )
     events: list[PrebuiltEvent] = []
-    for c in charges:
+    versions = await next_versions(book.conn, len(charges))
+    for c, version in zip(charges, versions, strict=True):
         instalments = loans[c.loan_id].instalments
         for i in instalments:
             if i.seq == c.seq:
                 i.penalty += c.amount
-        events.append((ChargeBooked, c.loan_id, charge_booked_json(c, instalments)))
+        events.append((ChargeBooked, c.loan_id, charge_booked_json(c, instalments, version)))
     await write_prebuilt_events(book.conn, events, source=uow.source)
 
 
@@ -219,7 +221,9 @@ def _text(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def charge_booked_json(charge: NewCharge, instalments: Sequence[OpenInstalment]) -> str:
+def charge_booked_json(
+    charge: NewCharge, instalments: Sequence[OpenInstalment], loan_version: int | None = None
+) -> str:
     """``ChargeBooked`` as JSON, byte for byte what ``model_dump_json`` gives (tested)."""
     balances = ",".join(
         f'{{"seq":{i.seq},"due_date":"{i.due_date.isoformat()}",'
@@ -233,5 +237,6 @@ def charge_booked_json(charge: NewCharge, instalments: Sequence[OpenInstalment])
         f'"source_event_id":{_text(charge.source_event_id)},"seq":{charge.seq},'
         f'"component":"{ContractComponent.PENALTY.value}","amount_minor":{charge.amount},'
         f'"currency":{_text(charge.currency)},'
-        f'"business_date":"{charge.business_date.isoformat()}","balances":[{balances}]}}'
+        f'"business_date":"{charge.business_date.isoformat()}","balances":[{balances}],'
+        f'"loan_version":{"null" if loan_version is None else loan_version}}}'
     )

@@ -1,5 +1,5 @@
 """waivers spread by instalment and confirmed by the ledger; each closed day's record of
-the loans past due (loan_days)
+the loans past due (loan_days); the ledger's loan_version last applied
 
 Revision ID: 0004_history
 Revises: 0003
@@ -18,6 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column("loans", sa.Column("ledger_version", sa.BigInteger(), nullable=True))
     op.create_table(
         "loan_days",
         sa.Column("loan_id", sa.Text(), nullable=False),
@@ -42,3 +43,4 @@ def downgrade() -> None:
     op.drop_constraint("penalty_waivers_event_id_key", "penalty_waivers")
     op.drop_column("penalty_waivers", "booked_minor")
     op.drop_column("penalty_waivers", "event_id")
+    op.drop_column("loans", "ledger_version")

@@ -84,6 +84,8 @@ loans = Table(
     Column("notice_due_on", Date, nullable=True),
     Column("notice_delivered_on", Date, nullable=True),
     Column("reportable_on", Date, nullable=True),
+    # the ledger's loan_version of the last balances applied (older events are ignored)
+    Column("ledger_version", BigInteger, nullable=True),
     # room on each page for close of business to update rows in place (HOT updates)
     postgresql_with={"fillfactor": 80},
 )
