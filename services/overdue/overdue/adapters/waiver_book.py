@@ -4,13 +4,14 @@ ledger's confirmation of what it booked."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from overdue.adapters.tables import penalty_days, penalty_waivers
-from overdue.domain.waiver import InstalmentPenalty, by_instalment
+from overdue.adapters.tables import instalments, penalty_days, penalty_waivers
+from overdue.domain.waiver import AssessedDay, InstalmentPenalty, by_instalment
 
 
 async def penalties_by_instalment(
@@ -33,6 +34,27 @@ async def penalties_by_instalment(
     return by_instalment(
         [(r[0], r[1], int(r[2])) for r in assessed], [(r[0], r[1], int(r[2])) for r in waived]
     )
+
+
+async def penalty_days_since(session: AsyncSession, loan_id: str, since: date) -> list[AssessedDay]:
+    rows = await session.execute(
+        select(
+            penalty_days.c.business_date,
+            penalty_days.c.seq,
+            penalty_days.c.base_minor,
+            penalty_days.c.booked_minor,
+        )
+        .where(penalty_days.c.loan_id == loan_id, penalty_days.c.business_date >= since)
+        .order_by(penalty_days.c.business_date)
+    )
+    return [AssessedDay(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+
+async def due_dates(session: AsyncSession, loan_id: str) -> dict[int, date]:
+    rows = await session.execute(
+        select(instalments.c.seq, instalments.c.due_date).where(instalments.c.loan_id == loan_id)
+    )
+    return {seq: due for seq, due in rows}
 
 
 async def add_waivers(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

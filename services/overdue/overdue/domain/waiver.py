@@ -86,3 +86,42 @@ def by_instalment(
         seq: InstalmentPenalty(tuple(a.get(seq, ())), tuple(w.get(seq, ())))
         for seq in a.keys() | w.keys()
     }
+
+
+@dataclass(frozen=True)
+class AssessedDay:
+    """One penalty day as close of business assessed it."""
+
+    on: date
+    seq: int
+    base_minor: int
+    booked_minor: int
+
+
+def days_a_payment_unwinds(
+    days: Iterable[AssessedDay],
+    paid: Iterable[tuple[date, int]],
+    value_date: date,
+) -> list[AssessedDay]:
+    """The penalty days a back-dated payment would have prevented.
+
+    ``paid``: ``(due date, amount)`` of what the payment paid of the penalty base
+    (principal, or principal and interest, per the policy) on each instalment. Had the
+    payment been known on day D (D on or after its value date), D's base would have been
+    lower by what it paid on instalments due before D; a day whose base would have been
+    nothing would not have accrued, and is unwound (its booked penalty waived). A day the
+    payment only lowers keeps its penalty: days are unwound whole, never re-priced.
+
+    Worked example: 38.915 a day on 77_830 overdue from 2026-03-16; 39, 39, 39 booked for
+    03-16..03-18. A payment valued 03-17 pays the 77_830: days 03-17 and 03-18 (39 + 39)
+    are unwound, 03-16 stays (the payment came after it).
+    """
+    paid = list(paid)
+    unwound = []
+    for day in days:
+        if day.on < value_date or day.booked_minor <= 0:
+            continue
+        covered = sum(amount for due, amount in paid if due < day.on)
+        if day.base_minor - covered <= 0:
+            unwound.append(day)
+    return unwound

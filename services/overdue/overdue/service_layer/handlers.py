@@ -26,7 +26,7 @@ from overdue.domain.policy import OverduePolicy
 from overdue.service_layer.business_day import record_day_marker
 from overdue.service_layer.cure import review_cure
 from overdue.service_layer.pause import pause_loan, resume_loan
-from overdue.service_layer.penalty_waivers import waiver_booked
+from overdue.service_layer.penalty_waivers import unwind_for_backdated_payment, waiver_booked
 
 log = get_logger(__name__)
 
@@ -80,8 +80,13 @@ async def repayment_due(uow: UnitOfWork, event: CloudEvent) -> None:
 
 
 async def payment_allocated(uow: UnitOfWork, event: CloudEvent) -> None:
+    """New balances and cure; a new payment valued on or before a day penalty already
+    accrued for unwinds the penalty days it would have prevented (waived via the ledger)."""
     allocated = event.payload(ledger.PaymentAllocated)
     loan = await _known_loan(uow, allocated.loan_id)
+    if _stale(loan, allocated.loan_version, event):
+        return
+    await unwind_for_backdated_payment(uow, loan, allocated)
     await _replace_and_review_cure(
         uow, loan, event, allocated.balances, allocated.value_date, allocated.loan_version
     )

@@ -1,12 +1,14 @@
 """Read models ignore stale facts: a ledger event older (by ``loan_version``) than the
 balances already applied changes nothing, so a replayed dead letter never rolls state
-back. The loan is the worked example's (instalment 2 due 2026-03-15, unpaid)."""
+back; a back-dated payment unwinds the penalty days it would have prevented. The loan is the worked example's (instalment 2 due 2026-03-15, unpaid)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from lendkit.contracts import ledger
+from lendkit.contracts.money import AllocationLine, Component
 from lendkit.testing import unique
 
 from .conftest import World, balances_from, open_worked_example_loan
@@ -59,3 +61,52 @@ async def test_replayed_older_ledger_event_never_rolls_the_read_model_back(world
     assert await world.sql("SELECT ledger_version FROM loans WHERE loan_id = :l", l=loan_id) == [
         (9,)
     ]
+
+
+async def test_back_dated_payment_unwinds_the_penalty_days_it_would_have_prevented(
+    world: World,
+) -> None:
+    """39 booked for each of 03-16, 03-17, 03-18 (38.915 a day on 77_830). A payment valued
+    03-17 arrives after the close of 03-18: it pays the 39 of 03-16, the 13_850 interest and
+    the 77_830 principal. Had it been known, 03-17 and 03-18 would not have accrued: both
+    are waived through the ledger (one overdue.penalty.waived.v1 each, dated that day);
+    03-16 stays owed."""
+    loan_id, _, terms = await open_worked_example_loan(world)
+    await world.close_days(date(2026, 3, 15), date(2026, 3, 18))
+    balances = balances_from(terms, first_open=2)
+    balances[0] = balances[0].model_copy(
+        update={"principal_minor": 0, "interest_minor": 0, "penalty_minor": 78}
+    )
+    await world.publish(
+        ledger.PaymentAllocated(
+            loan_id=loan_id,
+            payment_id=unique("pay"),
+            value_date=date(2026, 3, 17),
+            amount_minor=91_719,
+            currency="CNY",
+            lines=[
+                AllocationLine(seq=2, component=Component.PENALTY, amount_minor=39),
+                AllocationLine(seq=2, component=Component.INTEREST, amount_minor=13_850),
+                AllocationLine(seq=2, component=Component.PRINCIPAL, amount_minor=77_830),
+            ],
+            credit_minor=0,
+            credit_balance_minor=0,
+            balances=balances,
+        )
+    )
+    await world.drain()
+    rows = await world.sql(
+        "SELECT payload FROM outbox WHERE message_key = :l "
+        "AND event_type = 'overdue.penalty.waived.v1' ORDER BY id",
+        l=loan_id,
+    )
+    sent = [json.loads(bytes(r[0])) for r in rows]
+    assert [(w["seq"], w["business_date"], w["amount_minor"]) for w in sent] == [
+        (2, "2026-03-17", 39),
+        (2, "2026-03-18", 39),
+    ]
+    (loan,) = await world.sql(
+        "SELECT assessed_to_date_minor, waived_to_date_minor FROM loans WHERE loan_id = :l",
+        l=loan_id,
+    )
+    assert tuple(loan) == (117, 78)

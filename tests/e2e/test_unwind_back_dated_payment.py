@@ -1,0 +1,114 @@
+"""Ledger and overdue together: a payment valued on or before days already closed unwinds
+the penalty days it would have prevented, through the ledger, and both services end up
+with the same penalty.
+
+Worked example (numbers by hand): 10,000.00 CNY, 12 months, 18 % a year, annuity,
+disbursed 2026-02-25; instalment 1 due 2026-03-25: principal 766.80, interest 150.00.
+Penalty 0.05 % a day on overdue principal: 76,680 x 0.0005 = 38.34 fen a day, booked with
+the carry: 38, 39, 38 for 03-26, 03-27, 03-28 (115 fen). After the close of 03-28 a payment
+valued 03-27 of 1,000.00 arrives: it pays instalment 1 whole (the penalty charged by then
+first, then 150.00 interest and 766.80 principal), so on 03-27 and 03-28 nothing would have
+been overdue: 39 + 38 = 77 fen are waived (each day's part dated that day) and 38 fen
+(03-26) stay charged, in the ledger and in the overdue service alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from lendkit.testing import eventually
+
+from .conftest import Platform
+
+
+def _penalty_net(journal: list[dict[str, Any]]) -> int:
+    booked = sum(
+        line["debit_minor"] for e in journal if e["memo"] == "penalty booked" for line in e["lines"]
+    )
+    waived = sum(
+        line["debit_minor"] for e in journal if e["memo"] == "penalty waived" for line in e["lines"]
+    )
+    return int(booked - waived)
+
+
+async def test_back_dated_payment_unwinds_penalty_days_in_both_services(
+    platform: Platform,
+) -> None:
+    ledger, overdue = platform["ledger"], platform["overdue"]
+    code = f"E2E-{uuid.uuid4().hex[:6]}"
+    loan_id = f"E2E-L-{uuid.uuid4().hex[:8]}"
+    product = {
+        "code": code,
+        "currency": "CNY",
+        "annual_rate": "0.18",
+        "term": 12,
+        "overdue_policy": {"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
+    }
+    r = await ledger.client.post(
+        "/products", json=product, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
+    )
+    assert r.status_code == 201, r.text
+    loan = {
+        "loan_id": loan_id,
+        "borrower_id": "B-e2e-2",
+        "product_code": code,
+        "principal_minor": 1_000_000,
+        "disbursed_on": "2026-02-25",
+    }
+    r = await ledger.client.post(
+        "/loans", json=loan, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
+    )
+    assert r.status_code == 201, r.text
+    first = r.json()["instalments"][0]
+    assert (first["due_date"], first["principal_minor"], first["interest_minor"]) == (
+        "2026-03-25",
+        76_680,
+        15_000,
+    )
+
+    day = date(2026, 3, 25)
+    while day <= date(2026, 3, 28):
+        r = await ledger.client.post(
+            "/close-of-business",
+            json={"business_date": day.isoformat()},
+            headers={**ledger.ops, "Idempotency-Key": f"cob-{loan_id}-{day}"},
+        )
+        assert r.status_code == 200, r.text
+        day += timedelta(days=1)
+
+    async def journal() -> list[dict[str, Any]]:
+        r = await ledger.client.get(f"/loans/{loan_id}/journal", headers=ledger.ops)
+        return list(r.json()["items"])
+
+    async def penalty_booked() -> bool:
+        return _penalty_net(await journal()) == 115
+
+    await eventually(penalty_booked, timeout=60)
+
+    r = await ledger.client.post(
+        f"/loans/{loan_id}/payments",
+        json={"external_reference": "bank-b1", "amount_minor": 100_000, "value_date": "2026-03-27"},
+        headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+
+    async def unwound() -> bool:
+        return _penalty_net(await journal()) == 38
+
+    await eventually(unwound, timeout=60)
+
+    async def overdue_agrees() -> bool:
+        r = await overdue.client.get(
+            f"/loans/{loan_id}/explanation", params={"as_of": "2026-03-28"}, headers=overdue.ops
+        )
+        body = r.json()
+        return bool(
+            (body["penalty_booked_minor"], body["penalty_waived_minor"]) == (115, 77)
+            and body["penalty_owed_minor"] == 38
+        )
+
+    await eventually(overdue_agrees, timeout=60)
+    reconciliation = (await ledger.client.get("/reconciliation", headers=ledger.ops)).json()
+    assert reconciliation["ok"] is True, reconciliation
