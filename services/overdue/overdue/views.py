@@ -11,16 +11,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, text
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overdue.adapters.day_history import arrears_recorded, day_is_closed, waived_by
 from overdue.adapters.loan_book import LoanRecord, arrears_on, load_loan, policy_for
+from overdue.adapters.portfolio_book import bucket_moves
 from overdue.adapters.tables import cob_runs, instalments, loans, penalty_days
 from overdue.domain.delinquency import Buckets, days_past_due
 from overdue.domain.explain import Explanation, LoanFacts, explain
 from overdue.domain.penalty import CapApplied, PenaltyDay
-from overdue.domain.portfolio import RollRateMatrix, cure_rate, roll_rate_matrix
+from overdue.domain.portfolio import RollRateMatrix, cure_rate_of, matrix_from_counts
 
 
 async def latest_business_date(session: AsyncSession) -> date | None:
@@ -193,42 +194,16 @@ async def portfolio_summary(session: AsyncSession, as_of: date) -> list[dict[str
     ]
 
 
-async def bucket_snapshot(session: AsyncSession, on: date, current: str) -> dict[str, str]:
-    """Loan id -> bucket at close of ``on``: the latest transition on or before it, or the
-    current bucket for loans disbursed by then that never moved."""
-    rows = await session.execute(
-        text(
-            """
-            SELECT l.loan_id, coalesce(h.to_bucket, :current) AS bucket
-            FROM loans l
-            LEFT JOIN (
-                SELECT DISTINCT ON (loan_id) loan_id, to_bucket
-                FROM bucket_history WHERE business_date <= :on
-                ORDER BY loan_id, business_date DESC, id DESC
-            ) h ON h.loan_id = l.loan_id
-            WHERE l.disbursed_on <= :on
-            """
-        ),
-        {"on": on, "current": current},
-    )
-    return {loan_id: name for loan_id, name in rows}
-
-
 async def roll_rates(
     session: AsyncSession, start: date, end: date, buckets: Buckets
 ) -> RollRateMatrix:
-    return roll_rate_matrix(
-        await bucket_snapshot(session, start, buckets.current.name),
-        await bucket_snapshot(session, end, buckets.current.name),
-        buckets,
+    """Counted in the database (``adapters.portfolio_book``), whatever the book's size."""
+    return matrix_from_counts(
+        await bucket_moves(session, start, end, buckets.current.name), buckets
     )
 
 
 async def cure_rate_between(
     session: AsyncSession, start: date, end: date, buckets: Buckets
 ) -> Decimal | None:
-    return cure_rate(
-        await bucket_snapshot(session, start, buckets.current.name),
-        await bucket_snapshot(session, end, buckets.current.name),
-        buckets,
-    )
+    return cure_rate_of(await roll_rates(session, start, end, buckets), buckets)
