@@ -72,6 +72,9 @@ async def _as_of_or_latest(uow: UnitOfWork, as_of: date | None) -> date:
 @router.get(
     "/loans/{loan_id}/explanation",
     summary="DPD, bucket, graces and penalty days",
+    description="For a closed business day, what that day's close of business recorded "
+    "(a payment valued later does not change it); a day not closed yet is answered from "
+    "the current balances and marked provisional.",
     response_model=None,
     responses={200: {"model": ExplanationOut}, **problems(*AUTH, 404, 409)},
 )
