@@ -11,43 +11,19 @@ A payment of 100.00 on 2026-03-21 pays the 1.95 penalty first, then 98.05 of int
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 from lendkit.contracts.overdue import LoanBecameOverdue, PenaltyAssessed
 from lendkit.testing import eventually, read_events
 
-from .conftest import Platform
+from .conftest import Platform, close_days, open_loan
 
 
 async def test_penalty_is_booked_by_the_ledger_and_paid_first_by_the_next_payment(
     platform: Platform,
 ) -> None:
     ledger, overdue = platform["ledger"], platform["overdue"]
-    code = f"E2E-{uuid.uuid4().hex[:6]}"
-    loan_id = f"E2E-L-{uuid.uuid4().hex[:8]}"
-    product = {
-        "code": code,
-        "currency": "CNY",
-        "annual_rate": "0.18",
-        "term": 12,
-        "overdue_policy": {"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
-    }
-    r = await ledger.client.post(
-        "/products", json=product, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
-    )
-    assert r.status_code == 201, r.text
-    loan = {
-        "loan_id": loan_id,
-        "borrower_id": "B-e2e-1",
-        "product_code": code,
-        "principal_minor": 1_000_000,
-        "disbursed_on": "2026-01-15",
-    }
-    r = await ledger.client.post(
-        "/loans", json=loan, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
-    )
-    assert r.status_code == 201, r.text
-    schedule = r.json()["instalments"]
+    loan_id, schedule = await open_loan(ledger, borrower_id="B-e2e-1", disbursed_on="2026-01-15")
     assert (schedule[1]["principal_minor"], schedule[1]["interest_minor"]) == (77_830, 13_850)
 
     paid = await ledger.client.post(
@@ -57,15 +33,7 @@ async def test_penalty_is_booked_by_the_ledger_and_paid_first_by_the_next_paymen
     )
     assert paid.status_code == 201, paid.text
 
-    day = date(2026, 3, 15)
-    while day <= date(2026, 3, 20):
-        r = await ledger.client.post(
-            "/close-of-business",
-            json={"business_date": day.isoformat()},
-            headers={**ledger.ops, "Idempotency-Key": f"cob-{day}"},
-        )
-        assert r.status_code == 200, r.text
-        day += timedelta(days=1)
+    await close_days(ledger, date(2026, 3, 15), date(2026, 3, 20))
 
     async def penalty_booked() -> bool:
         detail = (await ledger.client.get(f"/loans/{loan_id}", headers=ledger.ops)).json()

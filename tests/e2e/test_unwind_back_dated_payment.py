@@ -15,12 +15,12 @@ been overdue: 39 + 38 = 77 fen are waived (each day's part dated that day) and 3
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from lendkit.testing import eventually
 
-from .conftest import Platform
+from .conftest import Platform, close_days, open_loan
 
 
 def _penalty_net(journal: list[dict[str, Any]]) -> int:
@@ -37,46 +37,15 @@ async def test_back_dated_payment_unwinds_penalty_days_in_both_services(
     platform: Platform,
 ) -> None:
     ledger, overdue = platform["ledger"], platform["overdue"]
-    code = f"E2E-{uuid.uuid4().hex[:6]}"
-    loan_id = f"E2E-L-{uuid.uuid4().hex[:8]}"
-    product = {
-        "code": code,
-        "currency": "CNY",
-        "annual_rate": "0.18",
-        "term": 12,
-        "overdue_policy": {"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
-    }
-    r = await ledger.client.post(
-        "/products", json=product, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
-    )
-    assert r.status_code == 201, r.text
-    loan = {
-        "loan_id": loan_id,
-        "borrower_id": "B-e2e-2",
-        "product_code": code,
-        "principal_minor": 1_000_000,
-        "disbursed_on": "2026-02-25",
-    }
-    r = await ledger.client.post(
-        "/loans", json=loan, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
-    )
-    assert r.status_code == 201, r.text
-    first = r.json()["instalments"][0]
+    loan_id, schedule = await open_loan(ledger, borrower_id="B-e2e-2", disbursed_on="2026-02-25")
+    first = schedule[0]
     assert (first["due_date"], first["principal_minor"], first["interest_minor"]) == (
         "2026-03-25",
         76_680,
         15_000,
     )
 
-    day = date(2026, 3, 25)
-    while day <= date(2026, 3, 28):
-        r = await ledger.client.post(
-            "/close-of-business",
-            json={"business_date": day.isoformat()},
-            headers={**ledger.ops, "Idempotency-Key": f"cob-{loan_id}-{day}"},
-        )
-        assert r.status_code == 200, r.text
-        day += timedelta(days=1)
+    await close_days(ledger, date(2026, 3, 25), date(2026, 3, 28))
 
     async def journal() -> list[dict[str, Any]]:
         r = await ledger.client.get(f"/loans/{loan_id}/journal", headers=ledger.ops)

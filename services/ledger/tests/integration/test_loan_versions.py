@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from ledger.service_layer.charges import book_penalties
-from lendkit.contracts.overdue import PenaltyAssessed
-from lendkit.events import CloudEvent, new_event
+
+from .conftest import penalty_assessed
 
 if TYPE_CHECKING:
     from conftest import Ledger
@@ -23,19 +23,6 @@ VERSIONED = (
     "ledger.payment.reversed.v1",
     "ledger.charge.booked.v1",
 )
-
-
-def _penalty(loan_id: str, day: date, amount: int) -> CloudEvent:
-    payload = PenaltyAssessed(
-        loan_id=loan_id,
-        seq=1,
-        business_date=day,
-        base_minor=100_000,
-        daily_rate="0.0005",
-        amount_minor=amount,
-        currency="CNY",
-    )
-    return new_event(payload, source="overdue", event_id=str(uuid.uuid4()))
 
 
 async def _versions(ledger: Ledger, loan_id: str) -> list[tuple[str, int | None]]:
@@ -58,7 +45,11 @@ async def test_loan_version_increases_with_every_balance_event_in_publication_or
     # the batch penalty booking's set-based path: two charges in one batch
     async with ledger.runtime.uow() as uow:
         await book_penalties(
-            uow, [_penalty(loan_id, date(2026, 2, 11), 50), _penalty(loan_id, date(2026, 2, 12), 7)]
+            uow,
+            [
+                penalty_assessed(loan_id, 1, date(2026, 2, 11), 50),
+                penalty_assessed(loan_id, 1, date(2026, 2, 12), 7),
+            ],
         )
         await uow.commit()
     first = await ledger.pay(loan_id, 30_000, date(2026, 2, 13))

@@ -7,12 +7,14 @@ import time
 from datetime import date
 from typing import TYPE_CHECKING
 
+from .conftest import penalty_assessed
+
 if TYPE_CHECKING:
     from conftest import Ledger
 
 from aiokafka import AIOKafkaConsumer
 
-from lendkit.contracts.overdue import PenaltyAssessed, PenaltyWaived
+from lendkit.contracts.overdue import PenaltyWaived
 from lendkit.dead_letters import H_REASON, dead_letter_topic, header_value
 from lendkit.events import CloudEvent, new_event
 from lendkit.testing import KAFKA, eventually, unique
@@ -21,21 +23,6 @@ from lendkit.testing import KAFKA, eventually, unique
 async def _penalty(ledger: Ledger, loan_id: str) -> int:
     detail = (await ledger.client.get(f"/loans/{loan_id}", headers=ledger.auth())).json()
     return int(detail["balances"]["penalty_minor"])
-
-
-def _assessed(loan_id: str, seq: int, on: date, amount: int) -> CloudEvent:
-    return new_event(
-        PenaltyAssessed(
-            loan_id=loan_id,
-            seq=seq,
-            business_date=on,
-            base_minor=100_000,
-            daily_rate="0.0005",
-            amount_minor=amount,
-            currency="CNY",
-        ),
-        source="overdue",
-    )
 
 
 def _waived(loan_id: str, seq: int, on: date, amount: int) -> CloudEvent:
@@ -84,7 +71,7 @@ async def test_waiver_dated_before_the_charge_it_reduces_is_refused_not_journall
     journal still reconciles. A waiver of 20 dated 2026-02-16 (the charge's date) nets:
     penalty 30."""
     loan_id = await ledger.loan(await ledger.product())
-    await ledger.publish(_assessed(loan_id, 1, date(2026, 2, 16), 50))
+    await ledger.publish(penalty_assessed(loan_id, 1, date(2026, 2, 16), 50))
 
     async def booked() -> bool:
         return await _penalty(ledger, loan_id) == 50
@@ -113,8 +100,8 @@ async def test_waiver_beyond_the_instalments_charges_is_refused_not_capped(
     """30 on instalment 1, 40 on instalment 2; a waiver of 50 on instalment 1 is refused
     whole (dead letter: only 30 can be waived there), not booked as 30."""
     loan_id = await ledger.loan(await ledger.product())
-    await ledger.publish(_assessed(loan_id, 1, date(2026, 3, 11), 30))
-    await ledger.publish(_assessed(loan_id, 2, date(2026, 3, 11), 40))
+    await ledger.publish(penalty_assessed(loan_id, 1, date(2026, 3, 11), 30))
+    await ledger.publish(penalty_assessed(loan_id, 2, date(2026, 3, 11), 40))
 
     async def booked() -> bool:
         return await _penalty(ledger, loan_id) == 70

@@ -4,14 +4,13 @@ back; a back-dated payment unwinds the penalty days it would have prevented. The
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from lendkit.contracts import ledger
 from lendkit.contracts.money import AllocationLine, Component
 from lendkit.testing import unique
 
-from .conftest import World, balances_from, open_worked_example_loan
+from .conftest import World, balances_from, open_worked_example_loan, waivers_sent
 
 
 async def _oldest_unpaid(world: World, loan_id: str) -> date | None:
@@ -95,12 +94,7 @@ async def test_back_dated_payment_unwinds_the_penalty_days_it_would_have_prevent
         )
     )
     await world.drain()
-    rows = await world.sql(
-        "SELECT payload FROM outbox WHERE message_key = :l "
-        "AND event_type = 'overdue.penalty.waived.v1' ORDER BY id",
-        l=loan_id,
-    )
-    sent = [json.loads(bytes(r[0])) for r in rows]
+    sent = [w for _, w in await waivers_sent(world, loan_id)]
     assert [(w["seq"], w["business_date"], w["amount_minor"]) for w in sent] == [
         (2, "2026-03-17", 39),
         (2, "2026-03-18", 39),

@@ -8,26 +8,13 @@ half-even with the carry: 40 then 39... the test reads the rows, not this commen
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from lendkit.contracts import ledger
 from lendkit.contracts.money import Component, InstalmentBalance
 from lendkit.testing import unique
 
-from .conftest import World, balances_from, open_worked_example_loan
-
-
-async def _waivers_sent(world: World, loan_id: str) -> list[tuple[str, int, int]]:
-    rows = await world.sql(
-        "SELECT event_id, payload FROM outbox WHERE message_key = :l "
-        "AND event_type = 'overdue.penalty.waived.v1' ORDER BY id",
-        l=loan_id,
-    )
-    return [
-        (str(r[0]), json.loads(bytes(r[1]))["seq"], json.loads(bytes(r[1]))["amount_minor"])
-        for r in rows
-    ]
+from .conftest import World, balances_from, open_worked_example_loan, waivers_sent
 
 
 async def _assessed_on(world: World, loan_id: str, seq: int) -> int:
@@ -102,7 +89,10 @@ async def test_waiver_across_instalments_is_spread_oldest_first_and_refused_beyo
     assert spread.status_code == 201, spread.text
     body = spread.json()
     assert [(p["seq"], p["amount_minor"]) for p in body["parts"]] == [(2, 78), (3, 22)]
-    assert [(s, a) for _, s, a in await _waivers_sent(world, loan_id)] == [(2, 78), (3, 22)]
+    assert [(w["seq"], w["amount_minor"]) for _, w in await waivers_sent(world, loan_id)] == [
+        (2, 78),
+        (3, 22),
+    ]
     assert body["penalty_owed_minor"] == on_2 + on_3 - 100
 
 
@@ -117,7 +107,7 @@ async def test_waiver_is_recorded_as_the_ledger_booked_it(world: World) -> None:
             headers={"Idempotency-Key": "w"},
         )
     assert spread.status_code == 201, spread.text
-    sent = await _waivers_sent(world, loan_id)
+    sent = [(i, w["seq"], w["amount_minor"]) for i, w in await waivers_sent(world, loan_id)]
     balances = [
         InstalmentBalance(
             seq=b.seq,
