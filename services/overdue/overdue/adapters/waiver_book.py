@@ -50,6 +50,16 @@ async def penalty_days_since(session: AsyncSession, loan_id: str, since: date) -
     return [AssessedDay(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
 
+async def waived_days(session: AsyncSession, loan_id: str, waived_by: str) -> set[tuple[int, date]]:
+    """``(seq, business date)`` of the loan's waivers by ``waived_by``."""
+    rows = await session.execute(
+        select(penalty_waivers.c.seq, penalty_waivers.c.business_date).where(
+            penalty_waivers.c.loan_id == loan_id, penalty_waivers.c.waived_by == waived_by
+        )
+    )
+    return {(seq, on) for seq, on in rows}
+
+
 async def due_dates(session: AsyncSession, loan_id: str) -> dict[int, date]:
     rows = await session.execute(
         select(instalments.c.seq, instalments.c.due_date).where(instalments.c.loan_id == loan_id)

@@ -30,6 +30,7 @@ from overdue.adapters.waiver_book import (
     due_dates,
     penalties_by_instalment,
     penalty_days_since,
+    waived_days,
 )
 from overdue.domain.penalty import waive_penalty
 from overdue.domain.policy import PenaltyBase
@@ -93,11 +94,16 @@ async def unwind_for_backdated_payment(
     paid = [
         (due[x.seq], x.amount_minor) for x in payment.lines if x.component in base and x.seq in due
     ]
-    days = days_a_payment_unwinds(
-        await penalty_days_since(session, loan.loan_id, payment.value_date),
-        paid,
-        payment.value_date,
-    )
+    done = await waived_days(session, loan.loan_id, UNWIND_ACTOR)  # by an earlier payment
+    days = [
+        d
+        for d in days_a_payment_unwinds(
+            await penalty_days_since(session, loan.loan_id, payment.value_date),
+            paid,
+            payment.value_date,
+        )
+        if (d.seq, d.on) not in done
+    ]
     if not days:
         return 0
     penalties = await penalties_by_instalment(session, loan.loan_id)

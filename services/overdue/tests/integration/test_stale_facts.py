@@ -76,23 +76,22 @@ async def test_back_dated_payment_unwinds_the_penalty_days_it_would_have_prevent
     balances[0] = balances[0].model_copy(
         update={"principal_minor": 0, "interest_minor": 0, "penalty_minor": 78}
     )
-    await world.publish(
-        ledger.PaymentAllocated(
-            loan_id=loan_id,
-            payment_id=unique("pay"),
-            value_date=date(2026, 3, 17),
-            amount_minor=91_719,
-            currency="CNY",
-            lines=[
-                AllocationLine(seq=2, component=Component.PENALTY, amount_minor=39),
-                AllocationLine(seq=2, component=Component.INTEREST, amount_minor=13_850),
-                AllocationLine(seq=2, component=Component.PRINCIPAL, amount_minor=77_830),
-            ],
-            credit_minor=0,
-            credit_balance_minor=0,
-            balances=balances,
-        )
+    payment = ledger.PaymentAllocated(
+        loan_id=loan_id,
+        payment_id=unique("pay"),
+        value_date=date(2026, 3, 17),
+        amount_minor=91_719,
+        currency="CNY",
+        lines=[
+            AllocationLine(seq=2, component=Component.PENALTY, amount_minor=39),
+            AllocationLine(seq=2, component=Component.INTEREST, amount_minor=13_850),
+            AllocationLine(seq=2, component=Component.PRINCIPAL, amount_minor=77_830),
+        ],
+        credit_minor=0,
+        credit_balance_minor=0,
+        balances=balances,
     )
+    await world.publish(payment)
     await world.drain()
     sent = [w for _, w in await waivers_sent(world, loan_id)]
     assert [(w["seq"], w["business_date"], w["amount_minor"]) for w in sent] == [
@@ -104,3 +103,8 @@ async def test_back_dated_payment_unwinds_the_penalty_days_it_would_have_prevent
         l=loan_id,
     )
     assert tuple(loan) == (117, 78)
+    # a second payment valued 03-17 (the ledger had it pay the same principal, say, after
+    # a reversal): 03-17 and 03-18 are unwound already, 03-16 came before it: nothing more
+    await world.publish(payment.model_copy(update={"payment_id": unique("pay")}))
+    await world.drain()
+    assert len(await waivers_sent(world, loan_id)) == 2
