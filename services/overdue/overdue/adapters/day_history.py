@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overdue.adapters.tables import cob_runs, loan_days, penalty_waivers
@@ -57,6 +57,59 @@ async def write_loan_days(conn: Any, on: date, days: Sequence[LoanDay]) -> None:
         [d.overdue.penalty_minor for d in days],
         [d.overdue.fees_minor for d in days],
     )
+
+
+async def loan_days_since(
+    session: AsyncSession, loan_id: str, since: date
+) -> list[tuple[date, LoanDay]]:
+    rows = await session.execute(
+        select(loan_days).where(loan_days.c.loan_id == loan_id, loan_days.c.business_date >= since)
+    )
+    return [
+        (
+            r.business_date,
+            LoanDay(
+                r.loan_id,
+                r.oldest_unpaid_due_date,
+                r.dpd,
+                r.bucket,
+                r.stage,
+                OverdueBreakdown(
+                    int(r.overdue_principal_minor),
+                    int(r.overdue_interest_minor),
+                    int(r.overdue_penalty_minor),
+                    int(r.overdue_fee_minor),
+                ),
+            ),
+        )
+        for r in rows
+    ]
+
+
+async def revise_loan_days(
+    session: AsyncSession, loan_id: str, revised: Sequence[tuple[date, OverdueBreakdown | None]]
+) -> None:
+    """Set the recorded past-due amounts of these days (``None``: not past due after all)."""
+    gone = [on for on, o in revised if o is None or o.principal_minor + o.interest_minor == 0]
+    if gone:
+        await session.execute(
+            delete(loan_days).where(
+                loan_days.c.loan_id == loan_id, loan_days.c.business_date.in_(gone)
+            )
+        )
+    for on, o in revised:
+        if o is None or on in gone:
+            continue
+        await session.execute(
+            update(loan_days)
+            .where(loan_days.c.loan_id == loan_id, loan_days.c.business_date == on)
+            .values(
+                overdue_principal_minor=o.principal_minor,
+                overdue_interest_minor=o.interest_minor,
+                overdue_penalty_minor=o.penalty_minor,
+                overdue_fee_minor=o.fees_minor,
+            )
+        )
 
 
 async def day_is_closed(session: AsyncSession, on: date) -> bool:

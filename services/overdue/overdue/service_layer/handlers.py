@@ -23,10 +23,11 @@ from overdue.adapters.loan_book import LoanRecord
 from overdue.domain.credit_report import NoticeDelivered, advance_credit_report_gate
 from overdue.domain.invalid_policy import InvalidPolicy
 from overdue.domain.policy import OverduePolicy
+from overdue.service_layer.back_dated import apply_back_dated_payment
 from overdue.service_layer.business_day import record_day_marker
 from overdue.service_layer.cure import review_cure
 from overdue.service_layer.pause import pause_loan, resume_loan
-from overdue.service_layer.penalty_waivers import unwind_for_backdated_payment, waiver_booked
+from overdue.service_layer.penalty_waivers import waiver_booked
 
 log = get_logger(__name__)
 
@@ -80,13 +81,13 @@ async def repayment_due(uow: UnitOfWork, event: CloudEvent) -> None:
 
 
 async def payment_allocated(uow: UnitOfWork, event: CloudEvent) -> None:
-    """New balances and cure; a new payment valued on or before a day penalty already
-    accrued for unwinds the penalty days it would have prevented (waived via the ledger)."""
+    """New balances and cure; a new payment valued on or before a closed day unwinds the
+    penalty days it would have prevented and revises those days' history (``back_dated``)."""
     allocated = event.payload(ledger.PaymentAllocated)
     loan = await _known_loan(uow, allocated.loan_id)
     if _stale(loan, allocated.loan_version, event):
         return
-    await unwind_for_backdated_payment(uow, loan, allocated)
+    await apply_back_dated_payment(uow, loan, allocated)
     await _replace_and_review_cure(
         uow, loan, event, allocated.balances, allocated.value_date, allocated.loan_version
     )

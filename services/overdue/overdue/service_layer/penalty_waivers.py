@@ -83,7 +83,7 @@ async def unwind_for_backdated_payment(
     (``domain.waiver.days_a_payment_unwinds``), each day's part dated that day (so it
     reduces that day's charge). Returns the amount waived."""
     last = loan.penalty.last_accrued_on
-    if payment.reallocation or last is None or payment.value_date > last:
+    if last is None or payment.value_date > last:
         return 0
     session = uow.session
     policy = await policy_for(session, loan.product_code)
