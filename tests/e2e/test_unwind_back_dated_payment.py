@@ -79,5 +79,24 @@ async def test_back_dated_payment_unwinds_penalty_days_in_both_services(
         )
 
     await eventually(overdue_agrees, timeout=60)
+
+    # and both services tell the same story about each closed day: 03-26 (before the
+    # payment's value date) overdue by a day on 766.80 principal; 03-28 nothing past due
+    for day, dpd, principal in (("2026-03-26", 1, 76_680), ("2026-03-28", 0, 0)):
+        owed = (
+            await ledger.client.get(
+                f"/loans/{loan_id}/owed", params={"as_of": day}, headers=ledger.ops
+            )
+        ).json()
+        past_due = [i for i in owed["instalments"] if i["days_overdue"] > 0]
+        explained = (
+            await overdue.client.get(
+                f"/loans/{loan_id}/explanation", params={"as_of": day}, headers=overdue.ops
+            )
+        ).json()
+        assert max((i["days_overdue"] for i in past_due), default=0) == dpd, owed
+        assert sum(i["amounts"]["principal_minor"] for i in past_due) == principal, owed
+        assert (explained["days_past_due"], explained["provisional"]) == (dpd, False)
+        assert explained["overdue"]["principal_minor"] == principal, explained
     reconciliation = (await ledger.client.get("/reconciliation", headers=ledger.ops)).json()
     assert reconciliation["ok"] is True, reconciliation
