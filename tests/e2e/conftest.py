@@ -83,39 +83,17 @@ async def platform() -> AsyncIterator[Platform]:
         yield running
 
 
-async def open_loan(
-    ledger: RunningService, *, borrower_id: str, disbursed_on: str
-) -> tuple[str, list[dict[str, Any]]]:
-    """A product (10,000.00 CNY over 12 months at 18 % a year, arrears grace 3 days, penalty
-    0.05 % a day) and a loan on it; returns the loan id and its schedule."""
-    code = f"E2E-{uuid.uuid4().hex[:6]}"
-    loan_id = f"E2E-L-{uuid.uuid4().hex[:8]}"
-    product = {
-        "code": code,
-        "currency": "CNY",
-        "annual_rate": "0.18",
-        "term": 12,
-        "overdue_policy": {"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
-    }
-    r = await ledger.client.post(
-        "/products", json=product, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
-    )
-    assert r.status_code == 201, r.text
-    loan = {
-        "loan_id": loan_id,
-        "borrower_id": borrower_id,
-        "product_code": code,
-        "principal_minor": 1_000_000,
-        "disbursed_on": disbursed_on,
-    }
-    r = await ledger.client.post(
-        "/loans", json=loan, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
-    )
-    assert r.status_code == 201, r.text
-    return loan_id, list(r.json()["instalments"])
+async def open_loan(ledger: RunningService, product: dict[str, Any], loan: dict[str, Any]) -> Any:
+    """Publish ``product`` and disburse ``loan`` on the ledger (as ops); the new loan's JSON."""
+    for path, body in (("/products", product), ("/loans", loan)):
+        r = await ledger.client.post(
+            path, json=body, headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex}
+        )
+        assert r.status_code == 201, r.text
+    return r.json()
 
 
-async def close_days(ledger: RunningService, first: date, last: date) -> None:
+async def close_business_days(ledger: RunningService, first: date, last: date) -> None:
     """Close every business day from ``first`` to ``last`` on the ledger, in order."""
     day = first
     while day <= last:

@@ -16,14 +16,31 @@ from datetime import date
 from lendkit.contracts.overdue import LoanBecameOverdue, PenaltyAssessed
 from lendkit.testing import eventually, read_events
 
-from .conftest import Platform, close_days, open_loan
+from .conftest import Platform, close_business_days, open_loan
 
 
 async def test_penalty_is_booked_by_the_ledger_and_paid_first_by_the_next_payment(
     platform: Platform,
 ) -> None:
     ledger, overdue = platform["ledger"], platform["overdue"]
-    loan_id, schedule = await open_loan(ledger, borrower_id="B-e2e-1", disbursed_on="2026-01-15")
+    code = f"E2E-{uuid.uuid4().hex[:6]}"
+    loan_id = f"E2E-L-{uuid.uuid4().hex[:8]}"
+    product = {
+        "code": code,
+        "currency": "CNY",
+        "annual_rate": "0.18",
+        "term": 12,
+        "overdue_policy": {"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
+    }
+    loan = {
+        "loan_id": loan_id,
+        "borrower_id": "B-e2e-1",
+        "product_code": code,
+        "principal_minor": 1_000_000,
+        "disbursed_on": "2026-01-15",
+    }
+    disbursed = await open_loan(ledger, product, loan)
+    schedule = disbursed["instalments"]
     assert (schedule[1]["principal_minor"], schedule[1]["interest_minor"]) == (77_830, 13_850)
 
     paid = await ledger.client.post(
@@ -33,7 +50,7 @@ async def test_penalty_is_booked_by_the_ledger_and_paid_first_by_the_next_paymen
     )
     assert paid.status_code == 201, paid.text
 
-    await close_days(ledger, date(2026, 3, 15), date(2026, 3, 20))
+    await close_business_days(ledger, date(2026, 3, 15), date(2026, 3, 20))
 
     async def penalty_booked() -> bool:
         detail = (await ledger.client.get(f"/loans/{loan_id}", headers=ledger.ops)).json()

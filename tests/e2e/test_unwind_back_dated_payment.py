@@ -18,9 +18,10 @@ import uuid
 from datetime import date
 from typing import Any
 
+from ledger.entrypoints.schemas import PaymentIn
 from lendkit.testing import eventually
 
-from .conftest import Platform, close_days, open_loan
+from .conftest import Platform, close_business_days, open_loan
 
 
 def _penalty_net(journal: list[dict[str, Any]]) -> int:
@@ -37,15 +38,29 @@ async def test_back_dated_payment_unwinds_penalty_days_in_both_services(
     platform: Platform,
 ) -> None:
     ledger, overdue = platform["ledger"], platform["overdue"]
-    loan_id, schedule = await open_loan(ledger, borrower_id="B-e2e-2", disbursed_on="2026-02-25")
-    first = schedule[0]
+    loan_id = f"E2E-L-{uuid.uuid4().hex[:8]}"
+    product = {
+        "code": f"E2E-{uuid.uuid4().hex[:6]}",
+        "currency": "CNY",
+        "annual_rate": "0.18",
+        "term": 12,
+        "overdue_policy": {"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
+    }
+    loan = {
+        "loan_id": loan_id,
+        "borrower_id": "B-e2e-2",
+        "product_code": product["code"],
+        "principal_minor": 1_000_000,
+        "disbursed_on": "2026-02-25",
+    }
+    first = (await open_loan(ledger, product, loan))["instalments"][0]
     assert (first["due_date"], first["principal_minor"], first["interest_minor"]) == (
         "2026-03-25",
         76_680,
         15_000,
     )
 
-    await close_days(ledger, date(2026, 3, 25), date(2026, 3, 28))
+    await close_business_days(ledger, date(2026, 3, 25), date(2026, 3, 28))
 
     async def journal() -> list[dict[str, Any]]:
         r = await ledger.client.get(f"/loans/{loan_id}/journal", headers=ledger.ops)
@@ -56,9 +71,16 @@ async def test_back_dated_payment_unwinds_penalty_days_in_both_services(
 
     await eventually(penalty_booked, timeout=60)
 
+    payment: dict[str, Any] = {
+        "external_reference": "bank-b1",
+        "amount_minor": 100_000,
+        "value_date": "2026-03-27",
+    }
+    if "back_dated" in PaymentIn.model_fields:  # ops must say so where the ledger asks it
+        payment["back_dated"] = True
     r = await ledger.client.post(
         f"/loans/{loan_id}/payments",
-        json={"external_reference": "bank-b1", "amount_minor": 100_000, "value_date": "2026-03-27"},
+        json=payment,
         headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex},
     )
     assert r.status_code == 201, r.text
