@@ -3,13 +3,16 @@ the penalty days it would have prevented, through the ledger, and both services 
 with the same penalty.
 
 Worked example (numbers by hand): 10,000.00 CNY, 12 months, 18 % a year, annuity,
-disbursed 2026-02-25; instalment 1 due 2026-03-25: principal 766.80, interest 150.00.
+disbursed 2026-06-10; instalment 1 due 2026-07-10: principal 766.80, interest 150.00.
 Penalty 0.05 % a day on overdue principal: 76,680 x 0.0005 = 38.34 fen a day, booked with
-the carry: 38, 39, 38 for 03-26, 03-27, 03-28 (115 fen). After the close of 03-28 a payment
-valued 03-27 of 1,000.00 arrives: it pays instalment 1 whole (the penalty charged by then
-first, then 150.00 interest and 766.80 principal), so on 03-27 and 03-28 nothing would have
+the carry: 38, 39, 38 for 07-11, 07-12, 07-13 (115 fen). After the close of 07-13 a payment
+valued 07-12 of 1,000.00 arrives: it pays instalment 1 whole (the penalty charged by then
+first, then 150.00 interest and 766.80 principal), so on 07-12 and 07-13 nothing would have
 been overdue: 39 + 38 = 77 fen are waived (each day's part dated that day) and 38 fen
-(03-26) stay charged, in the ledger and in the overdue service alike.
+(07-11) stay charged, in the ledger and in the overdue service alike.
+
+(The dates come after the other end-to-end tests' days: the platform's business clock
+never goes back, and a day already closed is not closed again.)
 """
 
 from __future__ import annotations
@@ -51,16 +54,16 @@ async def test_back_dated_payment_unwinds_penalty_days_in_both_services(
         "borrower_id": "B-e2e-2",
         "product_code": product["code"],
         "principal_minor": 1_000_000,
-        "disbursed_on": "2026-02-25",
+        "disbursed_on": "2026-06-10",
     }
     first = (await open_loan(ledger, product, loan))["instalments"][0]
     assert (first["due_date"], first["principal_minor"], first["interest_minor"]) == (
-        "2026-03-25",
+        "2026-07-10",
         76_680,
         15_000,
     )
 
-    await close_business_days(ledger, date(2026, 3, 25), date(2026, 3, 28))
+    await close_business_days(ledger, date(2026, 7, 10), date(2026, 7, 13))
 
     async def journal() -> list[dict[str, Any]]:
         r = await ledger.client.get(f"/loans/{loan_id}/journal", headers=ledger.ops)
@@ -74,7 +77,7 @@ async def test_back_dated_payment_unwinds_penalty_days_in_both_services(
     payment: dict[str, Any] = {
         "external_reference": "bank-b1",
         "amount_minor": 100_000,
-        "value_date": "2026-03-27",
+        "value_date": "2026-07-12",
     }
     if "back_dated" in PaymentIn.model_fields:  # ops must say so where the ledger asks it
         payment["back_dated"] = True
@@ -92,7 +95,7 @@ async def test_back_dated_payment_unwinds_penalty_days_in_both_services(
 
     async def overdue_agrees() -> bool:
         r = await overdue.client.get(
-            f"/loans/{loan_id}/explanation", params={"as_of": "2026-03-28"}, headers=overdue.ops
+            f"/loans/{loan_id}/explanation", params={"as_of": "2026-07-13"}, headers=overdue.ops
         )
         body = r.json()
         return bool(
@@ -102,9 +105,9 @@ async def test_back_dated_payment_unwinds_penalty_days_in_both_services(
 
     await eventually(overdue_agrees, timeout=60)
 
-    # and both services tell the same story about each closed day: 03-26 (before the
-    # payment's value date) overdue by a day on 766.80 principal; 03-28 nothing past due
-    for day, dpd, principal in (("2026-03-26", 1, 76_680), ("2026-03-28", 0, 0)):
+    # and both services tell the same story about each closed day: 07-11 (before the
+    # payment's value date) overdue by a day on 766.80 principal; 07-13 nothing past due
+    for day, dpd, principal in (("2026-07-11", 1, 76_680), ("2026-07-13", 0, 0)):
         owed = (
             await ledger.client.get(
                 f"/loans/{loan_id}/owed", params={"as_of": day}, headers=ledger.ops
