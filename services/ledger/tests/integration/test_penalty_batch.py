@@ -4,6 +4,7 @@ replay, one by one otherwise; the same positions, events and books as one at a t
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,9 +14,8 @@ from sqlalchemy import text
 
 from ledger.service_layer.charges import book_penalties
 from lendkit.contracts.ledger import ChargeBooked
-from lendkit.events import CloudEvent
-
-from .conftest import penalty_assessed
+from lendkit.contracts.overdue import PenaltyAssessed
+from lendkit.events import CloudEvent, new_event
 
 if TYPE_CHECKING:
     from conftest import Ledger
@@ -27,6 +27,19 @@ SCHEMA = (
     / "schemas"
     / "ledger.charge.booked.v1.json"
 )
+
+
+def _penalty(loan_id: str, seq: int, day: date, amount: int) -> CloudEvent:
+    payload = PenaltyAssessed(
+        loan_id=loan_id,
+        seq=seq,
+        business_date=day,
+        base_minor=100_000,
+        daily_rate="0.0005",
+        amount_minor=amount,
+        currency="CNY",
+    )
+    return new_event(payload, source="overdue", event_id=str(uuid.uuid4()))
 
 
 async def _positions(ledger: Ledger, loan_id: str) -> list[tuple[int, int, int, int, int]]:
@@ -84,9 +97,9 @@ async def test_a_batch_books_like_one_at_a_time_and_the_books_reconcile(ledger: 
 
     def penalties(loan_id: str) -> list[CloudEvent]:
         return [
-            penalty_assessed(loan_id, 1, d1, 50),
-            penalty_assessed(loan_id, 2, d1, 11),
-            penalty_assessed(loan_id, 1, d2, 7),
+            _penalty(loan_id, 1, d1, 50),
+            _penalty(loan_id, 2, d1, 11),
+            _penalty(loan_id, 1, d2, 7),
         ]
 
     # loans [0] of each kind: one batch; loans [1]: the same events one at a time
