@@ -11,15 +11,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, text
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from overdue.adapters.day_history import arrears_recorded, day_is_closed, waived_by
 from overdue.adapters.loan_book import LoanRecord, arrears_on, load_loan, policy_for
+from overdue.adapters.portfolio_book import bucket_moves
 from overdue.adapters.tables import cob_runs, instalments, loans, penalty_days
 from overdue.domain.delinquency import Buckets, days_past_due
 from overdue.domain.explain import Explanation, LoanFacts, explain
 from overdue.domain.penalty import CapApplied, PenaltyDay
-from overdue.domain.portfolio import RollRateMatrix, cure_rate, roll_rate_matrix
+from overdue.domain.portfolio import RollRateMatrix, cure_rate_of, matrix_from_counts
 
 
 async def latest_business_date(session: AsyncSession) -> date | None:
@@ -33,12 +35,28 @@ class ProductPolicyUnknown(LookupError):
     loans are blocked: no penalty, no DPD-driven events until the policy arrives)."""
 
 
-async def explanation_for(session: AsyncSession, loan: LoanRecord, as_of: date) -> Explanation:
-    """Explain ``loan`` on ``as_of``: current balances, penalty days up to ``as_of``."""
+@dataclass(frozen=True)
+class DayExplanation:
+    explanation: Explanation
+    provisional: bool
+    """``as_of`` is not a closed business day: the figures are today's balances seen from
+    that date, and may change."""
+
+
+async def explanation_for(session: AsyncSession, loan: LoanRecord, as_of: date) -> DayExplanation:
+    """Explain ``loan`` on ``as_of``, penalty days and waivers up to ``as_of``.
+
+    For a closed day the arrears are those its close of business recorded (``loan_days``):
+    a payment valued later does not rewrite that day. A loan the close found nothing past
+    due on (or did not review: paused) is explained from the current balances, as is a day
+    not closed yet; the latter is marked provisional.
+    """
     policy = await policy_for(session, loan.product_code)
     if policy is None:
         raise ProductPolicyUnknown(loan.product_code)
-    arrears = await arrears_on(session, loan.loan_id, as_of)
+    closed = await day_is_closed(session, as_of)
+    recorded = await arrears_recorded(session, loan.loan_id, as_of) if closed else None
+    arrears = recorded or await arrears_on(session, loan.loan_id, as_of)
     rows = await session.execute(
         select(penalty_days)
         .where(penalty_days.c.loan_id == loan.loan_id, penalty_days.c.business_date <= as_of)
@@ -62,9 +80,9 @@ async def explanation_for(session: AsyncSession, loan: LoanRecord, as_of: date) 
         currency=loan.currency,
         oldest_unpaid_due_date=arrears.oldest_unpaid_due_date,
         overdue=arrears.overdue,
-        penalty_waived_minor=loan.penalty.waived_to_date_minor,
+        penalty_waived_minor=await waived_by(session, loan.loan_id, as_of),
     )
-    return explain(facts, as_of, policy, days)
+    return DayExplanation(explain(facts, as_of, policy, days), provisional=not closed)
 
 
 async def find_loan(session: AsyncSession, loan_id: str) -> LoanRecord | None:
@@ -183,42 +201,16 @@ async def portfolio_summary(session: AsyncSession, as_of: date) -> list[dict[str
     ]
 
 
-async def bucket_snapshot(session: AsyncSession, on: date, current: str) -> dict[str, str]:
-    """Loan id -> bucket at close of ``on``: the latest transition on or before it, or the
-    current bucket for loans disbursed by then that never moved."""
-    rows = await session.execute(
-        text(
-            """
-            SELECT l.loan_id, coalesce(h.to_bucket, :current) AS bucket
-            FROM loans l
-            LEFT JOIN (
-                SELECT DISTINCT ON (loan_id) loan_id, to_bucket
-                FROM bucket_history WHERE business_date <= :on
-                ORDER BY loan_id, business_date DESC, id DESC
-            ) h ON h.loan_id = l.loan_id
-            WHERE l.disbursed_on <= :on
-            """
-        ),
-        {"on": on, "current": current},
-    )
-    return {loan_id: name for loan_id, name in rows}
-
-
 async def roll_rates(
     session: AsyncSession, start: date, end: date, buckets: Buckets
 ) -> RollRateMatrix:
-    return roll_rate_matrix(
-        await bucket_snapshot(session, start, buckets.current.name),
-        await bucket_snapshot(session, end, buckets.current.name),
-        buckets,
+    """Counted in the database (``adapters.portfolio_book``), whatever the book's size."""
+    return matrix_from_counts(
+        await bucket_moves(session, start, end, buckets.current.name), buckets
     )
 
 
 async def cure_rate_between(
     session: AsyncSession, start: date, end: date, buckets: Buckets
 ) -> Decimal | None:
-    return cure_rate(
-        await bucket_snapshot(session, start, buckets.current.name),
-        await bucket_snapshot(session, end, buckets.current.name),
-        buckets,
-    )
+    return cure_rate_of(await roll_rates(session, start, end, buckets), buckets)

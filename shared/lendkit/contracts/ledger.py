@@ -2,12 +2,15 @@
 
 Every event that changes what is owed carries ``balances``: each open instalment's
 outstanding amounts after the change, so a consumer's read model can simply replace.
+Those events (and ``LoanDisbursed``) also carry ``loan_version``: increasing with every
+such event of the loan, in the order they are published, so a consumer ignores one older
+than what it already applied (a replayed dead letter never rolls its state back).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -23,6 +26,16 @@ from lendkit.contracts.money import (
 )
 from lendkit.contracts.topics import LEDGER_LOANS, LEDGER_PRODUCTS
 from lendkit.events.catalogue import EventPayload, event_type
+
+LoanVersion = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        description="Increases with every balance-carrying event of the loan, in publication "
+        "order (gaps allowed). A consumer ignores an event older than the last it applied. "
+        "Absent from events published before it existed.",
+    ),
+]
 
 
 @event_type(
@@ -75,6 +88,7 @@ class LoanDisbursed(EventPayload):
     timezone: str
     schedule_version: int = 1
     instalments: list[InstalmentTerms]
+    loan_version: LoanVersion = None
 
 
 @event_type(
@@ -142,6 +156,7 @@ class PaymentAllocated(EventPayload):
     reallocation: bool = False
     credit_balance_minor: NonNegativeMinor
     balances: list[InstalmentBalance]
+    loan_version: LoanVersion = None
 
 
 @event_type(
@@ -156,6 +171,7 @@ class PaymentReversed(EventPayload):
     currency: Currency
     credit_balance_minor: NonNegativeMinor
     balances: list[InstalmentBalance]
+    loan_version: LoanVersion = None
 
 
 @event_type(
@@ -197,6 +213,7 @@ class ChargeBooked(EventPayload):
     currency: Currency
     business_date: date
     balances: list[InstalmentBalance]
+    loan_version: LoanVersion = None
 
 
 @event_type(
@@ -213,6 +230,7 @@ class ScheduleRewritten(EventPayload):
     annual_rate: Rate
     instalments: list[InstalmentTerms]
     balances: list[InstalmentBalance]
+    loan_version: LoanVersion = None
 
 
 @event_type(

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     PrimaryKeyConstraint,
+    Sequence,
     Table,
     Text,
     UniqueConstraint,
@@ -27,6 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = MetaData()
+
+#: ``loan_version`` of the balance-carrying events (``ledger.adapters.loan_versions``)
+loan_versions = Sequence("loan_versions", metadata=metadata)
 
 
 def _created_at() -> Column[object]:

@@ -317,7 +317,10 @@ class Reconciliation(Out):
     loans: int
     debits_minor: int
     credits_minor: int
-    mismatches: list[Mismatch]
+    mismatched_loans: int = Field(description="Loans with any mismatch (all counted)")
+    mismatches: list[Mismatch] = Field(
+        description="The mismatches of the first 1,000 mismatching loans, by loan id"
+    )
 
 
 class CloseOfBusinessOut(Out):

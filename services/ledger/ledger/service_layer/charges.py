@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from datetime import date
 
 from ledger.adapters.charge_book import ChargeBook, LoanFacts, NewCharge, OpenInstalment
+from ledger.adapters.loan_versions import next_versions
 from ledger.adapters.records import ChargeRecord
 from ledger.domain import Component, charge_booked_entry, charge_waived_entry
 from ledger.service_layer.errors import Invalid, NotFound
 from ledger.service_layer.payments import consequences
-from ledger.service_layer.resettlement import net_charges, resettle
+from ledger.service_layer.resettlement import resettle, unnetted
 from ledger.service_layer.shapes import contract_component, domain_component, open_balances
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.contracts.ledger import ChargeBooked
@@ -42,8 +43,11 @@ async def book_charge(
 ) -> ChargeRecord | None:
     """Book (amount > 0) or waive (amount < 0) a charge on instalment ``seq``.
 
-    A waiver never takes more than what is charged and not yet waived. Returns None
-    when nothing was booked (already booked for this source event, or nothing to waive).
+    A waiver is booked whole or not at all: it must reduce charges of that instalment and
+    component dated on or before it, net of earlier reductions, and leave every later
+    reduction whole (else ``Invalid``, which the consumer dead-letters with the reason).
+    ``ChargeBooked`` carries what was booked. Returns None when nothing was booked
+    (already booked for this source event).
     """
     state = await uow.loans.load(loan_id)
     if state is None:
@@ -55,10 +59,7 @@ async def book_charge(
     if component not in (Component.PENALTY, Component.FEE):
         raise Invalid(f"{component} cannot be booked as a charge")
     if amount < 0:
-        charged = sum(
-            c.amount for c in net_charges(state.charges) if (c.seq, c.component) == (seq, component)
-        )
-        amount = -min(-amount, charged)
+        _ensure_waivable(state.charges, seq, component, -amount, business_date)
     if amount == 0:
         return None
     charge = await uow.loans.add_charge(
@@ -95,6 +96,18 @@ async def book_charge(
     )
     await uow.emit_all([new_event(booked, source=uow.source), *consequences(uow, state, result)])
     return charge
+
+
+def _ensure_waivable(
+    charges: Sequence[ChargeRecord], seq: int, component: Component, amount: int, on: date
+) -> None:
+    waiver = ChargeRecord("", seq, component, -amount, "waived", on)
+    short = unnetted([*charges, waiver]) - unnetted(charges)
+    if short > 0:
+        raise Invalid(
+            f"waiver of {amount} {component.value} on instalment {seq} dated {on}: only "
+            f"{amount - short} is charged on or before that date and not yet waived"
+        )
 
 
 async def book_penalties(uow: LedgerUnitOfWork, events: Sequence[CloudEvent]) -> None:
@@ -194,12 +207,13 @@ async def _book_plain(
         income=template.lines[1].account,
     )
     events: list[PrebuiltEvent] = []
-    for c in charges:
+    versions = await next_versions(book.conn, len(charges))
+    for c, version in zip(charges, versions, strict=True):
         instalments = loans[c.loan_id].instalments
         for i in instalments:
             if i.seq == c.seq:
                 i.penalty += c.amount
-        events.append((ChargeBooked, c.loan_id, charge_booked_json(c, instalments)))
+        events.append((ChargeBooked, c.loan_id, charge_booked_json(c, instalments, version)))
     await write_prebuilt_events(book.conn, events, source=uow.source)
 
 
@@ -207,7 +221,9 @@ def _text(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def charge_booked_json(charge: NewCharge, instalments: Sequence[OpenInstalment]) -> str:
+def charge_booked_json(
+    charge: NewCharge, instalments: Sequence[OpenInstalment], loan_version: int | None = None
+) -> str:
     """``ChargeBooked`` as JSON, byte for byte what ``model_dump_json`` gives (tested)."""
     balances = ",".join(
         f'{{"seq":{i.seq},"due_date":"{i.due_date.isoformat()}",'
@@ -221,5 +237,6 @@ def charge_booked_json(charge: NewCharge, instalments: Sequence[OpenInstalment])
         f'"source_event_id":{_text(charge.source_event_id)},"seq":{charge.seq},'
         f'"component":"{ContractComponent.PENALTY.value}","amount_minor":{charge.amount},'
         f'"currency":{_text(charge.currency)},'
-        f'"business_date":"{charge.business_date.isoformat()}","balances":[{balances}]}}'
+        f'"business_date":"{charge.business_date.isoformat()}","balances":[{balances}],'
+        f'"loan_version":{"null" if loan_version is None else loan_version}}}'
     )

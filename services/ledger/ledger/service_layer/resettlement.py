@@ -74,12 +74,24 @@ class _Remaining:
 def net_charges(records: Iterable[ChargeRecord]) -> list[Charge]:
     """Charges as the replay wants them: positive, net of waivers and transfers out.
 
-    A negative row (waiver, transfer out) reduces the latest remaining charges of the
-    same instalment and component first.
+    In business-date order (on one date, charges before reductions), a negative row
+    (waiver, transfer out) reduces the latest remaining charges of the same instalment and
+    component dated on or before it. :func:`unnetted` says how much of the reductions found
+    nothing to reduce (a waiver refuses to be booked when it would leave any).
     """
+    return _net(records)[0]
+
+
+def unnetted(records: Iterable[ChargeRecord]) -> int:
+    """How much of the negative rows found no charge to reduce (see :func:`net_charges`)."""
+    return _net(records)[1]
+
+
+def _net(records: Iterable[ChargeRecord]) -> tuple[list[Charge], int]:
     stacks: dict[tuple[int, Component], list[_Remaining]] = defaultdict(list)
     ordered: list[_Remaining] = []
-    for r in sorted(records, key=lambda c: c.business_date):
+    short = 0
+    for r in sorted(records, key=lambda c: (c.business_date, c.amount < 0)):
         stack = stacks[(r.seq, r.component)]
         if r.amount > 0:
             stack.append(item := _Remaining(r, r.amount))
@@ -90,13 +102,15 @@ def net_charges(records: Iterable[ChargeRecord]) -> list[Charge]:
             take = min(left, item.amount)
             item.amount -= take
             left -= take
-    return [
+        short += left
+    charges = [
         Charge(
             i.record.seq, i.record.component, i.amount, i.record.business_date, i.record.charge_id
         )
         for i in ordered
         if i.amount > 0
     ]
+    return charges, short
 
 
 def _allocations(outcome: ReplayOutcome) -> dict[AllocationKey, AllocationResult]:

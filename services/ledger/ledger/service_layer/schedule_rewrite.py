@@ -138,15 +138,17 @@ async def rewrite_schedule(
         balances=open_balances(state.instalments),
     )
     await uow.emit_all([new_event(rewritten, source=uow.source), *consequences(uow, state, result)])
-    if plan.penalty_waiver_minor:
+    carried_penalty = sum(a for c, _, a in moves if c is Component.PENALTY)
+    if waiver := min(plan.penalty_waiver_minor, carried_penalty):
         # Every unpaid penalty now sits on the first new instalment: the plan waives from it
-        # (at most what is owed), audited like any waiver and published as ChargeBooked.
+        # (at most what it carries there), audited like any waiver and published as
+        # ChargeBooked with the amount booked.
         await book_charge(
             uow,
             loan_id=loan.loan_id,
             seq=first_new,
             component=Component.PENALTY,
-            amount=-plan.penalty_waiver_minor,
+            amount=-waiver,
             currency=loan.currency,
             business_date=plan.effective_date,
             source_event_id=f"{source_event_id}:penalty-waiver",

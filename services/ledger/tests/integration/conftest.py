@@ -16,7 +16,8 @@ from ledger.bootstrap import create_app
 from ledger.entrypoints.consumers import CONSUMERS
 from ledger.settings import Settings
 from lendkit.auth import Role
-from lendkit.events import CloudEvent
+from lendkit.contracts.overdue import PenaltyAssessed
+from lendkit.events import CloudEvent, new_event
 from lendkit.migrations import upgrade
 from lendkit.runtime import ServiceRuntime
 from lendkit.testing import KAFKA, create_topics, fresh_database, start_group_at_end, unique
@@ -105,6 +106,21 @@ class Ledger:
         await self.runtime.producer.send_and_wait(
             event.topic, value=event.data, key=event.key_bytes(), headers=event.headers()
         )
+
+
+def penalty_assessed(loan_id: str, seq: int, on: date, amount: int) -> CloudEvent:
+    """The overdue service's ``overdue.penalty.assessed.v1`` for one day (base 1,000.00 at
+    0.05 %; only ``amount`` is booked)."""
+    payload = PenaltyAssessed(
+        loan_id=loan_id,
+        seq=seq,
+        business_date=on,
+        base_minor=100_000,
+        daily_rate="0.0005",
+        amount_minor=amount,
+        currency="CNY",
+    )
+    return new_event(payload, source="overdue")
 
 
 @pytest.fixture(scope="session")

@@ -24,9 +24,11 @@ def test_hand_built_charge_booked_is_byte_identical_to_the_model_and_fits_the_sc
         OpenInstalment(2, date(2026, 3, 10), 80_000, 12_000, 123, 0),
         OpenInstalment(3, date(2026, 4, 10), 80_000, 12_000, 0, 5),
     ]
-    text = charge_booked_json(charge, instalments)
-    model = ChargeBooked.model_validate_json(text)
-    assert model.model_dump_json() == text
-    assert [b.seq for b in model.balances] == [2, 3]
     schema = json.loads(SCHEMA.read_text())
-    jsonschema.validate(json.loads(text), schema, cls=jsonschema.Draft202012Validator)
+    for version in (None, 42):
+        text = charge_booked_json(charge, instalments, version)
+        model = ChargeBooked.model_validate_json(text)
+        assert model.model_dump_json() == text
+        assert [b.seq for b in model.balances] == [2, 3]
+        assert model.loan_version == version
+        jsonschema.validate(json.loads(text), schema, cls=jsonschema.Draft202012Validator)

@@ -50,6 +50,17 @@ class LoanRecord:
     penalty: PenaltyState
     fees_charged_minor: int
     gate: CreditReportGate
+    ledger_version: int | None = None
+    """The ledger's ``loan_version`` of the last balances applied."""
+
+    def is_stale(self, loan_version: int | None) -> bool:
+        """Whether a ledger event of ``loan_version`` is older than what was applied (an
+        event without a version, published before versions existed, never is)."""
+        return (
+            loan_version is not None
+            and self.ledger_version is not None
+            and loan_version < self.ledger_version
+        )
 
     @property
     def terms(self) -> LoanTerms:
@@ -85,6 +96,7 @@ class LoanRecord:
                 notice_delivered_on=row["notice_delivered_on"],
                 reportable_on=row["reportable_on"],
             ),
+            ledger_version=row["ledger_version"],
         )
 
 
@@ -226,10 +238,11 @@ async def replace_balances(
     balances: Sequence[InstalmentBalance],
     *,
     complete: bool = True,
+    loan_version: int | None = None,
 ) -> None:
     """Replace outstanding amounts. ``complete``: ``balances`` lists every open instalment,
     so any instalment it does not name is settled (zeroed). Then re-derive the oldest
-    unpaid due date."""
+    unpaid due date and record ``loan_version`` (if given) as the last applied."""
     if complete:
         await session.execute(
             update(instalments)
@@ -254,21 +267,24 @@ async def replace_balances(
             for b in balances
         ],
     )
-    await refresh_oldest_unpaid_due_date(session, loan_id)
+    await refresh_oldest_unpaid_due_date(session, loan_id, loan_version)
 
 
-async def refresh_oldest_unpaid_due_date(session: AsyncSession, loan_id: str) -> None:
+async def refresh_oldest_unpaid_due_date(
+    session: AsyncSession, loan_id: str, loan_version: int | None = None
+) -> None:
     await session.execute(
         text(
             """
             UPDATE loans SET oldest_unpaid_due_date = (
                 SELECT min(due_date) FROM instalments
                 WHERE loan_id = :loan_id AND principal_minor + interest_minor > 0
-            )
+            ),
+            ledger_version = coalesce(CAST(:loan_version AS bigint), ledger_version)
             WHERE loan_id = :loan_id
             """
         ),
-        {"loan_id": loan_id},
+        {"loan_id": loan_id, "loan_version": loan_version},
     )
 
 

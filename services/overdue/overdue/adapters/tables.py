@@ -8,8 +8,12 @@
   ledger's ``balances``), plus the scheduled interest (for the cost ceiling).
 - ``penalty_days``: one row per loan and business date that accrued (UNIQUE: never two
   penalties for a loan and a date), with base, rate, exact amount, booked amount and cap.
-- ``penalty_waivers``: the audit record of every waiver.
+- ``penalty_waivers``: the audit record of every waiver, one row per instalment it is
+  spread over, with what the ledger booked for it.
 - ``bucket_history`` / ``stage_history``: every transition, for roll rates and audit.
+- ``loan_days``: what close of business found for each loan past due on a date (oldest
+  unpaid due date, DPD, bucket, stage, past-due amounts): the recorded history a past
+  day's explanation is answered from.
 - ``day_markers`` / ``cob_runs``: the ledger's close-of-business markers per partition and
   the close-of-business runs (one per business date).
 - ``blocked_loan_days``: loans a close of business could not review because their product
@@ -82,6 +86,8 @@ loans = Table(
     Column("notice_due_on", Date, nullable=True),
     Column("notice_delivered_on", Date, nullable=True),
     Column("reportable_on", Date, nullable=True),
+    # the ledger's loan_version of the last balances applied (older events are ignored)
+    Column("ledger_version", BigInteger, nullable=True),
     # room on each page for close of business to update rows in place (HOT updates)
     postgresql_with={"fillfactor": 80},
 )
@@ -134,6 +140,10 @@ penalty_waivers = Table(
     Column("reason", Text, nullable=False),
     Column("waived_by", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # the overdue.penalty.waived.v1 event sent for this part, and what the ledger booked
+    # for it (its ChargeBooked); NULL until the ledger confirmed
+    Column("event_id", Text, nullable=True, unique=True),
+    Column("booked_minor", BigInteger, nullable=True),
 )
 
 bucket_history = Table(
@@ -159,6 +169,22 @@ stage_history = Table(
     Column("dpd", Integer, nullable=False),
 )
 Index("ix_stage_history_loan_date", stage_history.c.loan_id, stage_history.c.business_date)
+
+loan_days = Table(
+    "loan_days",
+    metadata,
+    Column("loan_id", Text, nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("oldest_unpaid_due_date", Date, nullable=False),
+    Column("dpd", Integer, nullable=False),
+    Column("bucket", Text, nullable=False),
+    Column("stage", Text, nullable=False),
+    Column("overdue_principal_minor", BigInteger, nullable=False),
+    Column("overdue_interest_minor", BigInteger, nullable=False),
+    Column("overdue_penalty_minor", BigInteger, nullable=False),
+    Column("overdue_fee_minor", BigInteger, nullable=False),
+    PrimaryKeyConstraint("loan_id", "business_date"),
+)
 
 day_markers = Table(
     "day_markers",
@@ -201,6 +227,7 @@ __all__ = [
     "cob_runs",
     "day_markers",
     "instalments",
+    "loan_days",
     "loans",
     "metadata",
     "penalty_days",

@@ -34,6 +34,15 @@ class OverdueBreakdown:
     def total_minor(self) -> int:
         return self.principal_minor + self.interest_minor + self.penalty_minor + self.fees_minor
 
+    def less(self, principal: int, interest: int, penalty: int, fees: int) -> "OverdueBreakdown":
+        """What is left after paying these amounts (never below zero)."""
+        return OverdueBreakdown(
+            max(0, self.principal_minor - principal),
+            max(0, self.interest_minor - interest),
+            max(0, self.penalty_minor - penalty),
+            max(0, self.fees_minor - fees),
+        )
+
 
 @dataclass(frozen=True)
 class Arrears:

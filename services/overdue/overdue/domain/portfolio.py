@@ -5,6 +5,7 @@ are compared; loans that appear only in A (repaid, sold, written off) or only in
 (new) are counted separately so that nothing disappears silently.
 """
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -52,19 +53,40 @@ class RollRateMatrix:
 def roll_rate_matrix(
     at_a: Mapping[str, str], at_b: Mapping[str, str], buckets: Buckets
 ) -> RollRateMatrix:
-    names = buckets.names
-    _check_names(at_a, names)
-    _check_names(at_b, names)
-    grid = [[0] * len(names) for _ in names]
+    """The matrix of two whole snapshots (the reference :func:`matrix_from_counts` must
+    agree with when the counting is done in the database)."""
+    moves: Counter[tuple[str | None, str | None]] = Counter()
     for loan_id, source in at_a.items():
-        target = at_b.get(loan_id)
-        if target is not None:
-            grid[names.index(source)][names.index(target)] += 1
+        moves[(source, at_b.get(loan_id))] += 1
+    for loan_id, target in at_b.items():
+        if loan_id not in at_a:
+            moves[(None, target)] += 1
+    return matrix_from_counts(moves, buckets)
+
+
+def matrix_from_counts(
+    moves: Mapping[tuple[str | None, str | None], int], buckets: Buckets
+) -> RollRateMatrix:
+    """The matrix from counts of loans per ``(bucket at A, bucket at B)``; ``None`` on a
+    side: the loan is not in that snapshot. Raises ``ValueError`` for unknown names."""
+    names = buckets.names
+    unknown = sorted({n for pair in moves for n in pair if n is not None and n not in names})
+    if unknown:
+        raise ValueError(f"unknown bucket names {unknown}; buckets are {list(names)}")
+    grid = [[0] * len(names) for _ in names]
+    left = joined = 0
+    for (source, target), count in moves.items():
+        if source is None:
+            joined += count if target is not None else 0
+        elif target is None:
+            left += count
+        else:
+            grid[names.index(source)][names.index(target)] += count
     return RollRateMatrix(
         bucket_names=names,
         counts=tuple(tuple(row) for row in grid),
-        left_book=sum(1 for loan_id in at_a if loan_id not in at_b),
-        joined_book=sum(1 for loan_id in at_b if loan_id not in at_a),
+        left_book=left,
+        joined_book=joined,
     )
 
 
@@ -74,21 +96,19 @@ def cure_rate(at_a: Mapping[str, str], at_b: Mapping[str, str], buckets: Buckets
     Only loans in both snapshots count. 6 places, half-even; ``None`` when no loan
     present in both was delinquent at A.
     """
-    _check_names(at_a, buckets.names)
-    _check_names(at_b, buckets.names)
+    return cure_rate_of(roll_rate_matrix(at_a, at_b, buckets), buckets)
+
+
+def cure_rate_of(matrix: RollRateMatrix, buckets: Buckets) -> Decimal | None:
+    """:func:`cure_rate` read off the roll-rate matrix: rows other than current, their
+    count into current over their totals."""
     current = buckets.current.name
-    delinquent = [loan_id for loan_id, name in at_a.items() if name != current and loan_id in at_b]
-    cured = sum(1 for loan_id in delinquent if at_b[loan_id] == current)
-    return _share(cured, len(delinquent))
+    rows = [name for name in matrix.bucket_names if name != current]
+    cured = sum(matrix.count(name, current) for name in rows)
+    return _share(cured, sum(matrix.row_total(name) for name in rows))
 
 
 def _share(part: int, whole: int) -> Decimal | None:
     if whole == 0:
         return None
     return (Decimal(part) / Decimal(whole)).quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
-
-
-def _check_names(snapshot: Mapping[str, str], names: tuple[str, ...]) -> None:
-    unknown = sorted({name for name in snapshot.values() if name not in names})
-    if unknown:
-        raise ValueError(f"unknown bucket names {unknown}; buckets are {list(names)}")

@@ -77,6 +77,9 @@ async def _as_of_or_latest(uow: UnitOfWork, as_of: date | None) -> date:
 @router.get(
     "/loans/{loan_id}/explanation",
     summary="DPD, bucket, graces and penalty days",
+    description="For a closed business day, what that day's close of business recorded "
+    "(a payment valued later does not change it); a day not closed yet is answered from "
+    "the current balances and marked provisional.",
     response_model=None,
     responses={200: {"model": ExplanationOut}, **problems(*AUTH, 404, 409)},
 )
@@ -94,7 +97,7 @@ async def get_explanation(
         ensure_may_see(principal, loan.borrower_id)
         on = await _as_of_or_latest(uow, as_of)
         try:
-            explanation = await views.explanation_for(uow.session, loan, on)
+            day = await views.explanation_for(uow.session, loan, on)
         except views.ProductPolicyUnknown as exc:
             raise ProblemError(
                 409,
@@ -102,7 +105,7 @@ async def get_explanation(
                 f"Product {exc} has no valid overdue policy yet: the loan is blocked (no "
                 "penalty, no overdue events) until it arrives.",
             ) from exc
-    return _explanation_body(explanation, locale)
+    return {**_explanation_body(day.explanation, locale), "provisional": day.provisional}
 
 
 def _explanation_body(e: Explanation, locale: str) -> dict[str, Any]:
@@ -408,7 +411,10 @@ async def post_resume(
 @router.post(
     "/loans/{loan_id}/penalty-waivers",
     status_code=201,
-    summary="Waive penalty (audited)",
+    summary="Waive penalty (audited), spread over instalments oldest first",
+    description="The waiver reduces penalty assessed on or before its business date, "
+    "instalment by instalment, oldest first. An amount that cannot apply whole (more than "
+    "the penalty assessed on or before that date and not yet waived) is a 422.",
     responses={201: {"model": WaiverOut}, **problems(400, *AUTH, 404, 409)},
     openapi_extra=IDEMPOTENT,
 )
@@ -436,13 +442,15 @@ async def post_penalty_waiver(
                 )
             except InvalidWaiver as exc:
                 raise ProblemError(422, "Waiver not allowed", str(exc)) from exc
+            first = waiver.parts[0]
             return 201, {
-                "waiver_id": waiver.waiver_id,
+                "waiver_id": first.waiver_id,
                 "loan_id": loan_id,
-                "seq": waiver.seq,
+                "seq": first.seq,
                 "amount_minor": waiver.amount_minor,
                 "penalty_owed_minor": waiver.penalty_owed_minor,
                 "business_date": on.isoformat(),
+                "parts": [p.__dict__ for p in waiver.parts],
             }
 
         return await respond_once(

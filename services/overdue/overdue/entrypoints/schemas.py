@@ -75,6 +75,11 @@ class ExplanationOut(Out):
     locale: str
     text: str = Field(description="the borrower-facing text in the requested locale")
     texts: Texts
+    provisional: bool = Field(
+        description="as_of is not a closed business day: today's balances seen from that "
+        "date, subject to change. A closed day is answered from what its close of business "
+        "recorded."
+    )
 
 
 class OverdueLoan(Out):
@@ -151,10 +156,20 @@ class PauseOut(Out):
     changed: bool
 
 
+class WaiverPartOut(Out):
+    waiver_id: str
+    seq: int
+    amount_minor: int
+
+
 class WaiverOut(Out):
+    """A waiver spread over instalments oldest first (``parts``); ``waiver_id`` and
+    ``seq`` are its first part's."""
+
     waiver_id: str
     loan_id: str
     seq: int
     amount_minor: int
     penalty_owed_minor: int
     business_date: date
+    parts: list[WaiverPartOut]

@@ -11,7 +11,9 @@ overdue, not with the portfolio. For them, in chunks:
 2. ``review_loan_day`` applies the domain per loan in Python (DPD, arrears grace, bucket
    and stage transitions, penalty accrual with caps and carry, credit-report gate);
 3. the outcomes are written back with set-based statements (``UPDATE ... FROM unnest``,
-   ``INSERT ... SELECT FROM unnest``) and the events go to the outbox with one
+   ``INSERT ... SELECT FROM unnest``), including the day's record of every loan past due
+   (``loan_days``: one ``INSERT ... SELECT FROM unnest`` per chunk, what a past day's
+   explanation is answered from), and the events go to the outbox with one
    ``emit_all`` per chunk, all in one transaction.
 
 Committed per chunk (the ledger-marker path and the ops command alike,
@@ -56,6 +58,7 @@ from lendkit.db import UnitOfWork
 from lendkit.logging import get_logger
 from lendkit.outbox.bulk import prebuilt, write_prebuilt_events
 from overdue.adapters.blocked_loans import BlockedLoan, count_blocked_loans, record_blocked_loans
+from overdue.adapters.day_history import LoanDay, write_loan_days
 from overdue.adapters.due_loans import lock_and_read_due_loans
 from overdue.adapters.loan_book import LoanRecord, policies_for
 from overdue.domain.arrears import OverdueBreakdown
@@ -242,6 +245,7 @@ async def _review_chunk(uow: UnitOfWork, conn: Any, run: _Run, chunk: list[str])
     rules = run.rules
     for code in policies.keys() - rules.keys():
         rules[code] = DayRules(on, policies[code])
+    past_due = []
     for row in rows:
         code = row["product_code"]
         if code not in policies:  # never a default policy: the loan waits for its product's
@@ -252,8 +256,11 @@ async def _review_chunk(uow: UnitOfWork, conn: Any, run: _Run, chunk: list[str])
         outcomes.append(outcome)
         if _state_changed(day.loan, outcome):
             changed.append(outcome)
+        if outcome.dpd > 0:
+            past_due.append(_loan_day(day, outcome))
     await record_blocked_loans(conn, on, blocked)
     await _write_outcomes(conn, on, outcomes, changed)
+    await write_loan_days(conn, on, past_due)
     return await write_prebuilt_events(
         conn, [prebuilt(payload) for o in outcomes for payload in o.events], source=uow.source
     )
@@ -364,6 +371,13 @@ def _day_input(row: Any) -> LoanDayInput:
         ),
         oldest_unpaid_seq=row["oldest_unpaid_seq"],
         interest_charged_minor=int(row["interest_charged"]),
+    )
+
+
+def _loan_day(day: LoanDayInput, o: LoanDayOutcome) -> LoanDay:
+    assert day.loan.oldest_unpaid_due_date is not None  # reviewed: something is due
+    return LoanDay(
+        o.loan_id, day.loan.oldest_unpaid_due_date, o.dpd, o.bucket, o.stage.value, day.overdue
     )
 
 

@@ -4,7 +4,8 @@ The idempotent consumer calls each in the transaction that records the event as
 processed, so a redelivered event has no second effect. Balances are replaced from the
 ledger's events (they carry every open instalment after the change); cure is reviewed
 after payments, charges and schedule rewrites; close of business runs from the markers
-(see ``business_day``).
+(see ``business_day``). A ledger event whose ``loan_version`` is older than the balances
+already applied (a replayed dead letter, say) changes no balance: state never rolls back.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from overdue.adapters.loan_book import LoanRecord
 from overdue.domain.credit_report import NoticeDelivered, advance_credit_report_gate
 from overdue.domain.invalid_policy import InvalidPolicy
 from overdue.domain.policy import OverduePolicy
+from overdue.service_layer.back_dated import apply_back_dated_payment
 from overdue.service_layer.business_day import record_day_marker
 from overdue.service_layer.cure import review_cure
 from overdue.service_layer.pause import pause_loan, resume_loan
+from overdue.service_layer.penalty_waivers import waiver_booked
 
 log = get_logger(__name__)
 
@@ -64,6 +67,7 @@ async def loan_disbursed(uow: UnitOfWork, event: CloudEvent) -> None:
             "principal_minor": loan.principal_minor,
             "disbursed_on": loan.disbursed_on,
             "timezone": loan.timezone,
+            "ledger_version": loan.loan_version,
         },
     )
     if not added:
@@ -79,19 +83,32 @@ async def repayment_due(uow: UnitOfWork, event: CloudEvent) -> None:
 
 
 async def payment_allocated(uow: UnitOfWork, event: CloudEvent) -> None:
+    """New balances and cure; a new payment valued on or before a closed day unwinds the
+    penalty days it would have prevented and revises those days' history (``back_dated``)."""
     allocated = event.payload(ledger.PaymentAllocated)
-    await _replace_and_review_cure(uow, allocated.loan_id, allocated.balances, allocated.value_date)
+    loan = await _known_loan(uow, allocated.loan_id)
+    if _stale(loan, allocated.loan_version, event):
+        return
+    await apply_back_dated_payment(uow, loan, allocated)
+    await _replace_and_review_cure(
+        uow, loan, event, allocated.balances, allocated.value_date, allocated.loan_version
+    )
 
 
 async def payment_reversed(uow: UnitOfWork, event: CloudEvent) -> None:
     """What the payment paid is owed again; the next close of business sees the arrears."""
     reversed_ = event.payload(ledger.PaymentReversed)
-    await _known_loan(uow, reversed_.loan_id)
-    await loan_book.replace_balances(uow.session, reversed_.loan_id, reversed_.balances)
+    loan = await _known_loan(uow, reversed_.loan_id)
+    if _stale(loan, reversed_.loan_version, event):
+        return
+    await loan_book.replace_balances(
+        uow.session, loan.loan_id, reversed_.balances, loan_version=reversed_.loan_version
+    )
 
 
 async def charge_booked(uow: UnitOfWork, event: CloudEvent) -> None:
-    """Fees count towards the cost ceiling; penalties are ours (assessed already)."""
+    """Fees count towards the cost ceiling; penalties are ours (assessed already); a
+    waiver records what the ledger booked for it."""
     charge = event.payload(ledger.ChargeBooked)
     loan = await _known_loan(uow, charge.loan_id)
     if charge.component is Component.FEE:
@@ -100,7 +117,11 @@ async def charge_booked(uow: UnitOfWork, event: CloudEvent) -> None:
             loan.loan_id,
             fees_charged_minor=max(0, loan.fees_charged_minor + charge.amount_minor),
         )
-    await _replace_and_review_cure(uow, charge.loan_id, charge.balances, charge.business_date)
+    elif charge.amount_minor < 0:
+        await waiver_booked(uow, loan, charge.source_event_id, -charge.amount_minor)
+    await _replace_and_review_cure(
+        uow, loan, event, charge.balances, charge.business_date, charge.loan_version
+    )
 
 
 async def schedule_rewritten(uow: UnitOfWork, event: CloudEvent) -> None:
@@ -108,11 +129,15 @@ async def schedule_rewritten(uow: UnitOfWork, event: CloudEvent) -> None:
     loan may have nothing past due), and end a pause that the plan's acceptance started."""
     rewrite = event.payload(ledger.ScheduleRewritten)
     loan = await _known_loan(uow, rewrite.loan_id)
+    if _stale(loan, rewrite.loan_version, event):
+        return
     before = await loan_book.arrears_on(uow.session, loan.loan_id, rewrite.effective_date)
     await loan_book.set_schedule(
         uow.session, loan.loan_id, rewrite.instalments, effective_date=rewrite.effective_date
     )
-    await loan_book.replace_balances(uow.session, loan.loan_id, rewrite.balances)
+    await loan_book.replace_balances(
+        uow.session, loan.loan_id, rewrite.balances, loan_version=rewrite.loan_version
+    )
     await review_cure(uow, loan, before, rewrite.effective_date)
     if loan.paused and loan.pause_reason == _plan_reason(rewrite.plan_id):
         await resume_loan(
@@ -155,12 +180,32 @@ async def message_delivered(uow: UnitOfWork, event: CloudEvent) -> None:
     )
 
 
+def _stale(loan: LoanRecord, loan_version: int | None, event: CloudEvent) -> bool:
+    if not loan.is_stale(loan_version):
+        return False
+    log.info(
+        "older ledger event ignored",
+        loan_id=loan.loan_id,
+        event_id=event.id,
+        event_type=event.type,
+        loan_version=loan_version,
+        applied_version=loan.ledger_version,
+    )
+    return True
+
+
 async def _replace_and_review_cure(
-    uow: UnitOfWork, loan_id: str, balances: list[InstalmentBalance], as_of: date
+    uow: UnitOfWork,
+    loan: LoanRecord,
+    event: CloudEvent,
+    balances: list[InstalmentBalance],
+    as_of: date,
+    loan_version: int | None,
 ) -> None:
-    loan = await _known_loan(uow, loan_id)
-    before = await loan_book.arrears_on(uow.session, loan_id, as_of)
-    await loan_book.replace_balances(uow.session, loan_id, balances)
+    if _stale(loan, loan_version, event):
+        return
+    before = await loan_book.arrears_on(uow.session, loan.loan_id, as_of)
+    await loan_book.replace_balances(uow.session, loan.loan_id, balances, loan_version=loan_version)
     await review_cure(uow, loan, before, as_of)
 
 

@@ -1,31 +1,56 @@
 """Waiving penalty: the domain lowers what is owed, this records who, why and when.
 
-The waiver is booked against the oldest instalment with penalty outstanding (as the
-ledger last reported it); the ledger books it as a negative penalty charge when it reads
-``overdue.penalty.waived.v1``. Caps count penalty assessed, so a waiver never makes room
-for more penalty.
+The waiver is spread over the instalments whose penalty it reduces, oldest first, each
+part at most what that instalment can still waive on the waiver's date
+(``overdue.domain.waiver``); an amount that cannot apply whole is refused. Each part is
+one audit row and one ``overdue.penalty.waived.v1``; the ledger books it (whole or not at
+all) and its ``ChargeBooked`` is recorded on the row (:func:`waiver_booked`). Caps count
+penalty assessed, so a waiver never makes room for more penalty.
+
+A payment valued on or before a day penalty already accrued for unwinds, the same way,
+the penalty days it would have prevented (:func:`unwind_for_backdated_payment`).
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import func, insert, select
-
+from lendkit.consumer import RejectedEvent
+from lendkit.contracts import ledger
 from lendkit.contracts import overdue as contract
+from lendkit.contracts.money import Component
 from lendkit.db import UnitOfWork
 from lendkit.events import new_event
-from overdue.adapters.loan_book import LoanRecord, oldest_seq_with, update_loan
-from overdue.adapters.tables import instalments, penalty_waivers
+from overdue.adapters.loan_book import LoanRecord, policy_for, update_loan
+from overdue.adapters.waiver_book import (
+    add_waivers,
+    confirm_waiver,
+    due_dates,
+    penalties_by_instalment,
+    penalty_days_since,
+    waived_days,
+)
 from overdue.domain.penalty import waive_penalty
+from overdue.domain.policy import PenaltyBase
+from overdue.domain.waiver import days_a_payment_unwinds, spread_waiver
+
+#: who waives the penalty days a back-dated payment unwinds
+UNWIND_ACTOR = "overdue:back-dated-payment"
+
+
+@dataclass(frozen=True)
+class WaiverPart:
+    waiver_id: str
+    seq: int
+    amount_minor: int
 
 
 @dataclass(frozen=True)
 class WaiverRecorded:
-    waiver_id: str
-    seq: int
+    parts: tuple[WaiverPart, ...]
     amount_minor: int
     penalty_owed_minor: int
 
@@ -41,38 +66,120 @@ async def record_penalty_waiver(
 ) -> WaiverRecorded:
     """Raises ``overdue.domain.penalty.InvalidWaiver`` when the amount is not allowed."""
     state = waive_penalty(loan.penalty, amount_minor)
-    session = uow.session
-    seq = await oldest_seq_with(session, loan.loan_id, "penalty")
-    if seq is None:
-        seq = await session.scalar(
-            select(func.min(instalments.c.seq)).where(instalments.c.loan_id == loan.loan_id)
-        )
-    seq = seq or 1
-    waiver_id = str(uuid.uuid4())
-    await session.execute(
-        insert(penalty_waivers).values(
-            waiver_id=waiver_id,
-            loan_id=loan.loan_id,
-            seq=seq,
-            business_date=business_date,
-            amount_minor=amount_minor,
-            reason=reason,
-            waived_by=waived_by,
-        )
+    spread = spread_waiver(
+        amount_minor, await penalties_by_instalment(uow.session, loan.loan_id), business_date
     )
-    await update_loan(session, loan.loan_id, waived_to_date_minor=state.waived_to_date_minor)
-    await uow.emit(
-        new_event(
+    parts = await _send_parts(
+        uow, loan, [(seq, business_date, a) for seq, a in spread], reason, waived_by
+    )
+    await update_loan(uow.session, loan.loan_id, waived_to_date_minor=state.waived_to_date_minor)
+    return WaiverRecorded(tuple(parts), amount_minor, state.booked_to_date_minor)
+
+
+async def unwind_for_backdated_payment(
+    uow: UnitOfWork, loan: LoanRecord, payment: ledger.PaymentAllocated
+) -> int:
+    """A new payment valued on or before the last day penalty accrued: waive, through the
+    ledger like any waiver, the penalty days it would have prevented
+    (``domain.waiver.days_a_payment_unwinds``), each day's part dated that day (so it
+    reduces that day's charge). Returns the amount waived."""
+    last = loan.penalty.last_accrued_on
+    if last is None or payment.value_date > last:
+        return 0
+    session = uow.session
+    policy = await policy_for(session, loan.product_code)
+    if policy is None:  # never a default policy (the payment parks until the product arrives)
+        raise RejectedEvent(
+            f"product {loan.product_code} of loan {loan.loan_id} has no valid overdue policy:"
+            " the penalty days a back-dated payment unwinds cannot be found"
+        )
+    base = {Component.PRINCIPAL}
+    if policy.penalty_base is PenaltyBase.OVERDUE_PRINCIPAL_AND_INTEREST:
+        base.add(Component.INTEREST)
+    due = await due_dates(session, loan.loan_id)
+    paid = [
+        (due[x.seq], x.amount_minor) for x in payment.lines if x.component in base and x.seq in due
+    ]
+    done = await waived_days(session, loan.loan_id, UNWIND_ACTOR)  # by an earlier payment
+    days = [
+        d
+        for d in days_a_payment_unwinds(
+            await penalty_days_since(session, loan.loan_id, payment.value_date),
+            paid,
+            payment.value_date,
+        )
+        if (d.seq, d.on) not in done
+    ]
+    if not days:
+        return 0
+    penalties = await penalties_by_instalment(session, loan.loan_id)
+    parts: list[tuple[int, date, int]] = []
+    for day in days:
+        held = penalties[day.seq]
+        take = min(day.booked_minor, held.waivable_on(day.on))
+        if take > 0:
+            parts.append((day.seq, day.on, take))
+            penalties[day.seq] = replace(held, waived=(*held.waived, (day.on, take)))
+    total = sum(a for _, _, a in parts)
+    if total == 0:
+        return 0
+    reason = f"payment {payment.payment_id} valued {payment.value_date}: penalty days unwound"
+    await _send_parts(uow, loan, parts, reason, UNWIND_ACTOR)
+    await update_loan(
+        session, loan.loan_id, waived_to_date_minor=loan.penalty.waived_to_date_minor + total
+    )
+    return total
+
+
+async def _send_parts(
+    uow: UnitOfWork,
+    loan: LoanRecord,
+    parts: Sequence[tuple[int, date, int]],
+    reason: str,
+    waived_by: str,
+) -> list[WaiverPart]:
+    """One audit row and one ``overdue.penalty.waived.v1`` per ``(seq, date, amount)``."""
+    sent, rows, events = [], [], []
+    for seq, on, amount in parts:
+        event = new_event(
             contract.PenaltyWaived(
                 loan_id=loan.loan_id,
                 seq=seq,
-                business_date=business_date,
-                amount_minor=amount_minor,
+                business_date=on,
+                amount_minor=amount,
                 currency=loan.currency,
                 reason=reason,
                 waived_by=waived_by,
             ),
             source=uow.source,
         )
-    )
-    return WaiverRecorded(waiver_id, seq, amount_minor, state.booked_to_date_minor)
+        part = WaiverPart(str(uuid.uuid4()), seq, amount)
+        sent.append(part)
+        events.append(event)
+        rows.append(
+            {
+                "waiver_id": part.waiver_id,
+                "loan_id": loan.loan_id,
+                "seq": seq,
+                "business_date": on,
+                "amount_minor": amount,
+                "reason": reason,
+                "waived_by": waived_by,
+                "event_id": event.id,
+            }
+        )
+    await add_waivers(uow.session, rows)
+    await uow.emit_all(events)
+    return sent
+
+
+async def waiver_booked(uow: UnitOfWork, loan: LoanRecord, event_id: str, booked: int) -> None:
+    """The ledger booked ``booked`` (>= 0) for the waiver part sent as ``event_id``: record
+    it, and correct the loan's waived total by any difference from what was asked."""
+    asked = await confirm_waiver(uow.session, event_id, booked)
+    if asked is not None and asked != booked:
+        await update_loan(
+            uow.session,
+            loan.loan_id,
+            waived_to_date_minor=loan.penalty.waived_to_date_minor - asked + booked,
+        )

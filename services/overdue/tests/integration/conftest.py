@@ -205,6 +205,17 @@ async def read_overdue_events(
     return found
 
 
+async def waivers_sent(world: World, loan_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """``(event id, payload)`` of the ``overdue.penalty.waived.v1`` the loan's waivers
+    wrote to the outbox, in order."""
+    rows = await world.sql(
+        "SELECT event_id, payload FROM outbox WHERE message_key = :l "
+        "AND event_type = 'overdue.penalty.waived.v1' ORDER BY id",
+        l=loan_id,
+    )
+    return [(str(r[0]), json.loads(bytes(r[1]))) for r in rows]
+
+
 def assert_matches_schema(event: CloudEvent) -> None:
     schema = json.loads((SCHEMAS / f"{event.type}.json").read_text())
     jsonschema.validate(json.loads(event.data), schema)
