@@ -74,6 +74,20 @@ def _is_asyncpg_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError)
 
 
+def is_refused_by_broker(exc: BaseException) -> bool:
+    """True if Kafka refused the records for good (too large, invalid topic, not
+    authorised): sending them again cannot succeed. Timeouts and lost connections can."""
+    from aiokafka.errors import KafkaError, KafkaTimeoutError
+
+    if isinstance(exc, KafkaError):
+        return not exc.retriable and not isinstance(exc, KafkaTimeoutError)
+    return isinstance(exc, RecordTooLarge)
+
+
+class RecordTooLarge(ValueError):
+    """A record that cannot fit in a record batch (the producer's ``max_batch_size``)."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with a cap and jitter.
