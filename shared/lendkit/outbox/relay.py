@@ -176,7 +176,8 @@ class OutboxRelay:
         Rows are packed into one record batch per partition (``create_batch`` /
         ``send_batch``), in id order, a full batch sent before the next is started: the
         same records and per-partition order as one ``send`` per row, without a future
-        and a metadata check per message. The partition comes from the producer's
+        and a metadata check per message. A partition's full batch is acknowledged before
+        its next is sent, so a refused batch is never overtaken by later rows of its keys. The partition comes from the producer's
         partitioner (murmur2 of the key, as ``send`` would choose) unless the row names one.
         """
         producer = self._producer
@@ -198,7 +199,9 @@ class OutboxRelay:
             if batch is None:
                 batch = batches[(topic, partition)] = producer.create_batch()
             if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                pending.append(await producer.send_batch(batch, topic, partition=partition))
+                # A full batch is acknowledged before the partition's next one is sent: if
+                # the broker refuses it, no later row of its keys has gone out before it.
+                await (await producer.send_batch(batch, topic, partition=partition))
                 batch = batches[(topic, partition)] = producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     raise RecordTooLarge(f"outbox row {row['id']} is larger than a record batch")
