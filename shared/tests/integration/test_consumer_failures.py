@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -204,8 +205,10 @@ async def test_one_loans_failures_hold_other_loans_on_its_partition_only_within_
 ) -> None:
     topic, group = one_partition
     budget_ms = 1_000
-    # L-stuck fails transiently for ever (its row is locked by a stuck session, say)
-    FAULTS.always["L-stuck"] = asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+    # L-stuck fails transiently for ever (a deadlock on its rows, as SQLAlchemy reports it)
+    FAULTS.always["L-stuck"] = OperationalError(
+        "UPDATE loans ...", {}, asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+    )
     stuck = [touched("L-stuck", 1), touched("L-stuck", 2)]
     await send(producer, topic, stuck[0])
     await send(producer, topic, touched("L-free", 1))
