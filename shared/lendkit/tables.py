@@ -23,18 +23,26 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 kit_metadata = MetaData()
 
+
 #: Events written in the same transaction as the state change; the relay publishes them.
+def _event_row_columns() -> list[Column[object]]:
+    """What an outbox row carries to Kafka (the outbox and its quarantine)."""
+    return [
+        Column("event_id", UUID(as_uuid=False), nullable=False, unique=True),
+        Column("topic", Text, nullable=False),
+        Column("message_key", Text, nullable=True),
+        Column("partition", Integer, nullable=True),
+        Column("event_type", Text, nullable=False),
+        Column("headers", JSONB, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+    ]
+
+
 outbox = Table(
     "outbox",
     kit_metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("event_id", UUID(as_uuid=False), nullable=False, unique=True),
-    Column("topic", Text, nullable=False),
-    Column("message_key", Text, nullable=True),
-    Column("partition", Integer, nullable=True),
-    Column("event_type", Text, nullable=False),
-    Column("headers", JSONB, nullable=False),
-    Column("payload", LargeBinary, nullable=False),
+    *_event_row_columns(),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("published_at", DateTime(timezone=True), nullable=True),
 )
@@ -84,13 +92,7 @@ outbox_quarantine = Table(
     "outbox_quarantine",
     kit_metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("event_id", UUID(as_uuid=False), nullable=False, unique=True),
-    Column("topic", Text, nullable=False),
-    Column("message_key", Text, nullable=True),
-    Column("partition", Integer, nullable=True),
-    Column("event_type", Text, nullable=False),
-    Column("headers", JSONB, nullable=False),
-    Column("payload", LargeBinary, nullable=False),
+    *_event_row_columns(),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("reason", Text, nullable=False),
     Column("quarantined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
