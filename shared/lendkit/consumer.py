@@ -12,41 +12,69 @@ applied in ONE transaction (records of types the consumer ignores have no effect
 they do not end a run): their ids go into ``processed_events`` with one statement
 (``ON CONFLICT DO NOTHING RETURNING``) and the batch function gets only the first-seen
 events, in partition order. Any other record in between flushes the run first, so a
-partition's order is kept. If the batch fails for a reason that is not transient, it is
-rolled back and its events are applied one by one (each in its own transaction, through
-the same ``Batchable`` with a list of one), so a poison event is isolated and
-dead-lettered while the others are applied. Offsets are committed only after the
-database commits, as for single events.
+partition's order is kept. If the batch fails for a reason that is not transient, or one
+of its keys is parked, it is rolled back and its events are applied one by one (each in
+its own transaction, through the same ``Batchable`` with a list of one), so a poison
+event is isolated and dead-lettered while the others are applied. Offsets are committed
+only after the database commits, as for single events.
 
-Failures: a record that is not a valid CloudEvent, or whose payload does not fit its
-type, or that a handler rejects (``RejectedEvent``) goes straight to the dead-letter
-topic. Other errors are retried with exponential backoff, ``max_attempts`` times, then
-dead-lettered. Transient infrastructure errors (database or network away) are retried
-until they pass: parking a good message because the database restarted would lose
-ordering for nothing.
+Failures (:mod:`lendkit.failures` classifies them):
+
+- An event that can never pass (not a valid CloudEvent, a payload that does not fit its
+  type, an unknown version of a handled type, a handler's ``RejectedEvent``) goes to the
+  dead-letter topic at once, with the reason.
+- A transient failure (SQLSTATE of a failover, deadlock, serialization failure, lost
+  connection, pool timeout) is retried with capped, jittered exponential backoff; any
+  other error up to ``max_attempts`` times. Either way one event is retried for at most
+  ``RetryPolicy.key_budget_ms``: then it is dead-lettered, so the other keys of its
+  partition wait no longer than that. Only if the database itself is unreachable does a
+  transient failure keep being retried past the budget (every key is blocked then, and
+  dead-lettering good events would only lose their order).
+- A dead-lettered event parks its key (:mod:`lendkit.parked_keys`): the key's later events
+  are dead-lettered behind it, in order, until a replay applies them in order. A handler's
+  ``RejectedEvent`` is the exception: the handler decided the event never has an effect,
+  so nothing can overtake it and the key goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.db import UnitOfWork
-from lendkit.dead_letters import dead_letter_headers, dead_letter_topic
+from lendkit.dead_letters import (
+    H_REPLAYED_FROM,
+    dead_letter_headers,
+    dead_letter_topic,
+    header_value,
+)
 from lendkit.events.envelope import CloudEvent, MalformedEvent
+from lendkit.failures import RejectedEvent, RetryPolicy, UnknownEventVersion, is_transient
 from lendkit.logging import get_logger
-from lendkit.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
-from lendkit.tables import processed_events
+from lendkit.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED, PARKED_KEYS
+from lendkit.parked_keys import (
+    RECORD_MANY,
+    RECORD_ONE,
+    KeyParked,
+    KeyState,
+    park,
+    park_behind,
+    release_after,
+)
+
+__all__ = ["Batchable", "IdempotentConsumer", "RejectedEvent", "RetryPolicy", "is_transient"]
 
 log = get_logger(__name__)
 
@@ -54,40 +82,7 @@ U = TypeVar("U", bound=UnitOfWork)
 Handler = Callable[[U, CloudEvent], Awaitable[None]]
 BatchFunction = Callable[[U, list[CloudEvent]], Awaitable[None]]
 
-_RECORD_MANY = text(
-    """
-    INSERT INTO processed_events (consumer_group, event_id, event_type)
-    SELECT CAST(:group AS text), u.event_id, u.event_type
-    FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[])) AS u(event_id, event_type)
-    ON CONFLICT DO NOTHING
-    RETURNING event_id
-    """
-)
-
-_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P03"}
-
-
-class RejectedEvent(Exception):
-    """A handler's verdict that this event can never be applied (e.g. unknown loan state)."""
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError):
-        return True
-    if isinstance(exc, DBAPIError):
-        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        return code in _RETRYABLE_SQLSTATES or bool(exc.connection_invalidated)
-    return isinstance(exc, OSError)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    backoff_ms: int = 200
-    backoff_max_ms: int = 10_000
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.backoff_ms * 2 ** (attempt - 1), self.backoff_max_ms)) / 1000.0
+_VERSION = re.compile(r"^(?P<base>.+)\.v(?P<n>\d+)$")
 
 
 class Batchable(Generic[U]):
@@ -111,6 +106,10 @@ class _Pending:
 
     batch: Batchable[Any] | None = None
     items: list[tuple[ConsumerRecord, CloudEvent]] = field(default_factory=list)
+
+
+class _OneByOne(Exception):
+    """The batch cannot be applied as one: apply its events one at a time."""
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -145,6 +144,10 @@ class IdempotentConsumer(Generic[U]):
         self.dead_letter_topic = topic_namespace + dead_letter_topic(group)
         self._bootstrap = bootstrap_servers
         self._handlers = dict(handlers)
+        self._versions: dict[str, list[str]] = {}  # base type -> the versions handled
+        for event_type in self._handlers:
+            if match := _VERSION.match(event_type):
+                self._versions.setdefault(match["base"], []).append(event_type)
         self._uow_factory = uow_factory
         self._producer = producer
         self._batch_size = batch_size
@@ -207,6 +210,14 @@ class IdempotentConsumer(Generic[U]):
             offsets, self._done = self._done, {}
             await self._consumer.commit(offsets)
 
+    def unknown_version(self, event_type: str) -> str | None:
+        """Why ``event_type`` is refused, if it is a version of a handled type not handled."""
+        match = _VERSION.match(event_type)
+        known = self._versions.get(match["base"]) if match else None
+        if not known or event_type in self._handlers:
+            return None
+        return f"unknown version {event_type}: this consumer handles {', '.join(sorted(known))}"
+
     async def _handle_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         pending = _Pending()
         for record in records:
@@ -218,7 +229,11 @@ class IdempotentConsumer(Generic[U]):
                     pending.batch = handler
                 pending.items.append((record, event))
                 continue
-            if handler is None and isinstance(event, CloudEvent):
+            if (
+                handler is None
+                and isinstance(event, CloudEvent)
+                and self.unknown_version(event.type) is None
+            ):
                 # a type this service does not act on: no effect, so it does not end a run
                 EVENTS_CONSUMED.labels(self.group, event.type, "ignored").inc()
                 if not pending.items:
@@ -244,49 +259,67 @@ class IdempotentConsumer(Generic[U]):
             await self.handle_event(*items[0])
         else:
             events = [event for _, event in items]
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    applied = await self.apply_batch(batch, events)
-                    for event in events:
-                        EVENTS_CONSUMED.labels(
-                            self.group,
-                            event.type,
-                            "applied" if event.id in applied else "duplicate",
-                        ).inc()
-                    break
-                except Exception as exc:
-                    if is_transient(exc):
-                        log.warning("transient error in batch; retrying", error=repr(exc))
-                        await asyncio.sleep(self._retry.delay(min(attempt, 8)))
-                        continue
+            try:
+                applied = await self._apply_batch_retrying(batch, events)
+                for event in events:
+                    outcome = "applied" if event.id in applied else "duplicate"
+                    EVENTS_CONSUMED.labels(self.group, event.type, outcome).inc()
+            except _OneByOne:
+                for record, event in items:
+                    await self.handle_event(record, event)
+        self._done[tp] = self._positions[tp] = items[-1][0].offset + 1
+
+    async def _apply_batch_retrying(
+        self, batch: Batchable[U], events: list[CloudEvent]
+    ) -> set[str]:
+        """The batch in one transaction, transient failures retried within the key budget;
+        raises ``_OneByOne`` when its events must be applied one at a time instead."""
+        started = time.monotonic()
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                applied = await self.apply_batch(batch, events)
+            except Exception as exc:
+                if not is_transient(exc):
                     log.warning(
                         "batch failed; applying its events one by one",
                         error=repr(exc),
                         events=len(events),
                     )
-                    for record, event in items:
-                        await self.handle_event(record, event)
-                    break
-        self._done[tp] = self._positions[tp] = items[-1][0].offset + 1
+                    raise _OneByOne from exc
+                delay = self._retry.delay(tries)
+                if self._out_of_budget(started, delay) and await self._database_reachable():
+                    log.warning("transient batch failure beyond the key budget; one by one")
+                    raise _OneByOne from exc
+                log.warning("transient error in batch; retrying", error=repr(exc), tries=tries)
+                await asyncio.sleep(delay)
+                continue
+            if applied is None:
+                raise _OneByOne  # a key of the batch is parked
+            return applied
 
-    async def apply_batch(self, batch: Batchable[U], events: list[CloudEvent]) -> set[str]:
+    async def apply_batch(self, batch: Batchable[U], events: list[CloudEvent]) -> set[str] | None:
         """Record the events' ids and apply the first-seen ones in one transaction.
-        Returns the ids applied now (the others were seen before, or earlier in the batch)."""
+        Returns the ids applied now (the others were seen before, or earlier in the batch),
+        or None, recording nothing, if a key of the batch is parked."""
         first_seen: dict[str, CloudEvent] = {}
         for event in events:
             first_seen.setdefault(event.id, event)
         async with self._uow_factory() as uow:
             result = await uow.session.execute(
-                _RECORD_MANY,
+                RECORD_MANY,
                 {
                     "group": self.group,
                     "ids": list(first_seen),
                     "types": [e.type for e in first_seen.values()],
+                    "keys": list({e.key for e in first_seen.values() if e.key is not None}),
                 },
             )
-            new_ids = set(result.scalars())
+            rows = result.all()
+            if rows and rows[-1].parked:
+                return None
+            new_ids = {row.event_id for row in rows}
             fresh = [e for e in first_seen.values() if e.id in new_ids]
             if fresh:
                 await batch.many(uow, fresh)
@@ -302,48 +335,145 @@ class IdempotentConsumer(Generic[U]):
 
     async def handle_event(self, record: ConsumerRecord, event: CloudEvent) -> None:
         handler = self._handlers.get(event.type)
-        if handler is None:  # tolerant reader: types this service does not act on are skipped
-            EVENTS_CONSUMED.labels(self.group, event.type, "ignored").inc()
-            return
-        attempt = 0
+        replayed = header_value(list(record.headers), H_REPLAYED_FROM) is not None
         with structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type):
-            while True:
-                attempt += 1
-                try:
-                    applied = await self.apply(handler, event)
-                    EVENTS_CONSUMED.labels(
-                        self.group, event.type, "applied" if applied else "duplicate"
-                    ).inc()
-                    return
-                except (MalformedEvent, RejectedEvent) as exc:
-                    await self.dead_letter(record, exc, attempts=attempt)
-                    return
-                except Exception as exc:
-                    if is_transient(exc):
-                        log.warning("transient error; retrying", error=repr(exc), attempt=attempt)
-                        await asyncio.sleep(self._retry.delay(min(attempt, 8)))
-                        attempt -= 1  # transient failures do not use up the attempts
-                        continue
-                    if attempt >= self._retry.max_attempts:
-                        await self.dead_letter(record, exc, attempts=attempt)
-                        return
-                    log.warning("handler failed; retrying", error=repr(exc), attempt=attempt)
-                    await asyncio.sleep(self._retry.delay(attempt))
+            if handler is None:
+                refused = self.unknown_version(event.type)
+                if refused is None:  # tolerant reader: types this service does not act on
+                    EVENTS_CONSUMED.labels(self.group, event.type, "ignored").inc()
+                else:
+                    await self.reject(record, event, UnknownEventVersion(refused), 1, replayed)
+                return
+            await self._apply_retrying(record, event, handler, replayed)
 
-    async def apply(self, handler: Handler[U], event: CloudEvent) -> bool:
-        """Record the event id and apply the effect in one transaction. False if seen before."""
+    async def _apply_retrying(
+        self, record: ConsumerRecord, event: CloudEvent, handler: Handler[U], replayed: bool
+    ) -> None:
+        started = time.monotonic()
+        tries = failures = 0
+        confirmed_reachable = False
+        while True:
+            tries += 1
+            try:
+                applied = await self.apply(handler, event, replayed=replayed)
+                outcome = "applied" if applied else "duplicate"
+                EVENTS_CONSUMED.labels(self.group, event.type, outcome).inc()
+                return
+            except KeyParked as exc:
+                if not replayed:
+                    await self._in_own_transaction(
+                        partial(park_behind, group=self.group, key=exc.key, event_id=event.id)
+                    )
+                EVENTS_CONSUMED.labels(self.group, event.type, "parked").inc()
+                await self.dead_letter(record, exc, attempts=tries)
+                return
+            except (MalformedEvent, RejectedEvent) as exc:
+                await self.reject(record, event, exc, tries, replayed)
+                return
+            except Exception as exc:
+                transient = is_transient(exc)
+                failures += 0 if transient else 1
+                delay = self._retry.delay(tries)
+                exhausted = not transient and failures >= self._retry.max_attempts
+                if exhausted or self._out_of_budget(started, delay):
+                    if transient and not confirmed_reachable:
+                        # Past the budget: dead-letter only if the failure is this event's,
+                        # not the database's (then every key waits, and parking is no help).
+                        confirmed_reachable = await self._database_reachable()
+                        if confirmed_reachable:
+                            continue  # the database is back: one more try at once
+                    else:
+                        await self.reject(record, event, exc, tries, replayed)
+                        return
+                log.warning("handler failed; retrying", error=repr(exc), tries=tries)
+                await asyncio.sleep(delay)
+
+    def _out_of_budget(self, started: float, delay: float) -> bool:
+        return time.monotonic() - started + delay > self._retry.key_budget_ms / 1000.0
+
+    async def _database_reachable(self) -> bool:
+        try:
+            async with self._uow_factory() as uow:
+                await uow.session.execute(text("SELECT 1"))
+            return True
+        except Exception as exc:
+            log.warning("database unreachable; transient retries continue", error=repr(exc))
+            return False
+
+    async def apply(
+        self, handler: Handler[U], event: CloudEvent, *, replayed: bool = False
+    ) -> bool:
+        """Record the event id and apply the effect in one transaction. False if seen before.
+        Raises ``KeyParked`` (recording nothing) if the event must wait behind its key."""
         async with self._uow_factory() as uow:
-            first = await uow.session.scalar(
-                insert(processed_events)
-                .values(consumer_group=self.group, event_id=event.id, event_type=event.type)
-                .on_conflict_do_nothing()
-                .returning(processed_events.c.event_id)
-            )
-            if first is None:
+            row = (
+                await uow.session.execute(
+                    RECORD_ONE,
+                    {"group": self.group, "id": event.id, "type": event.type, "key": event.key},
+                )
+            ).one()
+            if not row.first:
                 return False
+            state = KeyState(row.blocked_by, row.last_parked) if row.parked else None
+            parked = state is not None and event.key is not None
+            if parked and state is not None and not state.lets_through(event.id, replayed):
+                raise KeyParked(str(event.key), state.blocked_by)
             await handler(uow, event)
+            if parked and state is not None and event.key is not None:
+                await release_after(
+                    uow.session, group=self.group, key=event.key, state=state, event_id=event.id
+                )
             await uow.commit()
             return True
+
+    async def reject(
+        self,
+        record: ConsumerRecord,
+        event: CloudEvent,
+        exc: BaseException,
+        attempts: int,
+        replayed: bool,
+    ) -> None:
+        """Dead-letter an event that failed for good and park its key behind it.
+
+        A handler's ``RejectedEvent`` does not park its key: it is the handler's decision
+        that the event has no effect, ever (a waiver that cannot apply, a refused policy),
+        so the key's later events lose no order by being applied. What may yet apply (an
+        unknown version, a payload a fixed producer will send again, an event out of
+        retries) parks the key, so nothing of that key overtakes it.
+        """
+        key = event.key
+        if key is not None and not isinstance(exc, RejectedEvent):
+            reason = str(exc) or repr(exc)
+            await self._in_own_transaction(
+                partial(
+                    park,
+                    group=self.group,
+                    key=key,
+                    event_id=event.id,
+                    reason=reason,
+                    replayed=replayed,
+                )
+            )
+            PARKED_KEYS.labels(self.group).inc()
+        await self.dead_letter(record, exc, attempts=attempts)
+
+    async def _in_own_transaction(self, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Bookkeeping that must land before the dead letter is sent (retried while the
+        database is away: the offset is not committed until it has)."""
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                async with self._uow_factory() as uow:
+                    await work(uow.session)
+                    await uow.commit()
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("parking a key failed; retrying", error=repr(exc), tries=tries)
+                await asyncio.sleep(self._retry.delay(tries))
 
     async def dead_letter(self, record: ConsumerRecord, exc: BaseException, attempts: int) -> None:
         topic = self.dead_letter_topic

@@ -28,6 +28,17 @@ EVENTS_CONSUMED = Counter(
 DEAD_LETTERS = Counter(
     "dead_letters_total", "Messages sent to a dead-letter topic", ["group", "topic", "reason"]
 )
+PARKED_KEYS = Counter(
+    "parked_keys_total", "Keys parked behind a dead-lettered event of theirs", ["group"]
+)
+OUTBOX_QUARANTINED = Counter(
+    "outbox_quarantined_total",
+    "Outbox rows the broker refused for good, moved to outbox_quarantine",
+    ["service"],
+)
+OUTBOX_QUARANTINE = Gauge(
+    "outbox_quarantine_rows", "Rows waiting in outbox_quarantine (retry or discard)", ["service"]
+)
 
 
 router = APIRouter(tags=["operations"])

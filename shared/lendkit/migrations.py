@@ -20,7 +20,7 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from lendkit.tables import kit_metadata
+from lendkit.tables import kit_metadata, outbox_quarantine, parked_keys
 
 
 def run_migrations(target_metadata: MetaData) -> None:
@@ -53,6 +53,27 @@ def create_kit_tables() -> None:
 
 def drop_kit_tables() -> None:
     kit_metadata.drop_all(op.get_bind())
+
+
+# Kit revision 2 (each service's ``*_kit`` revision): parked keys, the outbox quarantine and
+# the retention indexes. A database whose first revision ran on this kit has them already
+# (``create_kit_tables`` makes the kit's current tables), so every step is "if missing".
+_KIT_2_INDEXES = {
+    "ix_processed_events_processed_at": "processed_events USING brin (processed_at)",
+    "ix_idempotency_keys_created_at": "idempotency_keys (created_at)",
+}
+
+
+def upgrade_kit_reliability() -> None:
+    kit_metadata.create_all(op.get_bind(), tables=[parked_keys, outbox_quarantine])
+    for name, target in _KIT_2_INDEXES.items():
+        op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+
+
+def downgrade_kit_reliability() -> None:
+    for name in _KIT_2_INDEXES:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
+    kit_metadata.drop_all(op.get_bind(), tables=[outbox_quarantine, parked_keys])
 
 
 def alembic_config(service: str, database_url: str) -> Config:

@@ -23,6 +23,7 @@ from lendkit.consumer import Handler, IdempotentConsumer, RetryPolicy
 from lendkit.db import UnitOfWork, create_engine, create_session_factory
 from lendkit.logging import configure_logging, get_logger
 from lendkit.outbox.relay import OutboxRelay, asyncpg_dsn
+from lendkit.retention import run_retention
 from lendkit.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -114,6 +115,7 @@ class ServiceRuntime(Generic[U]):
                 s.consumer_max_attempts,
                 s.consumer_retry_backoff_ms,
                 s.consumer_retry_backoff_max_ms,
+                s.consumer_key_retry_budget_ms,
             ),
             topic_namespace=s.topic_namespace,
         )
@@ -128,6 +130,16 @@ class ServiceRuntime(Generic[U]):
             self._spawn(lambda: self.relay().run(self._stop), "outbox-relay")
         if self.settings.run_consumers and self.consumer_spec is not None:
             self._spawn(lambda: self.consumer().run(self._stop), "consumer")
+        if self.settings.run_kit_retention:
+            self._spawn(self._retention, "kit-retention")
+
+    async def _retention(self) -> None:
+        await run_retention(
+            self.engine,
+            self._stop,
+            processed_events_days=self.settings.processed_events_retention_days,
+            idempotency_keys_hours=self.settings.idempotency_keys_retention_hours,
+        )
 
     async def _start_producer(self, attempts: int = 60) -> None:
         """The producer is made here, inside the running loop (aiokafka binds to it)."""

@@ -34,12 +34,24 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
     consumer_retry_backoff_max_ms: int = Field(default=10_000, ge=0)
+    #: How long one event may be retried before it is dead-lettered and its key parked: the
+    #: longest its failures hold up the other keys of its partition (unless the database
+    #: itself is unreachable, when every key waits anyway).
+    consumer_key_retry_budget_ms: int = Field(default=5_000, ge=0)
     run_consumers: bool = True
 
     run_outbox_relay: bool = True
     outbox_batch_size: int = Field(default=500, ge=1, le=50_000)
     outbox_poll_interval_ms: int = Field(default=1_000, ge=10)
     outbox_retention_hours: int = Field(default=72, ge=1)
+
+    #: Pruning of the kit's bookkeeping (hourly, in every process that runs it). A processed
+    #: event's record must outlive every copy of the event that can still arrive: keep it
+    #: longer than the topics' retention and than dead letters wait for a replay.
+    run_kit_retention: bool = True
+    processed_events_retention_days: int = Field(default=30, ge=1)
+    #: A client may retry a POST with the same Idempotency-Key for this long.
+    idempotency_keys_retention_hours: int = Field(default=168, ge=1)
 
     #: Development mode (``*_DEVELOPMENT_MODE=true``: ``scripts/up.sh``, the test suites, the
     #: benchmarks) allows the published development JWT secret. Outside it a process that

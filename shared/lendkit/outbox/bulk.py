@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.events.catalogue import CATALOGUE, EventPayload
 from lendkit.events.envelope import CONTENT_TYPE, SPECVERSION
-from lendkit.outbox.writer import OUTBOX_CHANNEL
+from lendkit.outbox.writer import OUTBOX_CHANNEL, check_event_size
 
 _INSERT = f"""
 INSERT INTO outbox (event_id, topic, message_key, partition, event_type, headers, payload)
@@ -51,6 +51,8 @@ async def driver_connection(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
+_HEADER_BYTES = 512  # the CloudEvents headers this module writes, generously
+
 PrebuiltEvent = tuple[type[EventPayload], str | None, str]
 """(payload model, message key, payload JSON in the contract's shape)."""
 
@@ -66,7 +68,8 @@ async def write_prebuilt_events(
 
     ``conn`` is an asyncpg connection in the caller's transaction. Each payload must be
     the contract's JSON for its model (a test should validate samples against the schema).
-    Event ids are new UUIDs made by PostgreSQL.
+    Event ids are new UUIDs made by PostgreSQL. Raises ``OversizedEvent`` (writing
+    nothing) if an event is too large for the broker.
     """
     if not events:
         return 0
@@ -77,6 +80,7 @@ async def write_prebuilt_events(
         if spec is None:
             found = CATALOGUE.spec_for_model(model)
             spec = specs[model] = (found.topic, found.type)
+        check_event_size(spec[1], payload, key, _HEADER_BYTES)
         topics.append(spec[0])
         types.append(spec[1])
         keys.append(key)

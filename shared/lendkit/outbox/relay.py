@@ -5,7 +5,16 @@ rows are claimed with ``FOR UPDATE SKIP LOCKED`` in id order, sent with an idemp
 producer (acks=all), and marked published in the same transaction that claimed them.
 A crash after sending and before marking re-sends the batch: at-least-once, and the
 consumers' processed-event records absorb the duplicate.
-The relay wakes on PostgreSQL NOTIFY and falls back to polling.
+The relay wakes on PostgreSQL NOTIFY and falls back to polling; its LISTEN connection is
+made again when the database drops it (restart, failover, ``pg_terminate_backend``).
+
+A row the broker refuses for good (over the message size limit, an invalid topic: a
+non-retriable producer error) must not stop every later event. When a batch fails that
+way its rows are sent one at a time: the refused ones move to ``outbox_quarantine`` with
+the reason (metric ``outbox_quarantined_total``), the others are published. A quarantined
+row holds its key: later rows of the same topic and key stay in the outbox, unpublished,
+until the row is retried or discarded (``python -m lendkit.outbox quarantine ...``), so a
+loan's events are never published out of order. Rows of other keys are not held.
 """
 
 from __future__ import annotations
@@ -22,8 +31,15 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from lendkit.failures import RecordTooLarge, is_refused_by_broker
 from lendkit.logging import get_logger
-from lendkit.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+from lendkit.metrics import (
+    OUTBOX_BACKLOG,
+    OUTBOX_PUBLISHED,
+    OUTBOX_QUARANTINE,
+    OUTBOX_QUARANTINED,
+)
+from lendkit.outbox.quarantine import QUARANTINE, QUARANTINE_SIZE
 from lendkit.outbox.writer import OUTBOX_CHANNEL
 
 log = get_logger(__name__)
@@ -32,14 +48,20 @@ _RELAY_LOCK = 0x6F7574626F78  # "outbox": one publishing relay per database
 
 # Claimed and marked through the asyncpg connection under the transaction (no ORM rows):
 # thousands of rows a batch at close of business.
+# Rows of a key held behind a quarantined row are not claimed (the quarantine is empty but
+# for incidents: an anti-join on its (topic, message_key) index costs next to nothing).
 _CLAIM = """
-SELECT id, event_id, topic, message_key, partition, event_type, headers::text AS headers,
-       payload
-FROM outbox
-WHERE published_at IS NULL
-ORDER BY id
+SELECT o.id, o.event_id, o.topic, o.message_key, o.partition, o.event_type,
+       o.headers::text AS headers, o.payload
+FROM outbox AS o
+WHERE o.published_at IS NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM outbox_quarantine AS q
+      WHERE q.topic = o.topic AND q.message_key = o.message_key
+  )
+ORDER BY o.id
 LIMIT $1
-FOR UPDATE SKIP LOCKED
+FOR UPDATE OF o SKIP LOCKED
 """
 _MARK = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 _PURGE = text("DELETE FROM outbox WHERE published_at < now() - make_interval(hours => :hours)")
@@ -94,10 +116,59 @@ class OutboxRelay:
             rows = await raw.fetch(_CLAIM, self._batch_size)
             if not rows:
                 return 0
-            await self.send(rows)
-            await self.mark_published(conn, [row["id"] for row in rows])
-        OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
+            refused: list[tuple[int, str]] = []
+            try:
+                await self.send(rows)
+                published = [row["id"] for row in rows]
+            except Exception as exc:
+                if not is_refused_by_broker(exc):
+                    raise
+                log.warning("broker refused a batch; sending it row by row", error=repr(exc))
+                published, refused = await self.send_one_by_one(rows)
+            if refused:
+                await self.quarantine(conn, refused)
+            await self.mark_published(conn, published)
+        OUTBOX_PUBLISHED.labels(self._service).inc(len(published))
+        if refused:
+            OUTBOX_QUARANTINED.labels(self._service).inc(len(refused))
+        # a batch that was all refused or held still made progress: keep going
         return len(rows)
+
+    async def send_one_by_one(
+        self, rows: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[int], list[tuple[int, str]]]:
+        """Send each row alone, in id order. Returns the ids published and the (id, reason)
+        of those the broker refused; a later row of a refused row's key is neither (held)."""
+        published: list[int] = []
+        refused: list[tuple[int, str]] = []
+        held: set[tuple[str, str]] = set()
+        for row in rows:
+            key = row["message_key"]
+            if key is not None and (row["topic"], key) in held:
+                continue
+            try:
+                await self.send([row])
+            except Exception as exc:
+                if not is_refused_by_broker(exc):
+                    raise
+                reason = f"{type(exc).__name__}: {exc}"
+                log.error(
+                    "outbox row refused by the broker; quarantined",
+                    outbox_id=row["id"],
+                    event_id=str(row["event_id"]),
+                    event_type=row["event_type"],
+                    reason=reason[:500],
+                )
+                refused.append((row["id"], reason))
+                if key is not None:
+                    held.add((row["topic"], key))
+                continue
+            published.append(row["id"])
+        return published, refused
+
+    async def quarantine(self, conn: AsyncConnection, refused: list[tuple[int, str]]) -> None:
+        ids, reasons = [i for i, _ in refused], [r for _, r in refused]
+        await (await _driver(conn)).execute(QUARANTINE, ids, reasons)
 
     async def send(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Send in id order and wait for every acknowledgement.
@@ -105,7 +176,8 @@ class OutboxRelay:
         Rows are packed into one record batch per partition (``create_batch`` /
         ``send_batch``), in id order, a full batch sent before the next is started: the
         same records and per-partition order as one ``send`` per row, without a future
-        and a metadata check per message. The partition comes from the producer's
+        and a metadata check per message. A partition's full batch is acknowledged before
+        its next is sent, so a refused batch is never overtaken by later rows of its keys. The partition comes from the producer's
         partitioner (murmur2 of the key, as ``send`` would choose) unless the row names one.
         """
         producer = self._producer
@@ -127,10 +199,12 @@ class OutboxRelay:
             if batch is None:
                 batch = batches[(topic, partition)] = producer.create_batch()
             if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                pending.append(await producer.send_batch(batch, topic, partition=partition))
+                # A full batch is acknowledged before the partition's next one is sent: if
+                # the broker refuses it, no later row of its keys has gone out before it.
+                await (await producer.send_batch(batch, topic, partition=partition))
                 batch = batches[(topic, partition)] = producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                    raise ValueError(f"outbox row {row['id']} is larger than a record batch")
+                    raise RecordTooLarge(f"outbox row {row['id']} is larger than a record batch")
         for (topic, partition), batch in batches.items():
             pending.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*pending)
@@ -157,6 +231,10 @@ class OutboxRelay:
         async with self._engine.connect() as conn:
             return int(await conn.scalar(_BACKLOG) or 0)
 
+    async def quarantined(self) -> int:
+        async with self._engine.connect() as conn:
+            return int(await conn.scalar(text(QUARANTINE_SIZE)) or 0)
+
     async def purge_published(self) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(_PURGE, {"hours": self._retention_hours})
@@ -170,10 +248,15 @@ class OutboxRelay:
         try:
             while not stop.is_set():
                 self._wake.clear()
+                if listener is None or listener.is_closed():
+                    # the database dropped it (restart, failover): listen again, then publish
+                    # what was committed while the relay could not hear
+                    listener = await self._listen()
                 try:
                     await self.publish_pending()
                     if time.monotonic() >= next_backlog:
                         OUTBOX_BACKLOG.labels(self._service).set(await self.backlog())
+                        OUTBOX_QUARANTINE.labels(self._service).set(await self.quarantined())
                         next_backlog = time.monotonic() + BACKLOG_REFRESH_SECONDS
                     if time.monotonic() >= next_purge:
                         await self.purge_published()
@@ -190,8 +273,12 @@ class OutboxRelay:
 
     async def _listen(self) -> asyncpg.Connection | None:
         try:
-            conn = await asyncpg.connect(self._dsn)
+            conn = await asyncpg.connect(
+                self._dsn, server_settings={"application_name": f"{self._service}-outbox-listen"}
+            )
             await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+            # wake the loop at once when the connection is lost, so it listens again
+            conn.add_termination_listener(lambda *_: self._wake.set())
             return conn
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("outbox relay cannot LISTEN; polling only", error=repr(exc))

@@ -44,7 +44,14 @@ async def kit_db() -> AsyncIterator[tuple[AsyncEngine, str]]:
 async def engine(kit_db: tuple[AsyncEngine, str]) -> AsyncEngine:
     engine, _ = kit_db
     async with engine.begin() as conn:
-        for table in ("outbox", "processed_events", "effects", "idempotency_keys"):
+        for table in (
+            "outbox",
+            "outbox_quarantine",
+            "processed_events",
+            "parked_keys",
+            "effects",
+            "idempotency_keys",
+        ):
             await conn.exec_driver_sql(f"TRUNCATE {table} RESTART IDENTITY")
     return engine
 

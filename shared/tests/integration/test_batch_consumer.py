@@ -120,9 +120,11 @@ async def test_poison_event_inside_a_batch_is_dead_lettered_and_the_rest_applied
     topic_and_group: tuple[str, str],
 ) -> None:
     topic, group = topic_and_group
-    bad_payload = touched("L-p", 99)
+    bad_payload = touched(
+        "L-p-bad", 99
+    )  # poison on loans of their own (a dead letter parks its loan)
     bad_payload = CloudEvent(**{**bad_payload.__dict__, "data": b'{"loan_id": "L-p"}'})
-    for event in [touched("L-p", 1), touched("L-p", -1), touched("L-p", 2), bad_payload]:
+    for event in [touched("L-p", 1), touched("L-p-neg", -1), touched("L-p", 2), bad_payload]:
         await send(producer, topic, event)
     await send(producer, topic, touched("L-p", 3))
     consumer = batch_consumer(topic, group, uow_factory, producer)

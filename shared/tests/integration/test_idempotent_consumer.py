@@ -173,15 +173,14 @@ async def test_malformed_message_goes_to_dead_letter_topic_and_next_is_processed
     topic, group = topic_and_group
     key = b"L-poison"
     await (await producer.send(topic, value=b"not json at all", key=key, headers=[("x", b"1")]))
-    bad_payload = new_event(LoanTouched(loan_id="L-poison", seq=1), source="kit-test")
-    bad_payload = CloudEvent(**{**bad_payload.__dict__, "data": b'{"loan_id": "L-poison"}'})
+    # each poison event on a loan of its own: a dead letter parks its loan's later events
+    bad_payload = new_event(LoanTouched(loan_id="L-poison-1", seq=1), source="kit-test")
+    bad_payload = CloudEvent(**{**bad_payload.__dict__, "data": b'{"loan_id": "L-poison-1"}'})
     await send(producer, topic, bad_payload)
     await send(
-        producer, topic, new_event(LoanTouched(loan_id="L-poison", seq=-1), source="kit-test")
+        producer, topic, new_event(LoanTouched(loan_id="L-poison-2", seq=-1), source="kit-test")
     )
-    await send(
-        producer, topic, new_event(LoanTouched(loan_id="L-poison", seq=2), source="kit-test")
-    )
+    await send(producer, topic, new_event(LoanTouched(loan_id="L-good", seq=2), source="kit-test"))
 
     consumer = consumer_for(topic, group, uow_factory, producer)
     await consumer.start()
@@ -190,7 +189,7 @@ async def test_malformed_message_goes_to_dead_letter_topic_and_next_is_processed
     finally:
         await consumer.stop()
 
-    assert await effect_rows(engine) == [("L-poison", 2)]
+    assert await effect_rows(engine) == [("L-good", 2)]
     parked = await read_dead_letters(group + ".dlt", 3)
     reasons = [header_value(h, H_REASON) or "" for _, h in parked]
     assert len(parked) == 3
@@ -219,26 +218,28 @@ async def test_flaky_handler_is_retried_then_dead_lettered_after_max_attempts(
     consumer = consumer_for(topic, group, uow_factory, producer, attempts=3)
     await consumer.start()
     try:
-        await drain(consumer, engine, 2)
+        await drain(consumer, engine, 1)
+        parked = await read_dead_letters(group + ".dlt", 2)
     finally:
         await consumer.stop()
 
-    assert await effect_rows(engine) == [("L-flaky", 100), ("L-flaky", 300)]
-    parked = await read_dead_letters(group + ".dlt", 1)
-    assert len(parked) == 1
+    # 300 is not applied past 200: the loan waits behind its dead letter, in order
+    assert await effect_rows(engine) == [("L-flaky", 100)]
+    assert len(parked) == 2
     assert header_value(parked[0][1], H_ATTEMPTS) == "3"
     assert "flaky handler for seq 200" in (header_value(parked[0][1], H_REASON) or "")
+    assert "key parked behind" in (header_value(parked[1][1], H_REASON) or "")
 
-    # The cause is fixed; replaying the dead letters applies the parked event.
+    # The cause is fixed; replaying the dead letters applies the parked events in order.
     FAILURES.clear()
-    assert await replay(KAFKA, group) == 1
+    assert (await replay(KAFKA, group)).replayed == 2
     again = consumer_for(topic, group, uow_factory, producer)
     await again.start()
     try:
         await drain(again, engine, 3)
     finally:
         await again.stop()
-    assert await effect_rows(engine) == [("L-flaky", 100), ("L-flaky", 300), ("L-flaky", 200)]
+    assert await effect_rows(engine) == [("L-flaky", 100), ("L-flaky", 200), ("L-flaky", 300)]
 
 
 async def test_one_keys_events_are_handled_in_order(

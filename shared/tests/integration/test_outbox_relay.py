@@ -176,3 +176,49 @@ async def test_topic_namespace_isolates_an_environment_on_a_shared_cluster(
     await relay(engine, producer, db_url, topic_namespace=namespace).publish_pending()
     assert [e.key for e in await read_events([namespace + topic], count=1, timeout=5)] == ["L-ns"]
     assert await read_events([topic], count=1, timeout=2) == []
+
+
+async def test_relay_listens_again_after_the_database_drops_its_connection(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], UnitOfWork],
+    producer: AIOKafkaProducer,
+    db_url: str,
+) -> None:
+    topic = unique("kit-outbox")
+    await create_topics(topic)
+    listener_pids = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND query ILIKE 'LISTEN%'"
+    )
+
+    async def pids() -> set[int]:
+        async with engine.connect() as conn:
+            return set(await conn.scalars(listener_pids))
+
+    before = await pids()
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay(engine, producer, db_url, poll_interval=60.0).run(stop))
+    try:
+        await eventually(lambda: _more(pids, before), timeout=10)
+        first = await pids() - before
+        # a restart or failover as the relay sees it: the server ends its LISTEN session
+        async with engine.connect() as conn:
+            for pid in first:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await eventually(lambda: _more(pids, before | first), timeout=10)
+
+        started = time.monotonic()
+        async with uow_factory() as uow:
+            await uow.emit(event_on(topic, "L-after-restart", 1))
+            await uow.commit()
+        events = await read_events([topic], count=1, timeout=15)
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 65)
+    assert [e.key for e in events] == ["L-after-restart"]
+    assert elapsed < 15, "woken by NOTIFY again, not by the 60 s poll"
+
+
+async def _more(pids: Callable[[], Any], known: set[int]) -> bool:
+    return bool(await pids() - known)

@@ -1,13 +1,13 @@
 """loan versions: one sequence stamps every balance-carrying event of every loan
 
-Revision ID: 0004_history
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
-revision = "0004_history"
+revision = "0004"
 down_revision = "0003"
 
 

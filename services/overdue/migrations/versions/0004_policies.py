@@ -1,6 +1,6 @@
 """loans blocked by close of business while their product has no valid overdue policy
 
-Revision ID: 0004_policies
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_policies"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

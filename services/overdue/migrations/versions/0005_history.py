@@ -1,8 +1,8 @@
 """waivers spread by instalment and confirmed by the ledger; each closed day's record of
 the loans past due (loan_days); the ledger's loan_version last applied
 
-Revision ID: 0004_history
-Revises: 0004_policies
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_history"
-down_revision: str | None = "0004_policies"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
