@@ -13,6 +13,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from ledger import views
+from ledger.adapters.business_days import last_closed_day
 from ledger.adapters.records import LoanRecord
 from ledger.adapters.repository import LoanRepository
 from ledger.domain import LedgerDomainError
@@ -257,7 +258,7 @@ async def owed(
     loan = await _visible_loan(request, principal, loan_id)
     clock = _clock(request)
     async with runtime_of(request).session_factory() as session, session.begin():
-        day = as_of or (await clock.today(session, ZoneInfo(loan.timezone))).today
+        day = as_of or clock.today(await last_closed_day(session), ZoneInfo(loan.timezone)).today
         try:
             loan, outstanding, credit = await views.outstanding_as_of(session, loan_id, day)
         except ValueError as exc:
@@ -352,7 +353,7 @@ async def reverse(
     clock = _clock(request)
 
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
-        today = (await clock.today(uow.session, ZoneInfo(loan.timezone))).today
+        today = clock.today(await last_closed_day(uow.session), ZoneInfo(loan.timezone)).today
         if body.business_date is not None and body.business_date > today:
             raise Invalid(
                 f"business_date {body.business_date} is after today on the business clock "

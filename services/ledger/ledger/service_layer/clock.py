@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ledger.adapters.business_days import ClosedDay, last_closed_day
+from ledger.adapters.business_days import ClosedDay
 from ledger.service_layer.errors import Invalid
 from ledger.settings import Settings
 from lendkit.business_clock import FutureBusinessDay, business_today, ensure_not_after_today
@@ -51,9 +49,9 @@ class LedgerClock:
     def now() -> datetime:
         return datetime.now(UTC)
 
-    async def today(self, session: AsyncSession, zone: ZoneInfo | None = None) -> BusinessToday:
-        """Today in ``zone`` (default: the business timezone)."""
-        closed = await last_closed_day(session)
+    def today(self, closed: ClosedDay | None, zone: ZoneInfo | None = None) -> BusinessToday:
+        """Today in ``zone`` (default: the business timezone), given the last closed
+        business day (``ledger.adapters.business_days.last_closed_day``)."""
         today = business_today(
             self.now(),
             zone or self.zone,

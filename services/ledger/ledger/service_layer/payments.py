@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ledger.adapters.business_days import last_closed_day
 from ledger.adapters.records import LoanState, PaymentRecord
 from ledger.service_layer.clock import BusinessToday, LedgerClock
 from ledger.service_layer.errors import Conflict, Invalid, NotFound
@@ -140,7 +141,7 @@ async def record_payment(
     check_value_date(
         value_date,
         disbursed_on=state.loan.disbursed_on,
-        clock=await clock.today(uow.session, ZoneInfo(state.loan.timezone)),
+        clock=clock.today(await last_closed_day(uow.session), ZoneInfo(state.loan.timezone)),
         back_dated=back_dated,
     )
     if state.reference_taken:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from ledger.adapters.business_days import payments_dated_after, redate_misdated
+from ledger.adapters.business_days import last_closed_day, payments_dated_after, redate_misdated
 from ledger.service_layer.clock import LedgerClock
 from ledger.service_layer.payments import reverse_payment
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
@@ -41,11 +41,12 @@ async def reverse_misdated_payments(
     uow: LedgerUnitOfWork, clock: LedgerClock, *, apply: bool
 ) -> list[RepairedPayment]:
     """Reverse (``apply``) or only list the misdated live payments; the caller commits."""
-    latest = (await clock.today(uow.session, _AHEAD)).today
+    closed = await last_closed_day(uow.session)
+    latest = clock.today(closed, _AHEAD).today
     found: list[RepairedPayment] = []
     # Loans' timezones span 26 hours: every loan's today is at most two days before ``latest``.
     for p in await payments_dated_after(uow.session, latest - timedelta(days=2)):
-        today = (await clock.today(uow.session, ZoneInfo(p.timezone))).today
+        today = clock.today(closed, ZoneInfo(p.timezone)).today
         if p.value_date not in ("infinity", "-infinity") and (
             date.fromisoformat(p.value_date) <= today
         ):
