@@ -40,12 +40,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -60,6 +61,7 @@ from lendkit.dead_letters import (
     dead_letter_topic,
     header_value,
 )
+from lendkit.errors import ServiceError
 from lendkit.events.envelope import CloudEvent, MalformedEvent
 from lendkit.failures import RejectedEvent, RetryPolicy, UnknownEventVersion, is_transient
 from lendkit.logging import get_logger
@@ -74,13 +76,44 @@ from lendkit.parked_keys import (
     release_after,
 )
 
-__all__ = ["Batchable", "IdempotentConsumer", "RejectedEvent", "RetryPolicy", "is_transient"]
+__all__ = [
+    "Batchable",
+    "IdempotentConsumer",
+    "RejectedEvent",
+    "RetryPolicy",
+    "is_transient",
+    "rejecting",
+]
 
 log = get_logger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
 Handler = Callable[[U, CloudEvent], Awaitable[None]]
 BatchFunction = Callable[[U, list[CloudEvent]], Awaitable[None]]
+
+F = TypeVar("F", bound=Callable[..., Awaitable[None]])
+
+
+def rejecting(*refusals: type[BaseException]) -> Callable[[F], F]:
+    """A consumer handler (or batch function) whose ``refusals`` mean "this event can never
+    have an effect": they become :class:`RejectedEvent` (dead letter with the reason, the key
+    goes on). Without arguments, every ``lendkit.errors.ServiceError``."""
+    caught: tuple[type[BaseException], ...] = refusals or (ServiceError,)
+
+    def wrap(handler: F) -> F:
+        @functools.wraps(handler)
+        async def handle(*args: Any, **kwargs: Any) -> None:
+            try:
+                await handler(*args, **kwargs)
+            except RejectedEvent:
+                raise
+            except caught as exc:
+                raise RejectedEvent(f"{type(exc).__name__}: {exc}") from exc
+
+        return cast(F, handle)
+
+    return wrap
+
 
 _VERSION = re.compile(r"^(?P<base>.+)\.v(?P<n>\d+)$")
 

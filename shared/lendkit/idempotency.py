@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Request
@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.auth import Principal
 from lendkit.db import UnitOfWork
+from lendkit.kit_tables import idempotency_keys
 from lendkit.problems import ProblemError
-from lendkit.tables import idempotency_keys
 
 MAX_KEY_LENGTH = 200
 
@@ -143,3 +143,33 @@ async def respond_once(
     await uow.commit()
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
     return StoredJSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+U = TypeVar("U", bound=UnitOfWork)
+
+
+async def idempotent_post(
+    new_uow: Callable[[], U],
+    *,
+    caller: Principal,
+    key: str | None,
+    scope: str,
+    body: Any,
+    work: Callable[[U], Awaitable[tuple[int, Any]]],
+    before: Callable[[U], Awaitable[None]] | None = None,
+) -> JSONResponse:
+    """A POST route's whole body: open a unit of work (``new_uow``, usually
+    ``runtime_of(request).uow``), run ``before`` (a lock to take before the key is
+    claimed), then ``work`` once per caller and Idempotency-Key, commit and answer.
+
+    The key is required before anything is opened. A refusal raised by ``work``
+    (``lendkit.errors``) rolls the whole transaction back, key row included, and is
+    answered as problem+json by the app's handlers, so a retry does the work afresh.
+    """
+    require_key(key)
+    async with new_uow() as uow:
+        if before is not None:
+            await before(uow)
+        return await respond_once(
+            uow, caller=caller, key=key, scope=scope, body=body, work=lambda: work(uow)
+        )

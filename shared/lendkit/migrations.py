@@ -20,7 +20,7 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from lendkit.tables import kit_metadata, outbox_quarantine, parked_keys
+from lendkit.kit_tables import kit_metadata, outbox_quarantine, parked_keys
 
 
 def run_migrations(target_metadata: MetaData) -> None:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from lendkit.errors import ServiceError
 from lendkit.logging import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -71,6 +72,19 @@ async def _problem_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    """A use case's refusal (``lendkit.errors``): its status, its message as the detail, and
+    the field at fault (when known) in ``errors`` like a validation error."""
+    assert isinstance(exc, ServiceError)
+    errors = (
+        None
+        if exc.field is None
+        else [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+    )
+    type_ = TYPE_BASE + exc.title.lower().replace(" ", "-")
+    return problem_response(request, exc.status, exc.title, str(exc), type_, errors=errors)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = HTTPStatus(exc.status_code).phrase
@@ -106,6 +120,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem_error)
+    app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from lendkit.auth import TokenCodec
 from lendkit.consumer import Handler, IdempotentConsumer, RetryPolicy
 from lendkit.db import UnitOfWork, create_engine, create_session_factory
+from lendkit.events.catalogue import CATALOGUE, EventPayload
 from lendkit.logging import configure_logging, get_logger
 from lendkit.outbox.relay import OutboxRelay, asyncpg_dsn
 from lendkit.retention import run_retention
@@ -33,10 +34,19 @@ U = TypeVar("U", bound=UnitOfWork)
 
 @dataclass
 class ConsumerSpec(Generic[U]):
-    """Which topics a service reads and which handler applies each event type."""
+    """Which topics a service reads and which handler applies each event type.
+
+    ``handlers`` is keyed by contract class (``{PaymentAllocated: handlers.on_payment_allocated}``),
+    so a handler table names no type string and cannot drift from the catalogue; the spec
+    keeps the table by catalogue type.
+    """
 
     topics: list[str]
-    handlers: Mapping[str, Handler[U]]
+    handlers: Mapping[type[EventPayload], Handler[U]]
+    by_type: dict[str, Handler[U]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_type = {CATALOGUE.spec_for_model(m).type: h for m, h in self.handlers.items()}
 
 
 def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -107,7 +117,7 @@ class ServiceRuntime(Generic[U]):
             bootstrap_servers=s.kafka_bootstrap_servers,
             group=s.group_id,
             topics=self.consumer_spec.topics,
-            handlers=self.consumer_spec.handlers,
+            handlers=self.consumer_spec.by_type,
             uow_factory=self.uow,
             producer=self.producer,
             batch_size=s.consumer_batch_size,

@@ -14,8 +14,8 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from lendkit.kit_tables import kit_metadata
 from lendkit.migrations import upgrade
-from lendkit.tables import kit_metadata
 from lendkit.testing import fresh_database
 
 SERVICES = ("ledger", "overdue", "notifier", "restructure")

@@ -13,7 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.events.envelope import CloudEvent
-from lendkit.tables import outbox
+from lendkit.kit_tables import outbox
 
 OUTBOX_CHANNEL = "outbox"
 

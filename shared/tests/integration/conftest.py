@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from lendkit.db import UnitOfWork
 from lendkit.events import EventPayload, event_type
-from lendkit.tables import kit_metadata
+from lendkit.kit_tables import kit_metadata
 from lendkit.testing import KAFKA, fresh_database
 
 test_metadata = MetaData()

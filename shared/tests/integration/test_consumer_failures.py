@@ -20,8 +20,8 @@ from lendkit.consumer import Batchable, IdempotentConsumer, RejectedEvent, Retry
 from lendkit.db import UnitOfWork
 from lendkit.dead_letters import H_REASON, H_REPLAYS, header_value, replay
 from lendkit.events import CloudEvent, new_event
+from lendkit.kit_tables import parked_keys
 from lendkit.outbox.bulk import driver_connection
-from lendkit.tables import parked_keys
 from lendkit.testing import KAFKA, create_topics, eventually, unique
 
 from .conftest import LoanTouched

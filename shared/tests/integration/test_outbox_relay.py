@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from lendkit.db import UnitOfWork
 from lendkit.events import CloudEvent, new_event
+from lendkit.kit_tables import outbox
 from lendkit.outbox.relay import OutboxRelay
-from lendkit.tables import outbox
 from lendkit.testing import create_topics, eventually, read_events, unique
 
 from .conftest import LoanTouched

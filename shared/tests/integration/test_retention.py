@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lendkit.db import UnitOfWork
 from lendkit.events import new_event
+from lendkit.kit_tables import idempotency_keys, processed_events
 from lendkit.retention import prune_kit_tables
-from lendkit.tables import idempotency_keys, processed_events
 from lendkit.testing import create_topics, unique
 
 from .conftest import LoanTouched

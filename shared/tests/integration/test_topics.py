@@ -6,7 +6,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from lendkit.contracts.topics import LOAN_PARTITIONS, TOPICS
 from lendkit.testing import KAFKA, create_platform_topics, unique
-from lendkit.topics import ensure_topics
+from lendkit.topic_admin import ensure_topics
 
 
 async def test_platform_topics_are_created_once_with_explicit_partitions() -> None:

@@ -11,12 +11,8 @@ from lendkit.consumer import Batchable, RejectedEvent
 from lendkit.contracts.overdue import PenaltyAssessed, PenaltyWaived
 from lendkit.contracts.restructure import PlanAccepted
 from lendkit.contracts.topics import OVERDUE_LOANS, RESTRUCTURE_PLANS
-from lendkit.events import CATALOGUE, CloudEvent
+from lendkit.events import CloudEvent
 from lendkit.runtime import ConsumerSpec
-
-
-def _type(model: type[PenaltyAssessed] | type[PenaltyWaived] | type[PlanAccepted]) -> str:
-    return CATALOGUE.spec_for_model(model).type
 
 
 async def on_penalties_assessed(uow: LedgerUnitOfWork, events: list[CloudEvent]) -> None:
@@ -54,8 +50,8 @@ async def on_plan_accepted(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
 CONSUMERS: ConsumerSpec[LedgerUnitOfWork] = ConsumerSpec(
     topics=[OVERDUE_LOANS, RESTRUCTURE_PLANS],
     handlers={
-        _type(PenaltyAssessed): Batchable(on_penalties_assessed),
-        _type(PenaltyWaived): on_penalty_waived,
-        _type(PlanAccepted): on_plan_accepted,
+        PenaltyAssessed: Batchable(on_penalties_assessed),
+        PenaltyWaived: on_penalty_waived,
+        PlanAccepted: on_plan_accepted,
     },
 )

@@ -21,7 +21,7 @@ from lendkit.events import CloudEvent, new_event
 from lendkit.migrations import upgrade
 from lendkit.runtime import ServiceRuntime
 from lendkit.testing import KAFKA, create_topics, fresh_database, start_group_at_end, unique
-from lendkit.topics import ensure_topics
+from lendkit.topic_admin import ensure_topics
 
 
 class Ledger:

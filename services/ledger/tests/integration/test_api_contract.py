@@ -35,12 +35,12 @@ from ledger.entrypoints.schemas import (
 )
 from ledger.settings import Settings
 from lendkit.auth import Role
-from lendkit.contract_testing import SCHEMATHESIS, exercise_operation, tagged_operations
 from lendkit.contracts.ledger import LoanDisbursed
 from lendkit.migrations import upgrade
 from lendkit.openapi import ProblemDetails
 from lendkit.problems import PROBLEM_JSON
 from lendkit.testing import fresh_database, unique
+from lendkit.testing.openapi_contract import SCHEMATHESIS, exercise_operation, tagged_operations
 
 from .conftest import Ledger
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lendkit.consumer import Handler
+from lendkit.contracts import ledger, notifier, restructure
 from lendkit.contracts.topics import (
     LEDGER_LOANS,
     LEDGER_PRODUCTS,
@@ -10,22 +11,23 @@ from lendkit.contracts.topics import (
     RESTRUCTURE_PLANS,
 )
 from lendkit.db import UnitOfWork
+from lendkit.events.catalogue import EventPayload
 from lendkit.runtime import ConsumerSpec
 from overdue.service_layer import handlers
 
 TOPICS = [LEDGER_PRODUCTS, LEDGER_LOANS, RESTRUCTURE_PLANS, NOTIFIER_CONTACTS]
 
-HANDLERS: dict[str, Handler[UnitOfWork]] = {
-    "ledger.product.published.v1": handlers.product_published,
-    "ledger.loan.disbursed.v1": handlers.loan_disbursed,
-    "ledger.repayment.due.v1": handlers.repayment_due,
-    "ledger.payment.allocated.v1": handlers.payment_allocated,
-    "ledger.payment.reversed.v1": handlers.payment_reversed,
-    "ledger.charge.booked.v1": handlers.charge_booked,
-    "ledger.schedule.rewritten.v1": handlers.schedule_rewritten,
-    "ledger.business_day.closed.v1": handlers.business_day_closed,
-    "restructure.plan.accepted.v1": handlers.plan_accepted,
-    "notifier.message.delivered.v1": handlers.message_delivered,
+HANDLERS: dict[type[EventPayload], Handler[UnitOfWork]] = {
+    ledger.ProductPublished: handlers.product_published,
+    ledger.LoanDisbursed: handlers.loan_disbursed,
+    ledger.RepaymentDue: handlers.repayment_due,
+    ledger.PaymentAllocated: handlers.payment_allocated,
+    ledger.PaymentReversed: handlers.payment_reversed,
+    ledger.ChargeBooked: handlers.charge_booked,
+    ledger.ScheduleRewritten: handlers.schedule_rewritten,
+    ledger.BusinessDayClosed: handlers.business_day_closed,
+    restructure.PlanAccepted: handlers.plan_accepted,
+    notifier.MessageDelivered: handlers.message_delivered,
 }
 
 

@@ -43,7 +43,7 @@ from lendkit.runtime import ServiceRuntime
 from lendkit.testing import KAFKA, create_topics, fresh_database, unique
 from overdue.bootstrap import create_runtime
 from overdue.entrypoints.api import router
-from overdue.entrypoints.consumers import HANDLERS
+from overdue.entrypoints.consumers import consumer_spec
 from overdue.settings import Settings
 
 REPO = Path(__file__).resolve().parents[4]
@@ -76,7 +76,7 @@ class World:
             bootstrap_servers=KAFKA,
             group=unique("overdue-test"),
             topics=list(self.topics.values()),
-            handlers=HANDLERS,
+            handlers=consumer_spec().by_type,
             uow_factory=runtime.uow,
             producer=runtime.producer,
             batch_size=500,

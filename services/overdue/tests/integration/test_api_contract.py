@@ -19,11 +19,11 @@ import pytest
 import schemathesis
 from schemathesis.python import asgi
 
-from lendkit.contract_testing import SCHEMATHESIS, exercise_operation, tagged_operations
 from lendkit.migrations import upgrade
 from lendkit.openapi import ProblemDetails
 from lendkit.problems import PROBLEM_JSON
 from lendkit.testing import fresh_database, unique
+from lendkit.testing.openapi_contract import SCHEMATHESIS, exercise_operation, tagged_operations
 from overdue.bootstrap import create_app
 from overdue.entrypoints.schemas import (
     CureRate,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.contracts.topics import TOPICS, TopicSpec
 from lendkit.events.envelope import CloudEvent
-from lendkit.topics import ensure_topics
+from lendkit.topic_admin import ensure_topics
 
 KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 PG_PASSWORD = os.environ.get("PG_PASSWORD", "platform")

@@ -1,4 +1,4 @@
-"""Create the platform's topics with their partition counts: ``python -m lendkit.topics``."""
+"""Create the platform's topics with their partition counts: ``python -m lendkit.topic_admin``."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ async def ensure_topics(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lendkit.topics")
+    parser = argparse.ArgumentParser(prog="python -m lendkit.topic_admin")
     parser.add_argument("--bootstrap", default="127.0.0.1:19092")
     parser.add_argument("--namespace", default="", help="prefix of every topic name")
     args = parser.parse_args(argv)

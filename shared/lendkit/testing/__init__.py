@@ -1,0 +1,42 @@
+"""Test helpers (development only: nothing under ``lendkit`` outside this package imports it).
+
+- :mod:`lendkit.testing.servers`: databases, topics and event reading against the real
+  PostgreSQL and Kafka that ``scripts/infra`` starts (re-exported here).
+- :mod:`lendkit.testing.fakes`: ``FakeUnitOfWork`` and fake repositories, for handler unit
+  tests that need no server.
+- :mod:`lendkit.testing.consumer_contract`: the consumer contract suite every service's
+  handler table re-runs.
+- :mod:`lendkit.testing.openapi_contract`: schemathesis checks of a service's OpenAPI.
+"""
+
+from lendkit.testing.servers import (
+    DB_PREFIX,
+    KAFKA,
+    PG_SERVER,
+    blocks_another_session,
+    create_platform_topics,
+    create_topics,
+    database_url,
+    delete_namespace_topics,
+    eventually,
+    fresh_database,
+    read_events,
+    start_group_at_end,
+    unique,
+)
+
+__all__ = [
+    "DB_PREFIX",
+    "KAFKA",
+    "PG_SERVER",
+    "blocks_another_session",
+    "create_platform_topics",
+    "create_topics",
+    "database_url",
+    "delete_namespace_topics",
+    "eventually",
+    "fresh_database",
+    "read_events",
+    "start_group_at_end",
+    "unique",
+]
