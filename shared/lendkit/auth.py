@@ -10,8 +10,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
 
 import jwt
+from fastapi import Depends
 from starlette.requests import Request
 
 from lendkit.problems import ProblemError
@@ -175,3 +177,17 @@ def ensure_may_see(principal: Principal, borrower_id: str) -> None:
     """A borrower asking for someone else's data gets 404: existence is not disclosed."""
     if not principal.may_see_borrower(borrower_id):
         raise ProblemError(404, "Not Found", "No such resource")
+
+
+# The callers a route admits, as ``Annotated`` parameters (``caller: Staff``). Every service
+# uses these; a route that needs another set builds one with ``require_roles``.
+Anyone = Annotated[
+    Principal, Depends(require_roles(Role.BORROWER, Role.OPS, Role.ADMIN, Role.SERVICE))
+]
+"""Any authenticated caller; a borrower is then limited to their own data."""
+Staff = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN, Role.SERVICE))]
+"""Operations people and other services (the payment channel, the simulator)."""
+Ops = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN))]
+"""Operations people only."""
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+"""Administrators only (products and their policies)."""

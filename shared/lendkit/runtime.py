@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
@@ -191,6 +192,17 @@ class ServiceRuntime(Generic[U]):
         if self._read_pool is not None:
             await self._read_pool.close()
         await self.engine.dispose()
+
+
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: a session for a route's reads (no unit of work, no outbox), closed
+    after the response. ``views`` functions take it (``session: ReadSession``)."""
+    async with runtime_of(request).session_factory() as session:
+        yield session
+
+
+#: A route's read session: ``session: ReadSession``.
+ReadSession = Annotated[AsyncSession, Depends(read_session)]
 
 
 def runtime_of(request: Request) -> ServiceRuntime[Any]:
