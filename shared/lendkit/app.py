@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from lendkit.health import router as health_router
 from lendkit.metrics import router as metrics_router
 from lendkit.middleware import RequestContextMiddleware, RequestGate
+from lendkit.openapi import document_roles
 from lendkit.problems import install_problem_handlers
 from lendkit.runtime import ServiceRuntime
 
@@ -50,4 +51,5 @@ def create_service_app(
     app.include_router(metrics_router)
     for router in routers:
         app.include_router(router)
+    document_roles(app, [health_router, metrics_router, *routers])
     return app

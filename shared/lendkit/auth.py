@@ -7,7 +7,7 @@ subject), ``ops``, ``admin`` and ``service``. Every route but health requires a 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -158,19 +158,28 @@ def principal_from(request: Request) -> Principal:
     return authenticate(request, codec)
 
 
-def require_roles(*allowed: Role) -> Callable[[Request], Awaitable[Principal]]:
-    """FastAPI dependency: the caller's principal, if it holds one of ``allowed``."""
-    allowed_set = frozenset(allowed)
+class RoleCheck:
+    """FastAPI dependency: the caller's principal, if it holds one of ``roles`` (else 403).
 
-    async def dependency(request: Request) -> Principal:
+    The OpenAPI document lists each operation's ``roles`` (``x-roles`` and the description,
+    ``lendkit.openapi.document_roles``) from this same object, so what is documented is what
+    is enforced."""
+
+    def __init__(self, roles: Iterable[Role]) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, request: Request) -> Principal:
         principal = principal_from(request)
-        if not principal.roles & allowed_set:
+        if not principal.roles & self.roles:
             raise ProblemError(
-                403, "Forbidden", f"This needs one of the roles: {', '.join(sorted(allowed_set))}"
+                403, "Forbidden", f"This needs one of the roles: {', '.join(sorted(self.roles))}"
             )
         return principal
 
-    return dependency
+
+def require_roles(*allowed: Role) -> RoleCheck:
+    """FastAPI dependency: the caller's principal, if it holds one of ``allowed``."""
+    return RoleCheck(allowed)
 
 
 def ensure_may_see(principal: Principal, borrower_id: str) -> None:

@@ -3,14 +3,18 @@ Idempotency-Key header (the kit answers them; this only documents them)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, FastAPI, Path, Query
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from lendkit.auth import Role, RoleCheck
 from lendkit.idempotency import MAX_KEY_LENGTH
 from lendkit.problems import PROBLEM_JSON
 
@@ -98,3 +102,71 @@ def service_router(tag: str) -> APIRouter:
 #: A business date a request may carry: PostgreSQL stores the extremes (0001-01-01,
 #: 9999-12-31) as -infinity/infinity, on which no date arithmetic works.
 BusinessDate = Annotated[date, Field(gt=date.min, lt=date.max)]
+
+
+def _route_roles(dependant: Dependant) -> frozenset[Role] | None:
+    """The roles that pass every role check of a route (``None``: no role check at all)."""
+    checks: list[frozenset[Role]] = []
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        if isinstance(current.call, RoleCheck):
+            checks.append(current.call.roles)
+        stack.extend(current.dependencies)
+    if not checks:
+        return None
+    return frozenset.intersection(*checks)
+
+
+def _has_body(operation: dict[str, Any]) -> bool:
+    return "requestBody" in operation
+
+
+def document_roles(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """Complete each operation of ``app``'s OpenAPI document from the routes of ``routers``
+    (the routers included in ``app``, without prefixes):
+
+    - ``x-roles``: the roles that may call it, read from the same ``RoleCheck`` dependency
+      that enforces them, also written in the description;
+    - the bearer ``security`` requirement (none on the public health routes), with 401 and
+      413 (the gate answers both before the body is read) and 403 unless every role may;
+    - 400 for an unparsable body on every operation with a body.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for route in (r for router in routers for r in router.routes):
+            if not isinstance(route, APIRoute) or not route.include_in_schema:
+                continue
+            roles = _route_roles(route.dependant)
+            for method in route.methods or ():
+                operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+                if operation is None:
+                    continue
+                if roles is None:
+                    operation["security"] = []
+                    continue
+                names = sorted(role.value for role in roles)
+                operation["x-roles"] = names
+                operation["security"] = [{"HTTPBearer": []}]
+                line = f"**Roles:** {', '.join(names)}."
+                description = operation.get("description", "")
+                operation["description"] = f"{description}\n\n{line}" if description else line
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("401", problems(401)[401])
+                responses.setdefault("413", problems(413)[413])
+                if roles == frozenset(Role):
+                    responses.pop("403", None)  # every role may call it: no role is refused
+                else:
+                    responses.setdefault("403", problems(403)[403])
+                if _has_body(operation):
+                    responses.setdefault("400", problems(400)[400])
+                elif not operation.get("parameters"):
+                    responses.pop("422", None)  # nothing in the request to be invalid
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

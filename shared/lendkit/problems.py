@@ -100,6 +100,16 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
         for e in exc.errors()
     ]
+    if any(e["type"] == "json_invalid" for e in errors):
+        # Not JSON at all: the request is malformed (400), not a well-formed invalid one (422).
+        return problem_response(
+            request,
+            400,
+            "Malformed JSON",
+            "The request body is not valid JSON; nothing was changed.",
+            TYPE_BASE + "malformed-json",
+            errors=errors,
+        )
     unknown = [
         ".".join(str(part) for part in e["loc"][1:] or e["loc"])
         for e in errors

@@ -167,7 +167,8 @@ async def test_openapi_documents_errors_and_idempotency_keys(ledger: Ledger) -> 
         responses = operation["responses"]
         success = next(s for s in responses if s.startswith("2"))
         assert "schema" in responses[success]["content"]["application/json"], (method, path)
-        for status in ("401", "403", "422"):
+        assert "401" in responses and "x-roles" in operation, (method, path)
+        for status in [s for s in responses if s.startswith("4")]:
             content = responses[status]["content"]
             assert list(content) == [PROBLEM_JSON], (method, path, status)
             assert content[PROBLEM_JSON]["schema"]["title"] == "ProblemDetails"
