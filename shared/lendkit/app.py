@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from lendkit.health import router as health_router
 from lendkit.metrics import router as metrics_router
 from lendkit.middleware import RequestContextMiddleware, RequestGate
-from lendkit.openapi import document_roles
+from lendkit.openapi import complete_openapi
 from lendkit.problems import install_problem_handlers
 from lendkit.runtime import ServiceRuntime
 
@@ -38,6 +38,8 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        # operationId = the route function's name: stable, readable names in generated clients
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.runtime = runtime
     app.state.tokens = runtime.tokens
@@ -51,5 +53,5 @@ def create_service_app(
     app.include_router(metrics_router)
     for router in routers:
         app.include_router(router)
-    document_roles(app, [health_router, metrics_router, *routers])
+    complete_openapi(app, [health_router, metrics_router, *routers])
     return app

@@ -162,7 +162,7 @@ class RoleCheck:
     """FastAPI dependency: the caller's principal, if it holds one of ``roles`` (else 403).
 
     The OpenAPI document lists each operation's ``roles`` (``x-roles`` and the description,
-    ``lendkit.openapi.document_roles``) from this same object, so what is documented is what
+    ``lendkit.openapi.complete_openapi``) from this same object, so what is documented is what
     is enforced."""
 
     def __init__(self, roles: Iterable[Role]) -> None:

@@ -19,6 +19,16 @@ from lendkit.idempotency import MAX_KEY_LENGTH
 from lendkit.problems import PROBLEM_JSON
 
 
+class ValidationIssue(BaseModel):
+    """One field that failed validation (pydantic's error, as FastAPI reports it)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int] = Field(description="where: body, query, path or header, then the field")
+    msg: str
+    type: str
+
+
 class ProblemDetails(BaseModel):
     """RFC 9457 problem details, as every error of every service is answered."""
 
@@ -29,12 +39,21 @@ class ProblemDetails(BaseModel):
     status: int = Field(ge=400, le=599)
     detail: str | None = None
     instance: str | None = Field(default=None, description="the request path")
-    errors: list[dict[str, Any]] | None = Field(
-        default=None, description="validation failures (422 only): loc, msg, type"
+    errors: list[ValidationIssue] | None = Field(
+        default=None, description="the fields at fault (400 and 422): loc, msg, type"
     )
 
 
-_PROBLEM_SCHEMA = ProblemDetails.model_json_schema()
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemDetails"}
+
+
+def _problem_components() -> dict[str, Any]:
+    """``ProblemDetails`` and what it refers to, as OpenAPI components."""
+    schema = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+    components: dict[str, Any] = schema.pop("$defs", {})
+    components["ProblemDetails"] = schema
+    return components
+
 
 _WHY = {
     400: "Malformed request: unparsable JSON body, missing or too long Idempotency-Key, "
@@ -122,7 +141,7 @@ def _has_body(operation: dict[str, Any]) -> bool:
     return "requestBody" in operation
 
 
-def document_roles(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+def complete_openapi(app: FastAPI, routers: Sequence[APIRouter]) -> None:
     """Complete each operation of ``app``'s OpenAPI document from the routes of ``routers``
     (the routers included in ``app``, without prefixes):
 
@@ -138,6 +157,7 @@ def document_roles(app: FastAPI, routers: Sequence[APIRouter]) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = generate()
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(_problem_components())
         for route in (r for router in routers for r in router.routes):
             if not isinstance(route, APIRoute) or not route.include_in_schema:
                 continue

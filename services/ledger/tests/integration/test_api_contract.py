@@ -171,7 +171,9 @@ async def test_openapi_documents_errors_and_idempotency_keys(ledger: Ledger) -> 
         for status in [s for s in responses if s.startswith("4")]:
             content = responses[status]["content"]
             assert list(content) == [PROBLEM_JSON], (method, path, status)
-            assert content[PROBLEM_JSON]["schema"]["title"] == "ProblemDetails"
+            assert content[PROBLEM_JSON]["schema"] == {
+                "$ref": "#/components/schemas/ProblemDetails"
+            }
         if "{loan_id}" in path:
             assert "404" in responses, (method, path)
         headers = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
