@@ -31,6 +31,18 @@ def dumps(doc: Any) -> str:
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
+def _key_schema(spec: EventSpec) -> dict[str, Any]:
+    """The Kafka message key: the payload's key field, or none at all for an event sent to
+    every partition of its topic (close-of-business markers carry ``partition`` instead)."""
+    if spec.key_field is None:
+        return {
+            "type": "null",
+            "description": "no key: one message is sent to each partition of the topic, "
+            "which the payload's `partition` names",
+        }
+    return {"type": "string", "description": f"the {spec.key_field}"}
+
+
 def asyncapi() -> dict[str, Any]:
     specs = contract_specs()
     messages = {
@@ -53,14 +65,7 @@ def asyncapi() -> dict[str, Any]:
                 },
             },
             "payload": {"$ref": f"events/schemas/{s.schema_file}"},
-            "bindings": {
-                "kafka": {
-                    "key": {
-                        "type": "string",
-                        "description": f"the {s.key_field or 'partition key'}",
-                    }
-                }
-            },
+            "bindings": {"kafka": {"key": _key_schema(s)}},
         }
         for s in specs
     }
@@ -112,7 +117,7 @@ def catalogue_markdown() -> str:
     ]
     for s in contract_specs():
         lines.append(
-            f"| `{s.type}` | `{s.topic}` | {s.key_field or '-'} | {s.description} | "
+            f"| `{s.type}` | `{s.topic}` | {s.key_field or 'none (every partition)'} | {s.description} | "
             f"[schema](schemas/{s.schema_file}) |"
         )
     return "\n".join(lines) + "\n"

@@ -1,0 +1,230 @@
+"""What goes over Kafka is what ``docs/asyncapi.json`` says: one loan's life through the
+ledger and the overdue service (missed instalment, penalties, stages, credit-report gate,
+pause and resume, a waiver, a reversed payment, a restructuring, payoff), then every
+message on the platform's topics is read raw and checked against the AsyncAPI document:
+its channel lists the message, and its headers, key and payload validate against the
+message's header schema, key binding and payload schema. Every event type of the catalogue
+must be seen (the notifier's and the restructure service's are published here as those
+services would, until they exist)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from aiokafka import AIOKafkaConsumer
+
+from lendkit.contracts.notifier import MessageDelivered
+from lendkit.contracts.restructure import PlanAccepted
+from lendkit.events import new_event
+from lendkit.events.generate import contract_specs
+from lendkit.testing import KAFKA, eventually
+
+from .conftest import Platform, RunningService, close_business_days, open_loan
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+async def _raw_messages(topics: list[str], until: set[str], timeout: float) -> list[Any]:
+    """Every record of ``topics`` from the beginning, until the types in ``until`` were seen
+    (or ``timeout``)."""
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=KAFKA,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records: list[Any] = []
+    seen: set[str] = set()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for partition_records in batch.values():
+                for record in partition_records:
+                    records.append(record)
+                    headers = {k: v.decode() for k, v in record.headers}
+                    seen.add(headers.get("ce_type", ""))
+            if until <= seen and not batch:
+                break
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def _types_on(platform: Platform, topic: str) -> set[str]:
+    records = await _raw_messages([platform.namespace + topic], set(), timeout=2)
+    return {dict(r.headers).get("ce_type", b"").decode() for r in records}
+
+
+async def _wait_for(platform: Platform, topic: str, type_: str) -> None:
+    async def seen() -> bool:
+        return type_ in await _types_on(platform, topic)
+
+    await eventually(seen, timeout=60, interval=0.5)
+
+
+async def _post(service: RunningService, path: str, body: dict[str, Any]) -> Any:
+    headers = {**service.ops, **_key()}
+    r = await service.client.post(path, json=body, headers=headers)
+    assert r.status_code in (200, 201), (path, r.text)
+    return r.json()
+
+
+async def _publish(platform: Platform, payload: Any, source: str) -> None:
+    event = new_event(payload, source=source)
+    producer = platform["ledger"].runtime.producer
+    await producer.send_and_wait(
+        platform.namespace + event.topic,
+        value=event.data,
+        key=event.key_bytes(),
+        headers=event.headers(),
+    )
+
+
+async def test_every_message_on_the_wire_matches_the_asyncapi_document(
+    platform: Platform,
+) -> None:
+    ledger, overdue = platform["ledger"], platform["overdue"]
+    code, loan_id = f"WIRE-{uuid.uuid4().hex[:6]}", f"WIRE-L-{uuid.uuid4().hex[:8]}"
+    product = {
+        "code": code,
+        "currency": "CNY",
+        "annual_rate": "0.12",
+        "term": 3,
+        "reminder_days_before": [2],
+        "overdue_policy": {
+            "arrears_grace_days": 1,
+            "credit_report_notice_dpd": 3,
+            "credit_report_wait_days": 0,
+            "escalation": {
+                "reminder_dpd": 1,
+                "early_dpd": 2,
+                "mid_dpd": 31,
+                "late_dpd": 61,
+                "legal_dpd": 91,
+                "charge_off_candidate_dpd": 180,
+            },
+        },
+    }
+    loan = {
+        "loan_id": loan_id,
+        "borrower_id": "B-wire",
+        "product_code": code,
+        "principal_minor": 300_000,
+        "disbursed_on": "2026-08-10",
+    }
+    await open_loan(ledger, product, loan)
+
+    # Missed instalment 1 (due 2026-09-10): reminder, due, overdue, penalties, stages, notice.
+    await close_business_days(ledger, date(2026, 9, 7), date(2026, 9, 15))
+    await _wait_for(platform, "overdue.loans", "overdue.credit_report.notice_due.v1")
+    await _publish(
+        platform,
+        MessageDelivered(
+            loan_id=loan_id,
+            message_id=uuid.uuid4().hex,
+            purpose="credit_report_notice",
+            channel="sms",
+            delivered_on=date(2026, 9, 15),
+        ),
+        source="notifier",
+    )
+    await close_business_days(ledger, date(2026, 9, 16), date(2026, 9, 17))
+    await _wait_for(platform, "overdue.loans", "overdue.credit_report.reportable.v1")
+
+    await _post(overdue, f"/loans/{loan_id}/pause", {"reason": "dispute"})
+    await _post(overdue, f"/loans/{loan_id}/resume", {"reason": "resolved"})
+    await _post(
+        overdue, f"/loans/{loan_id}/penalty-waivers", {"amount_minor": 1, "reason": "goodwill"}
+    )
+    await _wait_for(platform, "overdue.loans", "overdue.penalty.waived.v1")
+
+    small = await _post(
+        ledger,
+        f"/loans/{loan_id}/payments",
+        {"external_reference": uuid.uuid4().hex, "amount_minor": 100, "value_date": "2026-09-18"},
+    )
+    await _post(
+        ledger, f"/loans/{loan_id}/payments/{small['payment_id']}/reversal", {"reason": "bounced"}
+    )
+
+    # Restructured: the plan rewrites the schedule.
+    await _publish(
+        platform,
+        PlanAccepted(
+            plan_id=uuid.uuid4().hex,
+            loan_id=loan_id,
+            option="term_extension",
+            effective_date=date(2026, 9, 18),
+            first_due_date=date(2026, 10, 18),
+            new_term=4,
+            new_annual_rate="0.12",
+        ),
+        source="restructure",
+    )
+    await _wait_for(platform, "ledger.loans", "ledger.schedule.rewritten.v1")
+
+    # Paid off (more than everything, the rest stays a credit balance): every instalment
+    # settled, the loan settled and cured.
+    async def penalties_in() -> bool:
+        owed = await ledger.client.get(f"/loans/{loan_id}/owed", headers=ledger.ops)
+        return not owed.json()["settling"]
+
+    await eventually(penalties_in, timeout=60, interval=0.5)
+    await _post(
+        ledger,
+        f"/loans/{loan_id}/payments",
+        {
+            "external_reference": uuid.uuid4().hex,
+            "amount_minor": 1_000_000,
+            "value_date": "2026-09-18",
+        },
+    )
+    await _wait_for(platform, "ledger.loans", "ledger.loan.settled.v1")
+    await _wait_for(platform, "overdue.loans", "overdue.loan.cured.v1")
+
+    asyncapi = json.loads((DOCS / "asyncapi.json").read_text())
+    messages = asyncapi["components"]["messages"]
+    by_type = {m["name"]: m for m in messages.values()}
+    payload_schemas = {
+        s.type: json.loads((DOCS / "events" / "schemas" / s.schema_file).read_text())
+        for s in contract_specs()
+    }
+    channels = {
+        name: {ref["$ref"].rsplit("/", 1)[-1] for ref in channel["messages"].values()}
+        for name, channel in asyncapi["channels"].items()
+    }
+    every_type = set(by_type)
+    loan_topics = [platform.namespace + t for t in channels if not t.endswith(".dlt")]
+    records = await _raw_messages(loan_topics, every_type, timeout=60)
+
+    seen: set[str] = set()
+    for record in records:
+        headers = {k: v.decode() for k, v in record.headers}
+        type_ = headers.get("ce_type")
+        assert type_ in by_type, (record.topic, headers)
+        message = by_type[type_]
+        where = (record.topic, type_, record.key)
+        channel = record.topic.removeprefix(platform.namespace)
+        assert type_.replace(".", "_") in channels[channel], where
+        jsonschema.validate(headers, message["headers"])
+        key = None if record.key is None else record.key.decode()
+        jsonschema.validate(key, message["bindings"]["kafka"]["key"])
+        if key is not None:
+            assert headers.get("ce_subject") == key, where
+        jsonschema.validate(json.loads(record.value), payload_schemas[type_])
+        seen.add(type_)
+    assert seen == every_type, f"never seen on the wire: {sorted(every_type - seen)}"
