@@ -32,6 +32,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from lendkit.db import asyncpg_dsn, driver_connection
 from lendkit.failures import RecordTooLarge, is_refused_by_broker
 from lendkit.logging import get_logger
 from lendkit.metrics import (
@@ -42,6 +43,8 @@ from lendkit.metrics import (
 )
 from lendkit.outbox.quarantine import QUARANTINE, QUARANTINE_SIZE
 from lendkit.outbox.writer import OUTBOX_CHANNEL
+
+__all__ = ["BACKLOG_REFRESH_SECONDS", "OutboxRelay", "Partitioner", "asyncpg_dsn"]
 
 log = get_logger(__name__)
 
@@ -78,16 +81,6 @@ _BACKLOG = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
 BACKLOG_REFRESH_SECONDS = 5.0
 
 
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn``, in its transaction."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
-
-
-def asyncpg_dsn(sqlalchemy_url: str) -> str:
-    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 class OutboxRelay:
     def __init__(
         self,
@@ -116,7 +109,7 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
         async with self._engine.begin() as conn:
-            raw = await _driver(conn)
+            raw = await driver_connection(conn)
             if not await raw.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
                 return 0
             rows = await raw.fetch(_CLAIM, self._batch_size)
@@ -174,7 +167,7 @@ class OutboxRelay:
 
     async def quarantine(self, conn: AsyncConnection, refused: list[tuple[int, str]]) -> None:
         ids, reasons = [i for i, _ in refused], [r for _, r in refused]
-        await (await _driver(conn)).execute(QUARANTINE, ids, reasons)
+        await (await driver_connection(conn)).execute(QUARANTINE, ids, reasons)
 
     async def send(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Send in id order and wait for every acknowledgement.
@@ -231,7 +224,7 @@ class OutboxRelay:
         return partitions, list(available or ())
 
     async def mark_published(self, conn: AsyncConnection, ids: list[int]) -> None:
-        await (await _driver(conn)).execute(_MARK, ids)
+        await (await driver_connection(conn)).execute(_MARK, ids)
 
     async def publish_pending(self) -> int:
         total = 0
