@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -17,6 +18,22 @@ from sqlalchemy.ext.asyncio import (
 from lendkit.events.envelope import CloudEvent
 from lendkit.outbox.writer import OUTBOX_CHANNEL, write_to_outbox
 from lendkit.settings import ServiceSettings
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    """The plain asyncpg DSN of a SQLAlchemy ``postgresql+asyncpg://`` URL."""
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def driver_connection(session_or_connection: AsyncSession | AsyncConnection) -> Any:
+    """The asyncpg connection under a session or connection, inside its transaction (for
+    set-based statements without ORM rows)."""
+    if isinstance(session_or_connection, AsyncSession):
+        connection = await session_or_connection.connection()
+    else:
+        connection = session_or_connection
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
 
 
 def create_engine(settings: ServiceSettings) -> AsyncEngine:

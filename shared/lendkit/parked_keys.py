@@ -28,6 +28,8 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lendkit.db import asyncpg_dsn
+
 #: The processed-event record and the key's parked state in one round trip: the hot path
 #: pays nothing for parking while no key is parked.
 RECORD_ONE = text(
@@ -181,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     rel = sub.add_parser("release", help="free a key by hand (its dead letters stay parked)")
     rel.add_argument("key")
     args = parser.parse_args(argv)
-    dsn = args.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    dsn = asyncpg_dsn(args.database_url)
     if args.command == "list":
         for row in asyncio.run(list_parked(dsn, args.group)):
             print(

@@ -21,10 +21,10 @@ from starlette.requests import Request
 
 from lendkit.auth import TokenCodec
 from lendkit.consumer import Handler, IdempotentConsumer, RetryPolicy
-from lendkit.db import UnitOfWork, create_engine, create_session_factory
+from lendkit.db import UnitOfWork, asyncpg_dsn, create_engine, create_session_factory
 from lendkit.events.catalogue import CATALOGUE, EventPayload
 from lendkit.logging import configure_logging, get_logger
-from lendkit.outbox.relay import OutboxRelay, asyncpg_dsn
+from lendkit.outbox.relay import OutboxRelay
 from lendkit.retention import run_retention
 from lendkit.settings import ServiceSettings
 

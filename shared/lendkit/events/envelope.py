@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -22,6 +22,57 @@ CONTENT_TYPE = "application/json"
 _REQUIRED = ("ce_id", "ce_type", "ce_source", "ce_specversion")
 
 P = TypeVar("P", bound=EventPayload)
+V = TypeVar("V")
+
+
+def header_pairs(
+    *,
+    specversion: V,
+    id: V,
+    type: V,
+    source: V,
+    time: V,
+    datacontenttype: V,
+    subject: V | None,
+    extensions: Iterable[tuple[str, V]] = (),
+) -> list[tuple[str, V]]:
+    """THE CloudEvents headers of an event, in order, with the values given: Python strings
+    (:meth:`CloudEvent.headers`) or SQL expressions (:func:`headers_sql`, the outbox's
+    set-based writers). Every header list the kit writes is built here, so the three ways
+    of writing an event cannot drift apart. A ``None`` subject is left out."""
+    pairs = [
+        ("ce_specversion", specversion),
+        ("ce_id", id),
+        ("ce_type", type),
+        ("ce_source", source),
+        ("ce_time", time),
+        ("content-type", datacontenttype),
+    ]
+    if subject is not None:
+        pairs.append(("ce_subject", subject))
+    pairs.extend((f"ce_{name}", value) for name, value in extensions)
+    return pairs
+
+
+def sql_literal(value: str) -> str:
+    """``value`` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def headers_sql(*, id: str, type: str, source: str, time: str, subject: str) -> str:
+    """The outbox ``headers`` column (jsonb ``[[name, value], ...]``) as a SQL expression,
+    from SQL expressions of the attributes (specversion and content type are the kit's)."""
+    pairs = header_pairs(
+        specversion=sql_literal(SPECVERSION),
+        id=id,
+        type=type,
+        source=source,
+        time=time,
+        datacontenttype=sql_literal(CONTENT_TYPE),
+        subject=subject,
+    )
+    items = ",\n".join(f"    jsonb_build_array({sql_literal(k)}, {v})" for k, v in pairs)
+    return f"jsonb_build_array(\n{items}\n)"
 
 
 class MalformedEvent(ValueError):
@@ -43,17 +94,16 @@ class CloudEvent:
     extensions: dict[str, str] = field(default_factory=dict)
 
     def headers(self) -> list[tuple[str, bytes]]:
-        h = [
-            ("ce_specversion", SPECVERSION),
-            ("ce_id", self.id),
-            ("ce_type", self.type),
-            ("ce_source", self.source),
-            ("ce_time", self.time.isoformat()),
-            ("content-type", self.datacontenttype),
-        ]
-        if self.subject is not None:
-            h.append(("ce_subject", self.subject))
-        h.extend((f"ce_{name}", value) for name, value in sorted(self.extensions.items()))
+        h = header_pairs(
+            specversion=SPECVERSION,
+            id=self.id,
+            type=self.type,
+            source=self.source,
+            time=self.time.isoformat(),
+            datacontenttype=self.datacontenttype,
+            subject=self.subject,
+            extensions=sorted(self.extensions.items()),
+        )
         return [(k, v.encode()) for k, v in h]
 
     def key_bytes(self) -> bytes | None:

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from lendkit.db import asyncpg_dsn
 from lendkit.outbox import quarantine
-from lendkit.outbox.relay import asyncpg_dsn
 
 
 async def _run(args: argparse.Namespace) -> None:

@@ -23,14 +23,16 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from lendkit.db import asyncpg_dsn, driver_connection
 from lendkit.failures import RecordTooLarge, is_refused_by_broker
 from lendkit.logging import get_logger
 from lendkit.metrics import (
@@ -42,7 +44,13 @@ from lendkit.metrics import (
 from lendkit.outbox.quarantine import QUARANTINE, QUARANTINE_SIZE
 from lendkit.outbox.writer import OUTBOX_CHANNEL
 
+__all__ = ["BACKLOG_REFRESH_SECONDS", "OutboxRelay", "Partitioner", "asyncpg_dsn"]
+
 log = get_logger(__name__)
+
+Partitioner = Callable[[bytes | None, list[int], list[int]], int]
+"""(key, all partitions sorted by id, available partitions) -> partition, as aiokafka's
+``partitioner`` argument."""
 
 _RELAY_LOCK = 0x6F7574626F78  # "outbox": one publishing relay per database
 
@@ -73,16 +81,6 @@ _BACKLOG = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
 BACKLOG_REFRESH_SECONDS = 5.0
 
 
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn``, in its transaction."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
-
-
-def asyncpg_dsn(sqlalchemy_url: str) -> str:
-    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 class OutboxRelay:
     def __init__(
         self,
@@ -95,6 +93,7 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         retention_hours: int = 72,
         topic_namespace: str = "",
+        partitioner: Partitioner | None = None,
     ) -> None:
         self._engine = engine
         self._producer = producer
@@ -105,12 +104,12 @@ class OutboxRelay:
         self._retention_hours = retention_hours
         self._wake = asyncio.Event()
         self._namespace = topic_namespace
-        self._known_topics: set[str] = set()
+        self._partitioner: Partitioner = partitioner or DefaultPartitioner()
 
     async def publish_batch(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
         async with self._engine.begin() as conn:
-            raw = await _driver(conn)
+            raw = await driver_connection(conn)
             if not await raw.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
                 return 0
             rows = await raw.fetch(_CLAIM, self._batch_size)
@@ -168,7 +167,7 @@ class OutboxRelay:
 
     async def quarantine(self, conn: AsyncConnection, refused: list[tuple[int, str]]) -> None:
         ids, reasons = [i for i, _ in refused], [r for _, r in refused]
-        await (await _driver(conn)).execute(QUARANTINE, ids, reasons)
+        await (await driver_connection(conn)).execute(QUARANTINE, ids, reasons)
 
     async def send(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Send in id order and wait for every acknowledgement.
@@ -177,13 +176,18 @@ class OutboxRelay:
         ``send_batch``), in id order, a full batch sent before the next is started: the
         same records and per-partition order as one ``send`` per row, without a future
         and a metadata check per message. A partition's full batch is acknowledged before
-        its next is sent, so a refused batch is never overtaken by later rows of its keys. The partition comes from the producer's
-        partitioner (murmur2 of the key, as ``send`` would choose) unless the row names one.
+        its next is sent, so a refused batch is never overtaken by later rows of its keys.
+        The partition is the row's own, else the relay's partitioner's choice over the
+        topic's partitions (by default aiokafka's ``DefaultPartitioner``, murmur2 of the key:
+        what ``producer.send`` chooses with the default producer).
         """
         producer = self._producer
         batches: dict[tuple[str, int], Any] = {}
         pending = []
         namespace = self._namespace
+        partitioner = self._partitioner
+        # one metadata look-up per topic and call, not per row
+        partitions: dict[str, tuple[list[int], list[int]]] = {}
         for row in rows:
             topic = namespace + row["topic"]
             stored = row["headers"]
@@ -194,7 +198,10 @@ class OutboxRelay:
             value = row["payload"]
             partition = row["partition"]
             if partition is None:
-                partition = await self._partition_for(topic, key, value)
+                table = partitions.get(topic)
+                if table is None:
+                    table = partitions[topic] = await self._partitions(topic)
+                partition = partitioner(key, *table)
             batch = batches.get((topic, partition))
             if batch is None:
                 batch = batches[(topic, partition)] = producer.create_batch()
@@ -209,15 +216,15 @@ class OutboxRelay:
             pending.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*pending)
 
-    async def _partition_for(self, topic: str, key: bytes | None, value: bytes) -> int:
-        if topic not in self._known_topics:
-            await self._producer.client._wait_on_metadata(topic)
-            self._known_topics.add(topic)
-        partition: int = self._producer._partition(topic, None, key, value, key, value)
-        return partition
+    async def _partitions(self, topic: str) -> tuple[list[int], list[int]]:
+        """All of ``topic``'s partitions (sorted by id) and the available ones, waiting for
+        its metadata if the producer has none yet (public API: ``partitions_for``)."""
+        partitions = sorted(await self._producer.partitions_for(topic))
+        available = self._producer.client.cluster.available_partitions_for_topic(topic)
+        return partitions, list(available or ())
 
     async def mark_published(self, conn: AsyncConnection, ids: list[int]) -> None:
-        await (await _driver(conn)).execute(_MARK, ids)
+        await (await driver_connection(conn)).execute(_MARK, ids)
 
     async def publish_pending(self) -> int:
         total = 0

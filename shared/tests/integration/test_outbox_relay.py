@@ -222,3 +222,29 @@ async def test_relay_listens_again_after_the_database_drops_its_connection(
 
 async def _more(pids: Callable[[], Any], known: set[int]) -> bool:
     return bool(await pids() - known)
+
+
+async def test_relay_puts_each_key_on_the_partition_producer_send_would_choose(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], UnitOfWork],
+    producer: AIOKafkaProducer,
+    db_url: str,
+) -> None:
+    """The relay partitions rows itself (one record batch per partition) through public
+    aiokafka API only; a key must land where ``producer.send`` puts it, or a loan's events
+    written by the relay and by a plain producer would split across partitions."""
+    topic = unique("kit-outbox-partitions")
+    await create_topics(topic, partitions=6)
+    keys = [f"L-part-{i}" for i in range(24)]
+    async with uow_factory() as uow:
+        await uow.emit_all([event_on(topic, key, 1) for key in keys])
+        await uow.commit()
+
+    assert await relay(engine, producer, db_url).publish_pending() == len(keys)
+
+    events = await read_events([topic], count=len(keys), timeout=10)
+    by_key = {e.key: e.partition for e in events}
+    for key in keys:
+        sent = await (await producer.send(topic, value=b"{}", key=key.encode()))
+        assert by_key[key] == sent.partition, key
+    assert len(set(by_key.values())) > 1, "24 keys over 6 partitions use more than one"

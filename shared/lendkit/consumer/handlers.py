@@ -1,0 +1,54 @@
+"""What a consumer calls: handlers, batch handlers, and refusals that mean "never"."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar, cast
+
+from lendkit.db import UnitOfWork
+from lendkit.errors import ServiceError
+from lendkit.events.envelope import CloudEvent
+from lendkit.failures import RejectedEvent
+
+U = TypeVar("U", bound=UnitOfWork)
+Handler = Callable[[U, CloudEvent], Awaitable[None]]
+BatchFunction = Callable[[U, list[CloudEvent]], Awaitable[None]]
+
+F = TypeVar("F", bound=Callable[..., Awaitable[None]])
+
+
+def rejecting(*refusals: type[BaseException]) -> Callable[[F], F]:
+    """A consumer handler (or batch function) whose ``refusals`` mean "this event can never
+    have an effect": they become :class:`RejectedEvent` (dead letter with the reason, the key
+    goes on). Without arguments, every ``lendkit.errors.ServiceError``."""
+    caught: tuple[type[BaseException], ...] = refusals or (ServiceError,)
+
+    def wrap(handler: F) -> F:
+        @functools.wraps(handler)
+        async def handle(*args: Any, **kwargs: Any) -> None:
+            try:
+                await handler(*args, **kwargs)
+            except RejectedEvent:
+                raise
+            except caught as exc:
+                raise RejectedEvent(f"{type(exc).__name__}: {exc}") from exc
+
+        return cast(F, handle)
+
+    return wrap
+
+
+class Batchable(Generic[U]):
+    """A handler that can also apply many events in one transaction.
+
+    Registered like any handler (it is callable with one event). ``many(uow, events)``
+    receives first-seen events only, in partition order, and must give each the same
+    effect as applying them one at a time.
+    """
+
+    def __init__(self, many: BatchFunction[U]) -> None:
+        self.many = many
+
+    async def __call__(self, uow: U, event: CloudEvent) -> None:
+        await self.many(uow, [event])

@@ -1,0 +1,282 @@
+"""The consumer contract: the same cases re-run against every service's handler table.
+
+A service subclasses :class:`ConsumerContract` in its integration tests (the subclass's
+name starts with ``Test``) and supplies:
+
+- :meth:`~ConsumerContract.consumer_spec`: its ``ConsumerSpec`` (topics and handlers);
+- :meth:`~ConsumerContract.environment`: an async context manager giving its unit-of-work
+  factory on a fresh, migrated database, and a started producer;
+- :meth:`~ConsumerContract.sample`: the ``n``-th valid event of a handled type for a key,
+  and optionally :meth:`~ConsumerContract.new_key` (state a key needs, e.g. a loan) and
+  :meth:`~ConsumerContract.effects` (how often the event's effect is visible).
+
+The suite runs a real ``IdempotentConsumer`` over real Kafka and PostgreSQL, on private
+copies of the spec's topics (one topic namespace and consumer group per class), every
+record on partition 0 so the order between keys is fixed. It asserts properties of what
+was committed (processed events, dead letters, the order the handlers applied events),
+never broker batching or timing. The handlers are the service's own, wrapped only to note
+which event ids they applied, in order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy import text
+
+from lendkit.consumer import Batchable, Handler, IdempotentConsumer, RetryPolicy
+from lendkit.db import UnitOfWork
+from lendkit.dead_letters import H_REASON, header_value
+from lendkit.events import CloudEvent, EventPayload, new_event
+from lendkit.runtime import ConsumerSpec
+from lendkit.testing.servers import KAFKA, create_topics, unique
+
+SOURCE = "/tests/consumer-contract"
+UNKNOWN_TYPE = "consumercontract.never.handled.v1"
+
+
+@dataclass
+class ContractWorld:
+    """What one contract class runs against."""
+
+    consumer: IdempotentConsumer[Any]
+    producer: AIOKafkaProducer
+    uow_factory: Callable[[], UnitOfWork]
+    namespace: str
+    applied: list[str] = field(default_factory=list)  # event ids, in the order applied
+    sent: int = 0
+    handled: int = 0
+
+    async def send(self, event: CloudEvent, *, value: bytes | None = None) -> None:
+        await self.producer.send_and_wait(
+            self.namespace + event.topic,
+            value=event.data if value is None else value,
+            key=event.key_bytes(),
+            headers=event.headers(),
+            partition=0,
+        )
+        self.sent += 1
+
+    async def drain(self, timeout: float) -> None:
+        """Poll until every record sent so far was handled (and its offset committed)."""
+        deadline = time.monotonic() + timeout
+        while self.handled < self.sent:
+            assert time.monotonic() < deadline, f"handled {self.handled} of {self.sent}"
+            self.handled += await self.consumer.poll_once(timeout_ms=200)
+
+    async def processed(self, event_id: str) -> int:
+        async with self.uow_factory() as uow:
+            count = await uow.session.scalar(
+                text(
+                    "SELECT count(*) FROM processed_events "
+                    "WHERE consumer_group = :g AND event_id = :id"
+                ),
+                {"g": self.consumer.group, "id": event_id},
+            )
+        return int(count or 0)
+
+    async def dead_letters(self) -> list[ConsumerRecord]:
+        """Every record on the group's dead-letter topic (sent and acknowledged before the
+        consumer's offsets were committed, so all of them are there now)."""
+        tp = TopicPartition(self.consumer.dead_letter_topic, 0)
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=KAFKA, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        await reader.start()
+        try:
+            reader.assign([tp])
+            end = (await reader.end_offsets([tp]))[tp]
+            reader.seek(tp, 0)
+            found: list[ConsumerRecord] = []
+            deadline = time.monotonic() + 10.0
+            while await reader.position(tp) < end:
+                assert time.monotonic() < deadline, "dead-letter topic not readable"
+                batch = await reader.getmany(tp, timeout_ms=200)
+                found.extend(batch.get(tp, []))
+            return found
+        finally:
+            await reader.stop()
+
+    async def dead_letter_of(self, event: CloudEvent) -> ConsumerRecord | None:
+        for record in await self.dead_letters():
+            if header_value(list(record.headers), "ce_id") == event.id:
+                return record
+        return None
+
+
+def _noting(handler: Handler[Any], applied: list[str]) -> Handler[Any]:
+    """``handler``, noting the ids it applied (after it returned) in order."""
+    if isinstance(handler, Batchable):
+
+        async def many(uow: Any, events: list[CloudEvent]) -> None:
+            await handler.many(uow, events)
+            applied.extend(e.id for e in events)
+
+        return Batchable(many)
+
+    async def one(uow: Any, event: CloudEvent) -> None:
+        await handler(uow, event)
+        applied.append(event.id)
+
+    return one
+
+
+class ConsumerContract(ABC):
+    """The consumer contract; see the module's description. Not collected itself (its name
+    does not start with ``Test``)."""
+
+    #: seconds one case may take to consume what it sent
+    timeout: ClassVar[float] = 30.0
+
+    # --- what a service supplies ------------------------------------------------------
+
+    @abstractmethod
+    def consumer_spec(self) -> ConsumerSpec[Any]:
+        """The service's consumer spec (production topic names: the suite namespaces them)."""
+
+    @abstractmethod
+    def environment(
+        self,
+    ) -> AbstractAsyncContextManager[tuple[Callable[[], UnitOfWork], AIOKafkaProducer]]:
+        """The service's unit-of-work factory on a fresh database, and a started producer."""
+
+    @abstractmethod
+    def sample(self, key: str, n: int) -> EventPayload:
+        """The ``n``-th (from 1) valid event of a handled type for ``key``: one whose handler
+        has an effect (records it as processed). Events of one key follow in ``n`` order."""
+
+    async def new_key(self, world: ContractWorld) -> str:
+        """A key events can be sampled for (override to create what the handler needs)."""
+        return unique("K")
+
+    async def effects(self, world: ContractWorld, event: CloudEvent) -> int | None:
+        """How many times ``event``'s effect is visible, or None if only its
+        processed-event record can be observed (the default)."""
+        return None
+
+    # --- the world --------------------------------------------------------------------
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    async def world(cls) -> AsyncIterator[ContractWorld]:
+        self = cls()
+        spec = self.consumer_spec()
+        namespace = f"cc{uuid.uuid4().hex[:8]}."
+        async with self.environment() as (uow_factory, producer):
+            applied: list[str] = []
+            consumer: IdempotentConsumer[Any] = IdempotentConsumer(
+                bootstrap_servers=KAFKA,
+                group=unique("consumer-contract"),
+                topics=list(spec.topics),
+                handlers={t: _noting(h, applied) for t, h in spec.by_type.items()},
+                uow_factory=uow_factory,
+                producer=producer,
+                retry=RetryPolicy(max_attempts=2, backoff_ms=10, backoff_max_ms=50),
+                topic_namespace=namespace,
+            )
+            await create_topics(*consumer.topics, partitions=3)
+            await create_topics(consumer.dead_letter_topic, partitions=1)
+            await consumer.start()
+            try:
+                yield ContractWorld(consumer, producer, uow_factory, namespace, applied)
+            finally:
+                await consumer.stop()
+
+    async def event(self, world: ContractWorld, key: str | None = None, n: int = 1) -> CloudEvent:
+        key = key or await self.new_key(world)
+        event = new_event(self.sample(key, n), source=SOURCE)
+        assert event.type in self.consumer_spec().by_type, f"{event.type} is not handled"
+        return event
+
+    # --- the cases --------------------------------------------------------------------
+
+    async def test_a_duplicate_delivery_has_one_effect(self, world: ContractWorld) -> None:
+        event = await self.event(world)
+        await world.send(event)
+        await world.send(event)  # redelivered: the same event id
+        await world.drain(self.timeout)
+
+        assert await world.processed(event.id) == 1
+        assert world.applied.count(event.id) == 1
+        effects = await self.effects(world, event)
+        assert effects in (None, 1), f"the event's effect is visible {effects} times"
+        assert await world.dead_letter_of(event) is None
+
+    async def test_an_unknown_event_type_is_ignored(self, world: ContractWorld) -> None:
+        handled = await self.event(world)
+        unknown = replace(handled, id=str(uuid.uuid4()), type=UNKNOWN_TYPE)
+        after = await self.event(world)
+        await world.send(unknown)
+        await world.send(after)
+        await world.drain(self.timeout)
+
+        assert await world.processed(unknown.id) == 0, "an ignored event records nothing"
+        assert unknown.id not in world.applied
+        assert await world.dead_letter_of(unknown) is None, "an unknown type is no dead letter"
+        assert await world.processed(after.id) == 1, "the next record is applied"
+
+    async def test_an_unknown_version_of_a_handled_type_is_dead_lettered(
+        self, world: ContractWorld
+    ) -> None:
+        handled = await self.event(world)
+        base = handled.type.rsplit(".v", 1)[0]
+        unknown = replace(handled, id=str(uuid.uuid4()), type=f"{base}.v999")
+        await world.send(unknown)
+        await world.drain(self.timeout)
+
+        assert await world.processed(unknown.id) == 0
+        dead = await world.dead_letter_of(unknown)
+        assert dead is not None, "an unknown version goes to the dead-letter topic"
+        reason = header_value(list(dead.headers), H_REASON) or ""
+        assert "unknown version" in reason and unknown.type in reason, reason
+
+    @pytest.mark.parametrize(
+        "poison",
+        [b"{not json", json.dumps({"unexpected": True}).encode()],
+        ids=["invalid-json", "off-contract"],
+    )
+    async def test_a_poison_payload_is_dead_lettered_and_the_next_key_goes_on(
+        self, world: ContractWorld, poison: bytes
+    ) -> None:
+        bad = await self.event(world)
+        good = await self.event(world)  # another key, behind it on the same partition
+        assert bad.key != good.key
+        await world.send(bad, value=poison)
+        await world.send(good)
+        await world.drain(self.timeout)
+
+        dead = await world.dead_letter_of(bad)
+        assert dead is not None, "a poison payload goes to the dead-letter topic"
+        assert dead.value == poison
+        assert header_value(list(dead.headers), H_REASON), "with the reason"
+        assert await world.processed(bad.id) == 0
+        assert await world.processed(good.id) == 1, "the next record of another key is applied"
+        assert await world.dead_letter_of(good) is None
+
+    async def test_one_keys_events_are_applied_in_order(self, world: ContractWorld) -> None:
+        first, second = await self.new_key(world), await self.new_key(world)
+        ones = [await self.event(world, first, n) for n in (1, 2, 3)]
+        twos = [await self.event(world, second, n) for n in (1, 2, 3)]
+        for one, two in zip(ones, twos, strict=True):  # interleaved on one partition
+            await world.send(one)
+            await world.send(two)
+        await world.drain(self.timeout)
+
+        for events in (ones, twos):
+            ids = [e.id for e in events]
+            assert [i for i in world.applied if i in ids] == ids
+            for event in events:
+                assert await world.processed(event.id) == 1
+
+
+__all__ = ["SOURCE", "UNKNOWN_TYPE", "ConsumerContract", "ContractWorld"]
