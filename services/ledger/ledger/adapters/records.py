@@ -7,6 +7,16 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from ledger.domain import AllocationResult, Component, Instalment, InstalmentDue, LoanProduct
+from ledger.domain.resettlement import AllocationKey
+
+__all__ = [
+    "AllocationKey",
+    "ChargeRecord",
+    "InstalmentRecord",
+    "LoanRecord",
+    "LoanState",
+    "PaymentRecord",
+]
 
 
 @dataclass
@@ -63,11 +73,6 @@ class ChargeRecord:
     amount: int  # negative for a waiver or a transfer out
     kind: str
     business_date: date
-
-
-AllocationKey = tuple[
-    str, str
-]  # (source_kind, source_id): ("payment", id) or ("credit", charge id)
 
 
 @dataclass

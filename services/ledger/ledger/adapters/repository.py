@@ -51,24 +51,6 @@ def loan_record(row: Row[Any]) -> LoanRecord:
     )
 
 
-def _instalment(row: Row[Any]) -> InstalmentRecord:
-    m = row._mapping
-    return InstalmentRecord(
-        seq=m["seq"],
-        due_date=m["due_date"],
-        principal=m["principal"],
-        interest=m["interest"],
-        outstanding={
-            Component.PRINCIPAL: m["outstanding_principal"],
-            Component.INTEREST: m["outstanding_interest"],
-            Component.PENALTY: m["outstanding_penalty"],
-            Component.FEE: m["outstanding_fee"],
-        },
-        interest_recognised=m["interest_recognised"],
-        settled_on=m["settled_on"],
-    )
-
-
 def _instalment_row(loan_id: str, version: int, i: InstalmentRecord) -> dict[str, Any]:
     return {
         "loan_id": loan_id,
@@ -327,17 +309,6 @@ class LoanRepository:
     async def get(self, loan_id: str) -> LoanRecord | None:
         row = (await self.session.execute(select(loans).where(loans.c.loan_id == loan_id))).first()
         return loan_record(row) if row else None
-
-    async def current_instalments(self, loan: LoanRecord) -> list[InstalmentRecord]:
-        rows = await self.session.execute(
-            select(instalments)
-            .where(
-                instalments.c.loan_id == loan.loan_id,
-                instalments.c.version == loan.schedule_version,
-            )
-            .order_by(instalments.c.seq)
-        )
-        return [_instalment(r) for r in rows]
 
     async def load(
         self, loan_id: str, *, history: bool = True, reference: str | None = None

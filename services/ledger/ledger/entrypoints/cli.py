@@ -21,11 +21,11 @@ from datetime import date
 
 from ledger import views
 from ledger.bootstrap import create_runtime
-from ledger.service_layer.clock import LedgerClock
+from ledger.domain.clock import LedgerClock
 from ledger.service_layer.close_of_business import close_business_day
-from ledger.service_layer.errors import Conflict, Invalid
 from ledger.service_layer.repair import reverse_misdated_payments
 from ledger.settings import Settings
+from lendkit.errors import Conflict, Invalid
 
 
 async def _close(business_date: date) -> int:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 from ledger.domain import Component, Payment, replay_allocations
-from ledger.service_layer.resettlement import net_charges
+from ledger.domain.charges import net_charges
 from lendkit.auth import Role
 from lendkit.contracts.overdue import PenaltyAssessed
 from lendkit.events import new_event

@@ -17,7 +17,7 @@ from ledger.domain import (
     allocate_payment,
     replay_allocations,
 )
-from ledger.service_layer.resettlement import allocate_latest, allocates_directly
+from ledger.domain.resettlement import allocate_latest, allocates_directly
 
 START = date(2026, 1, 15)
 
