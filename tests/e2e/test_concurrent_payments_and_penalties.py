@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from ledger.domain import Component
+from ledger.domain import LedgerComponent
 from ledger.domain.clock import LedgerClock
 from ledger.service_layer.commands import record_payment
 from ledger.service_layer.handlers import book_penalties
@@ -181,8 +181,10 @@ async def _assert_ledger_equals_replay(race: Race, loan_id: str) -> None:
         state = await uow.loans.load(loan_id)
         assert state is not None
         replayed = replay_state(state)
-    stored = [(i.seq, *(i.outstanding.get(c, 0) for c in Component)) for i in state.instalments]
-    assert [(i.seq, *(i.owes(c) for c in Component)) for i in replayed.outstanding] == stored
+    stored = [
+        (i.seq, *(i.outstanding.get(c, 0) for c in LedgerComponent)) for i in state.instalments
+    ]
+    assert [(i.seq, *(i.owes(c) for c in LedgerComponent)) for i in replayed.outstanding] == stored
     assert replayed.credit == state.loan.credit_balance
 
 

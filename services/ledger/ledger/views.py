@@ -24,17 +24,17 @@ from ledger.adapters.records import LoanRecord
 from ledger.adapters.repository import LoanRepository
 from ledger.domain import (
     Account,
-    Component,
     InstalmentDue,
     InstalmentPosition,
+    LedgerComponent,
     what_is_owed,
 )
 from ledger.domain.clock import LedgerClock
 from ledger.domain.resettlement import replay_loan
 
 
-def _components(amounts: dict[Component, int]) -> dict[str, int]:
-    return {f"{c.value.lower()}_minor": amounts.get(c, 0) for c in Component}
+def _components(amounts: dict[LedgerComponent, int]) -> dict[str, int]:
+    return {f"{c.value.lower()}_minor": amounts.get(c, 0) for c in LedgerComponent}
 
 
 def loan_summary(loan: LoanRecord) -> dict[str, Any]:
@@ -205,7 +205,7 @@ async def payments_of(session: AsyncSession, loan_id: str) -> list[dict[str, Any
             alloc["lines"].append(
                 {
                     "seq": r.seq,
-                    "component": contract_component(Component(r.component)).value,
+                    "component": contract_component(LedgerComponent(r.component)).value,
                     "amount_minor": r.amount,
                 }
             )

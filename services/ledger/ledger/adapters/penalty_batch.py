@@ -137,7 +137,8 @@ def charge_booked_json(
 ) -> str:
     """``ChargeBooked`` of a penalty as JSON, byte for byte what the contract model's
     ``model_dump_json`` gives. Hand-written because the batch path writes thousands at a
-    time (about 5x faster than building and dumping the model);
+    time (measured: about twice as fast as building and dumping the model for a loan of
+    12 instalments);
     ``tests/unit/test_sql_payloads.py`` checks it field by field against
     ``lendkit.contracts.ledger.ChargeBooked``."""
     balances = ",".join(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from ledger.domain import AllocationResult, Component, Instalment, InstalmentDue, LoanProduct
+from ledger.domain import AllocationResult, Instalment, InstalmentDue, LedgerComponent, LoanProduct
 from ledger.domain.resettlement import AllocationKey
 
 __all__ = [
@@ -41,7 +41,7 @@ class InstalmentRecord:
     due_date: date
     principal: int
     interest: int
-    outstanding: dict[Component, int]
+    outstanding: dict[LedgerComponent, int]
     interest_recognised: bool = False
     settled_on: date | None = None
 
@@ -69,7 +69,7 @@ class PaymentRecord:
 class ChargeRecord:
     charge_id: str
     seq: int
-    component: Component
+    component: LedgerComponent
     amount: int  # negative for a waiver or a transfer out
     kind: str
     business_date: date

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.errors import InvalidWaiver
 from ledger.domain.replay import Charge
 
@@ -25,7 +25,7 @@ class BookedCharge(Protocol):
     @property
     def seq(self) -> int: ...
     @property
-    def component(self) -> Component: ...
+    def component(self) -> LedgerComponent: ...
     @property
     def amount(self) -> int: ...
     @property
@@ -36,7 +36,7 @@ class BookedCharge(Protocol):
 class _Reduction:
     charge_id: str
     seq: int
-    component: Component
+    component: LedgerComponent
     amount: int
     business_date: date
 
@@ -64,7 +64,7 @@ def unnetted(records: Iterable[BookedCharge]) -> int:
 
 
 def _net(records: Iterable[BookedCharge]) -> tuple[list[Charge], int]:
-    stacks: dict[tuple[int, Component], list[_Remaining]] = defaultdict(list)
+    stacks: dict[tuple[int, LedgerComponent], list[_Remaining]] = defaultdict(list)
     ordered: list[_Remaining] = []
     short = 0
     for r in sorted(records, key=lambda c: (c.business_date, c.amount < 0)):
@@ -90,7 +90,7 @@ def _net(records: Iterable[BookedCharge]) -> tuple[list[Charge], int]:
 
 
 def ensure_waivable(
-    charges: Sequence[BookedCharge], seq: int, component: Component, amount: int, on: date
+    charges: Sequence[BookedCharge], seq: int, component: LedgerComponent, amount: int, on: date
 ) -> None:
     """A waiver of ``amount`` is booked whole or not at all: it must reduce charges of that
     instalment and component dated on or before ``on``, net of earlier reductions, and

@@ -31,7 +31,7 @@ from ledger.domain.allocation import (
     apply_allocation,
 )
 from ledger.domain.charges import BookedCharge, net_charges
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.journal import (
     JournalEntry,
     credit_applied_entry,
@@ -64,7 +64,7 @@ class OpenInstalment(Protocol):
     """An instalment's stored position (the adapters' ``InstalmentRecord``)."""
 
     seq: int
-    outstanding: dict[Component, int]
+    outstanding: dict[LedgerComponent, int]
     settled_on: date | None
 
     @property
@@ -203,7 +203,7 @@ def settle_position(
     settled: list[InstalmentT] = []
     for instalment in instalments:
         was_open = instalment.owed > 0
-        instalment.outstanding = {c: position[instalment.seq].owes(c) for c in Component}
+        instalment.outstanding = {c: position[instalment.seq].owes(c) for c in LedgerComponent}
         if was_open and instalment.owed == 0:
             instalment.settled_on = business_date
             settled.append(instalment)

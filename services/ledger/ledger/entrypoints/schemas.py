@@ -18,9 +18,9 @@ from ledger.domain import (
     MAX_REMINDERS,
     AllocationOrder,
     AllocationStrategy,
-    Component,
     DayCount,
     Frequency,
+    LedgerComponent,
     LoanProduct,
     Rounding,
     ScheduleType,
@@ -62,7 +62,7 @@ class ProductIn(Body):
     )
     rounding: Rounding = Rounding.HALF_EVEN
     allocation_strategy: AllocationStrategy = AllocationStrategy.OLDEST_FIRST_VERTICAL
-    allocation_components: list[Component] = Field(
+    allocation_components: list[LedgerComponent] = Field(
         default_factory=lambda: list(AllocationOrder().components)
     )
     reminder_days_before: list[ReminderDays] = Field(

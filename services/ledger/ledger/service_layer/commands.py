@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ledger.adapters.contract_shapes import contract_component, open_balances, terms
 from ledger.adapters.records import InstalmentRecord, LoanRecord, PaymentRecord
-from ledger.domain import Component, LoanProduct, build_schedule, disbursement_entry
+from ledger.domain import LedgerComponent, LoanProduct, build_schedule, disbursement_entry
 from ledger.domain.clock import LedgerClock, check_reversal_date, check_value_date
 from ledger.domain.resettlement import allocates_directly
 from ledger.service_layer.settlement import allocated_event, consequences, resettle, settle_latest
@@ -125,10 +125,10 @@ async def disburse_loan(
             principal=i.principal,
             interest=i.interest,
             outstanding={
-                Component.PRINCIPAL: i.principal,
-                Component.INTEREST: i.interest,
-                Component.PENALTY: 0,
-                Component.FEE: 0,
+                LedgerComponent.PRINCIPAL: i.principal,
+                LedgerComponent.INTEREST: i.interest,
+                LedgerComponent.PENALTY: 0,
+                LedgerComponent.FEE: 0,
             },
         )
         for i in schedule.instalments

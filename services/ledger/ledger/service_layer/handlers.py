@@ -39,7 +39,7 @@ from ledger.adapters.contract_shapes import (
 from ledger.adapters.penalty_batch import LoanFacts, NewCharge
 from ledger.adapters.records import ChargeRecord, InstalmentRecord, LoanState
 from ledger.domain import (
-    Component,
+    LedgerComponent,
     LedgerDomainError,
     charge_booked_entry,
     charge_waived_entry,
@@ -70,7 +70,7 @@ async def on_penalty_waived(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
         uow,
         loan_id=waiver.loan_id,
         seq=waiver.seq,
-        component=Component.PENALTY,
+        component=LedgerComponent.PENALTY,
         amount=-waiver.amount_minor,
         currency=waiver.currency,
         business_date=waiver.business_date,
@@ -88,7 +88,7 @@ async def book_charge(
     *,
     loan_id: str,
     seq: int,
-    component: Component,
+    component: LedgerComponent,
     amount: int,
     currency: str,
     business_date: date,
@@ -109,7 +109,7 @@ async def book_charge(
         raise Invalid(f"charge in {currency} on a {state.loan.currency} loan")
     if state.instalment(seq) is None:
         raise Invalid(f"loan {loan_id} has no instalment {seq} in its current schedule")
-    if component not in (Component.PENALTY, Component.FEE):
+    if component not in (LedgerComponent.PENALTY, LedgerComponent.FEE):
         raise Invalid(f"{component} cannot be booked as a charge")
     if amount < 0:
         ensure_waivable(state.charges, seq, component, -amount, business_date)
@@ -236,9 +236,9 @@ async def _book_plain(
 ) -> None:
     if not charges:
         return
-    template = charge_booked_entry(Component.PENALTY, 1, charges[0].currency)
+    template = charge_booked_entry(LedgerComponent.PENALTY, 1, charges[0].currency)
     await uow.penalty_batch.book(
-        Component.PENALTY.value,
+        LedgerComponent.PENALTY.value,
         charges,
         [str(uuid.uuid4()) for _ in charges],
         memo=template.memo,
@@ -250,15 +250,15 @@ async def _book_plain(
 
 def _closed_at_paid(i: InstalmentRecord, interest_charges: int) -> tuple[InstalmentRecord, int]:
     """The replaced instalment closed at what was paid, and its recognised unpaid interest."""
-    paid_principal = i.principal - i.outstanding[Component.PRINCIPAL]
-    paid_interest = i.interest + interest_charges - i.outstanding[Component.INTEREST]
+    paid_principal = i.principal - i.outstanding[LedgerComponent.PRINCIPAL]
+    paid_interest = i.interest + interest_charges - i.outstanding[LedgerComponent.INTEREST]
     paid_contract_interest = min(paid_interest, i.interest)
     carried = i.interest - paid_contract_interest if i.interest_recognised else 0
     closed = replace(
         i,
         principal=paid_principal,
         interest=paid_contract_interest,
-        outstanding=dict.fromkeys(Component, 0),
+        outstanding=dict.fromkeys(LedgerComponent, 0),
         settled_on=None,
     )
     return closed, carried
@@ -275,7 +275,7 @@ async def rewrite_schedule(
     if not replaced:
         raise Invalid(f"loan {loan.loan_id} owes nothing; there is no schedule to rewrite")
     first_replaced = min(i.seq for i in replaced)
-    outstanding_principal = sum(i.outstanding[Component.PRINCIPAL] for i in replaced)
+    outstanding_principal = sum(i.outstanding[LedgerComponent.PRINCIPAL] for i in replaced)
     if outstanding_principal == 0:
         raise Invalid("no principal is outstanding; the plan cannot re-amortise charges alone")
     rate = Decimal(plan.new_annual_rate)
@@ -290,24 +290,28 @@ async def rewrite_schedule(
     first_new = new.instalments[0].seq
     remaining = net_charges(state.charges)
     kept: list[InstalmentRecord] = []
-    moves: list[tuple[Component, int, int]] = []  # (component, from seq, amount)
+    moves: list[tuple[LedgerComponent, int, int]] = []  # (component, from seq, amount)
     for i in state.instalments:
         if i.owed == 0:
             kept.append(i)
             continue
         interest_charges = sum(
-            c.amount for c in remaining if (c.seq, c.component) == (i.seq, Component.INTEREST)
+            c.amount for c in remaining if (c.seq, c.component) == (i.seq, LedgerComponent.INTEREST)
         )
         closed, carried = _closed_at_paid(i, interest_charges)
         kept.append(closed)
         if carried:
-            moves.append((Component.INTEREST, i.seq, carried))
-        for component in (Component.PENALTY, Component.FEE):
+            moves.append((LedgerComponent.INTEREST, i.seq, carried))
+        for component in (LedgerComponent.PENALTY, LedgerComponent.FEE):
             if i.outstanding[component]:
                 moves.append((component, i.seq, i.outstanding[component]))
-        if interest_charges and i.outstanding[Component.INTEREST] > i.interest - (closed.interest):
-            unpaid_charges = i.outstanding[Component.INTEREST] - (i.interest - closed.interest)
-            moves.append((Component.INTEREST, i.seq, unpaid_charges))
+        if interest_charges and i.outstanding[LedgerComponent.INTEREST] > i.interest - (
+            closed.interest
+        ):
+            unpaid_charges = i.outstanding[LedgerComponent.INTEREST] - (
+                i.interest - closed.interest
+            )
+            moves.append((LedgerComponent.INTEREST, i.seq, unpaid_charges))
     new_rows = [
         InstalmentRecord(
             seq=n.seq,
@@ -315,10 +319,10 @@ async def rewrite_schedule(
             principal=n.principal,
             interest=n.interest,
             outstanding={
-                Component.PRINCIPAL: n.principal,
-                Component.INTEREST: n.interest,
-                Component.PENALTY: 0,
-                Component.FEE: 0,
+                LedgerComponent.PRINCIPAL: n.principal,
+                LedgerComponent.INTEREST: n.interest,
+                LedgerComponent.PENALTY: 0,
+                LedgerComponent.FEE: 0,
             },
         )
         for n in new.instalments
@@ -361,7 +365,7 @@ async def rewrite_schedule(
     await uow.emit_all(
         [new_event(rewritten, source=uow.source), *consequences(uow.source, state, result)]
     )
-    carried_penalty = sum(a for c, _, a in moves if c is Component.PENALTY)
+    carried_penalty = sum(a for c, _, a in moves if c is LedgerComponent.PENALTY)
     if waiver := min(plan.penalty_waiver_minor, carried_penalty):
         # Every unpaid penalty now sits on the first new instalment: the plan waives from it
         # (at most what it carries there), audited like any waiver and published as
@@ -370,7 +374,7 @@ async def rewrite_schedule(
             uow,
             loan_id=loan.loan_id,
             seq=first_new,
-            component=Component.PENALTY,
+            component=LedgerComponent.PENALTY,
             amount=-waiver,
             currency=loan.currency,
             business_date=plan.effective_date,

@@ -24,7 +24,7 @@ from ledger.adapters.records import (
     LoanState,
     PaymentRecord,
 )
-from ledger.domain import AllocationResult, Component, JournalEntry, LoanProduct
+from ledger.domain import AllocationResult, JournalEntry, LedgerComponent, LoanProduct
 from ledger.domain.clock import ClosedDay
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.contracts.ledger import ChargeBooked
@@ -164,7 +164,7 @@ class FakeLoans:
         loan_id: str,
         *,
         seq: int,
-        component: Component,
+        component: LedgerComponent,
         amount: int,
         kind: str,
         business_date: date,
@@ -248,10 +248,10 @@ class FakePenaltyBatch:
                     OpenInstalment(
                         i.seq,
                         i.due_date,
-                        i.outstanding[Component.PRINCIPAL],
-                        i.outstanding[Component.INTEREST],
-                        i.outstanding[Component.PENALTY],
-                        i.outstanding[Component.FEE],
+                        i.outstanding[LedgerComponent.PRINCIPAL],
+                        i.outstanding[LedgerComponent.INTEREST],
+                        i.outstanding[LedgerComponent.PENALTY],
+                        i.outstanding[LedgerComponent.FEE],
                     )
                     for i in db.instalments
                 ],
@@ -270,12 +270,17 @@ class FakePenaltyBatch:
             stored.source_events.add(c.source_event_id)
             stored.state.charges.append(
                 ChargeRecord(
-                    c.charge_id, c.seq, Component(component), c.amount, "assessed", c.business_date
+                    c.charge_id,
+                    c.seq,
+                    LedgerComponent(component),
+                    c.amount,
+                    "assessed",
+                    c.business_date,
                 )
             )
             for i in stored.state.instalments:
                 if i.seq == c.seq:
-                    i.outstanding[Component.PENALTY] += c.amount
+                    i.outstanding[LedgerComponent.PENALTY] += c.amount
                     i.settled_on = None
 
     async def publish_charges_booked(

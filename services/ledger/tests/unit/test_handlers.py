@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger.domain import Component, LoanProduct
+from ledger.domain import LedgerComponent, LoanProduct
 from ledger.domain.clock import LedgerClock
 from ledger.domain.errors import InvalidValueDate
 from ledger.service_layer import commands, handlers
@@ -247,7 +247,7 @@ async def test_penalties_assessed_are_booked_once_and_published() -> None:
     (booked,) = uow.published(ChargeBooked)
     assert (booked.seq, booked.amount_minor, booked.source_event_id) == (1, 50, event.id)
     assert booked.balances[0].penalty_minor == 50
-    assert uow.loans.state("L-1").instalments[0].outstanding[Component.PENALTY] == 50
+    assert uow.loans.state("L-1").instalments[0].outstanding[LedgerComponent.PENALTY] == 50
 
 
 async def test_a_penalty_on_a_loan_with_credit_is_booked_through_a_replay() -> None:
@@ -261,7 +261,7 @@ async def test_a_penalty_on_a_loan_with_credit_is_booked_through_a_replay() -> N
     (booked,) = uow.published(ChargeBooked)
     assert booked.amount_minor == 50
     state = uow.loans.state("L-1")
-    assert state.instalments[0].outstanding[Component.PENALTY] == 0  # paid from the credit
+    assert state.instalments[0].outstanding[LedgerComponent.PENALTY] == 0  # paid from the credit
 
 
 async def test_a_waiver_of_more_than_is_charged_is_rejected_with_the_reason() -> None:
@@ -289,7 +289,7 @@ async def test_a_waiver_of_more_than_is_charged_is_rejected_with_the_reason() ->
         await handlers.on_penalty_waived(uow.as_ledger(), new_event(waiver, source="overdue"))
         await uow.commit()
     assert [b.amount_minor for b in uow.published(ChargeBooked)] == [30, -30]
-    assert uow.loans.state("L-1").instalments[0].outstanding[Component.PENALTY] == 0
+    assert uow.loans.state("L-1").instalments[0].outstanding[LedgerComponent.PENALTY] == 0
 
 
 async def test_a_penalty_for_an_unknown_loan_is_rejected() -> None:
