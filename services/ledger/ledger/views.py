@@ -297,14 +297,11 @@ async def statement(
     }
 
 
-#: mismatching loans listed by :func:`reconciliation` (all are counted)
-MISMATCHES_LISTED = 1_000
-
-
-async def reconciliation(session: AsyncSession, limit: int = MISMATCHES_LISTED) -> dict[str, Any]:
+async def reconciliation(session: AsyncSession, limit: int = 1_000) -> dict[str, Any]:
     """Debits equal credits, and every loan's balances derived from the journal equal the
     balances kept in the loan tables. Counted in the database: what comes back is the
-    totals and the first ``limit`` mismatching loans (by loan id), never the book."""
+    totals and the first ``limit`` mismatching loans by loan id
+    (``LEDGER_RECONCILIATION_LOANS_LISTED``), never the book."""
     rows = await read_models.reconciliation_rows(session, limit)
     head = rows[0]
     mismatches = []

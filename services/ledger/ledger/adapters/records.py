@@ -45,6 +45,22 @@ class InstalmentRecord:
     interest_recognised: bool = False
     settled_on: date | None = None
 
+    @classmethod
+    def new(cls, seq: int, due_date: date, principal: int, interest: int) -> InstalmentRecord:
+        """A new instalment of a schedule: owes its contract amounts, no charges yet."""
+        return cls(
+            seq=seq,
+            due_date=due_date,
+            principal=principal,
+            interest=interest,
+            outstanding={
+                LedgerComponent.PRINCIPAL: principal,
+                LedgerComponent.INTEREST: interest,
+                LedgerComponent.PENALTY: 0,
+                LedgerComponent.FEE: 0,
+            },
+        )
+
     @property
     def owed(self) -> int:
         return sum(self.outstanding.values())

@@ -372,8 +372,8 @@ async def journal(loan_id: LoanId, session: ReadSession, caller: Ops) -> dict[st
     response_model=None,
     responses={200: {"model": Reconciliation}, **problems(*AUTH)},
 )
-async def reconciliation(session: ReadSession, _: Ops) -> dict[str, Any]:
-    return await views.reconciliation(session)
+async def reconciliation(request: Request, session: ReadSession, _: Ops) -> dict[str, Any]:
+    return await views.reconciliation(session, _settings(request).reconciliation_loans_listed)
 
 
 @router.post(

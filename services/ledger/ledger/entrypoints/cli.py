@@ -57,10 +57,11 @@ async def _close(business_date: date) -> int:
 
 
 async def _reconcile() -> int:
-    runtime = create_runtime()
+    settings = Settings()
+    runtime = create_runtime(settings)
     try:
         async with runtime.session_factory() as session:
-            report = await views.reconciliation(session)
+            report = await views.reconciliation(session, settings.reconciliation_loans_listed)
         print(json.dumps(report, indent=2))
         return 0 if report["ok"] else 1
     finally:

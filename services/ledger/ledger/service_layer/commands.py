@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ledger.adapters.contract_shapes import contract_component, open_balances, terms
 from ledger.adapters.records import InstalmentRecord, LoanRecord, PaymentRecord
-from ledger.domain import LedgerComponent, LoanProduct, build_schedule, disbursement_entry
+from ledger.domain import LoanProduct, build_schedule, disbursement_entry
 from ledger.domain.clock import LedgerClock, check_reversal_date, check_value_date
 from ledger.domain.resettlement import allocates_directly
 from ledger.service_layer.settlement import allocated_event, consequences, resettle, settle_latest
@@ -119,18 +119,7 @@ async def disburse_loan(
         credit_balance=0,
     )
     rows = [
-        InstalmentRecord(
-            seq=i.seq,
-            due_date=i.due_date,
-            principal=i.principal,
-            interest=i.interest,
-            outstanding={
-                LedgerComponent.PRINCIPAL: i.principal,
-                LedgerComponent.INTEREST: i.interest,
-                LedgerComponent.PENALTY: 0,
-                LedgerComponent.FEE: 0,
-            },
-        )
+        InstalmentRecord.new(i.seq, i.due_date, i.principal, i.interest)
         for i in schedule.instalments
     ]
     if not await uow.loans.add_loan(loan, rows):

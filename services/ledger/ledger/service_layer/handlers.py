@@ -46,6 +46,7 @@ from ledger.domain import (
     rewrite_remaining_schedule,
 )
 from ledger.domain.charges import appends_like_replay, ensure_waivable, net_charges
+from ledger.domain.restructure import replace_instalment
 from ledger.service_layer.settlement import consequences, resettle
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.consumer import rejecting
@@ -248,22 +249,6 @@ async def _book_plain(
     await uow.penalty_batch.publish_charges_booked(charges, loans, source=uow.source)
 
 
-def _closed_at_paid(i: InstalmentRecord, interest_charges: int) -> tuple[InstalmentRecord, int]:
-    """The replaced instalment closed at what was paid, and its recognised unpaid interest."""
-    paid_principal = i.principal - i.outstanding[LedgerComponent.PRINCIPAL]
-    paid_interest = i.interest + interest_charges - i.outstanding[LedgerComponent.INTEREST]
-    paid_contract_interest = min(paid_interest, i.interest)
-    carried = i.interest - paid_contract_interest if i.interest_recognised else 0
-    closed = replace(
-        i,
-        principal=paid_principal,
-        interest=paid_contract_interest,
-        outstanding=dict.fromkeys(LedgerComponent, 0),
-        settled_on=None,
-    )
-    return closed, carried
-
-
 async def rewrite_schedule(
     uow: LedgerUnitOfWork, plan: PlanAccepted, source_event_id: str
 ) -> ScheduleRewritten:
@@ -295,37 +280,26 @@ async def rewrite_schedule(
         if i.owed == 0:
             kept.append(i)
             continue
-        interest_charges = sum(
-            c.amount for c in remaining if (c.seq, c.component) == (i.seq, LedgerComponent.INTEREST)
+        closing = replace_instalment(
+            seq=i.seq,
+            principal=i.principal,
+            interest=i.interest,
+            outstanding=i.outstanding,
+            interest_recognised=i.interest_recognised,
+            charges=remaining,
         )
-        closed, carried = _closed_at_paid(i, interest_charges)
-        kept.append(closed)
-        if carried:
-            moves.append((LedgerComponent.INTEREST, i.seq, carried))
-        for component in (LedgerComponent.PENALTY, LedgerComponent.FEE):
-            if i.outstanding[component]:
-                moves.append((component, i.seq, i.outstanding[component]))
-        if interest_charges and i.outstanding[LedgerComponent.INTEREST] > i.interest - (
-            closed.interest
-        ):
-            unpaid_charges = i.outstanding[LedgerComponent.INTEREST] - (
-                i.interest - closed.interest
+        kept.append(
+            replace(
+                i,
+                principal=closing.paid_principal,
+                interest=closing.paid_interest,
+                outstanding=dict.fromkeys(LedgerComponent, 0),
+                settled_on=None,
             )
-            moves.append((LedgerComponent.INTEREST, i.seq, unpaid_charges))
-    new_rows = [
-        InstalmentRecord(
-            seq=n.seq,
-            due_date=n.due_date,
-            principal=n.principal,
-            interest=n.interest,
-            outstanding={
-                LedgerComponent.PRINCIPAL: n.principal,
-                LedgerComponent.INTEREST: n.interest,
-                LedgerComponent.PENALTY: 0,
-                LedgerComponent.FEE: 0,
-            },
         )
-        for n in new.instalments
+        moves += [(component, i.seq, amount) for component, amount in closing.moves]
+    new_rows = [
+        InstalmentRecord.new(n.seq, n.due_date, n.principal, n.interest) for n in new.instalments
     ]
     version = await uow.loans.next_version(loan.loan_id)
     loan.schedule_version, loan.annual_rate = version, rate
