@@ -99,7 +99,7 @@ async def book_charge(
 
     A waiver is booked whole or not at all: it must reduce charges of that instalment and
     component dated on or before it, net of earlier reductions, and leave every later
-    reduction whole (else ``Invalid``, which the consumer dead-letters with the reason).
+    reduction whole (else ``InvalidWaiver``, which the consumer dead-letters with the reason).
     ``ChargeBooked`` carries what was booked. Returns None when nothing was booked
     (already booked for this source event).
     """
@@ -166,8 +166,8 @@ async def book_penalties(uow: LedgerUnitOfWork, events: Sequence[CloudEvent]) ->
     written with a few array statements. Every other loan's events go through
     :func:`book_charge` in order. A loan is wholly on one path, so its charges keep order.
 
-    Raises like ``book_charge`` (``lendkit.errors.ServiceError``, ``MalformedEvent``): the consumer then
-    applies the events one by one to isolate the bad one.
+    Raises like ``book_charge`` (``lendkit.errors.ServiceError``, ``MalformedEvent``): the
+    consumer then applies the events one by one to isolate the bad one.
     """
     if not events:
         return
