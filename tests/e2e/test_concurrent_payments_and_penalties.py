@@ -9,7 +9,7 @@ one another. Once everything is done:
 
 - the ledger's stored position of every loan (each instalment's outstanding amounts and
   the credit held) equals a full replay of the loan's payments and charges
-  (``replay_loan``), whatever path each step took (direct allocation, set-based
+  (``replay_state``), whatever path each step took (direct allocation, set-based
   booking, replay);
 - the overdue service's read model, fed over Kafka by the ledger's events, equals the
   ledger's position once it has handled every one of them.
@@ -28,11 +28,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from ledger.domain import Component
-from ledger.service_layer.charges import book_penalties
-from ledger.service_layer.clock import LedgerClock
-from ledger.service_layer.payments import record_payment
-from ledger.service_layer.resettlement import replay_loan
+from ledger.domain import LedgerComponent
+from ledger.domain.clock import LedgerClock
+from ledger.service_layer.commands import record_payment
+from ledger.service_layer.handlers import book_penalties
+from ledger.service_layer.settlement import replay_state
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.contracts.overdue import PenaltyAssessed
 from lendkit.events import CloudEvent, new_event
@@ -180,9 +180,11 @@ async def _assert_ledger_equals_replay(race: Race, loan_id: str) -> None:
     async with race.uow() as uow:
         state = await uow.loans.load(loan_id)
         assert state is not None
-        replayed = replay_loan(state)
-    stored = [(i.seq, *(i.outstanding.get(c, 0) for c in Component)) for i in state.instalments]
-    assert [(i.seq, *(i.owes(c) for c in Component)) for i in replayed.outstanding] == stored
+        replayed = replay_state(state)
+    stored = [
+        (i.seq, *(i.outstanding.get(c, 0) for c in LedgerComponent)) for i in state.instalments
+    ]
+    assert [(i.seq, *(i.owes(c) for c in LedgerComponent)) for i in replayed.outstanding] == stored
     assert replayed.credit == state.loan.credit_balance
 
 

@@ -30,6 +30,9 @@ class Settings(ServiceSettings):
     #: overdue service's penalty for the day may still arrive) until its penalty for that
     #: day is booked, or for at most this many seconds after the close.
     penalty_settle_seconds: int = Field(default=120, ge=0, le=86_400)
+    #: ``GET /reconciliation`` and ``cli reconcile`` list the mismatches of at most this
+    #: many mismatching loans (by loan id); all are counted.
+    reconciliation_loans_listed: int = Field(default=1_000, ge=1, le=100_000)
 
     @field_validator("business_timezone")
     @classmethod

@@ -1,44 +1,40 @@
 """The read side: what the REST API shows (loan detail, owed, payments, statement, journal,
-reconciliation). Reads only; the write side is in ``service_layer``."""
+reconciliation). Reads only, on the route's read session (``lendkit.runtime.ReadSession``),
+through the adapters (``ledger.adapters.read_models``); the write side is in
+``service_layer``, which this module never imports.
+
+The one exception to "a session": :func:`loan_detail_document`, the hot (benchmarked)
+``GET /loans/{loan_id}``, reads through the runtime's asyncpg pool
+(``read_models.loan_detail_document``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.adapters.business_days import last_closed_day, penalty_booked_for
-from ledger.adapters.records import InstalmentRecord, LoanRecord
-from ledger.adapters.repository import LoanRepository, loan_record
-from ledger.adapters.tables import (
-    allocation_lines,
-    allocations,
-    journal_entries,
-    journal_lines,
-    loans,
-    payments,
-    schedule_versions,
-)
+from ledger.adapters import read_models
+from ledger.adapters.business_days import BusinessDays
+from ledger.adapters.contract_shapes import contract_component
+from ledger.adapters.records import LoanRecord
+from ledger.adapters.repository import LoanRepository
 from ledger.domain import (
     Account,
-    Component,
     InstalmentDue,
     InstalmentPosition,
-    Payment,
-    replay_allocations,
+    LedgerComponent,
     what_is_owed,
 )
-from ledger.service_layer.clock import LedgerClock
-from ledger.service_layer.resettlement import net_charges
-from ledger.service_layer.shapes import balance, contract_component
+from ledger.domain.clock import LedgerClock
+from ledger.domain.resettlement import replay_loan
 
 
-def _components(amounts: dict[Component, int]) -> dict[str, int]:
-    return {f"{c.value.lower()}_minor": amounts.get(c, 0) for c in Component}
+def _components(amounts: dict[LedgerComponent, int]) -> dict[str, int]:
+    return {f"{c.value.lower()}_minor": amounts.get(c, 0) for c in LedgerComponent}
 
 
 def loan_summary(loan: LoanRecord) -> dict[str, Any]:
@@ -57,68 +53,20 @@ def loan_summary(loan: LoanRecord) -> dict[str, Any]:
     }
 
 
-# The hot read path: one round trip, the document built by PostgreSQL, no ORM. Same shape
-# as ``loan_detail`` below (a test compares them).
-LOAN_DETAIL_SQL = """
-SELECT l.borrower_id, json_build_object(
-    'loan_id', l.loan_id, 'borrower_id', l.borrower_id, 'product_code', l.product_code,
-    'currency', l.currency, 'principal_minor', l.principal, 'annual_rate', l.annual_rate,
-    'disbursed_on', l.disbursed_on, 'timezone', l.timezone, 'status', l.status,
-    'settled_on', l.settled_on, 'schedule_version', l.schedule_version,
-    'balances', json_build_object(
-        'penalty_minor', coalesce(s.penalty, 0), 'fee_minor', coalesce(s.fee, 0),
-        'interest_minor', coalesce(s.interest, 0), 'principal_minor', coalesce(s.principal, 0),
-        'credit_minor', l.credit_balance),
-    'schedule', coalesce(s.items, '[]'::json)
-)::text
-FROM loans l
-LEFT JOIN LATERAL (
-    SELECT sum(i.outstanding_penalty) AS penalty, sum(i.outstanding_fee) AS fee,
-           sum(i.outstanding_interest) AS interest, sum(i.outstanding_principal) AS principal,
-           json_agg(json_build_object(
-               'seq', i.seq, 'due_date', i.due_date,
-               'principal_minor', i.principal, 'interest_minor', i.interest,
-               'outstanding', json_build_object(
-                   'principal_minor', i.outstanding_principal,
-                   'interest_minor', i.outstanding_interest,
-                   'penalty_minor', i.outstanding_penalty, 'fee_minor', i.outstanding_fee),
-               'settled_on', i.settled_on) ORDER BY i.seq) AS items
-    FROM instalments i
-    WHERE i.loan_id = l.loan_id AND i.version = l.schedule_version
-) s ON true
-WHERE l.loan_id = $1
-"""
+async def visible_loan(session: AsyncSession, loan_id: str) -> LoanRecord | None:
+    """The loan row (unlocked), for the route to check who may see it."""
+    return await LoanRepository(session).get(loan_id)
 
 
 async def loan_detail_document(pool: asyncpg.Pool, loan_id: str) -> tuple[str, bytes] | None:
-    """(borrower id, JSON document) of the loan detail, or None."""
-    row = await pool.fetchrow(LOAN_DETAIL_SQL, loan_id)
-    if row is None:
-        return None
-    return row[0], row[1].encode()
+    """(borrower id, JSON document) of the loan detail, or None (see the module's doc)."""
+    return await read_models.loan_detail_document(pool, loan_id)
 
 
-def loan_detail(loan: LoanRecord, schedule: list[InstalmentRecord]) -> dict[str, Any]:
-    """Loan with its current schedule and balances by component (credit held separately)."""
-    totals = {c: sum(i.outstanding[c] for i in schedule) for c in Component}
-    return {
-        **loan_summary(loan),
-        "balances": {**_components(totals), "credit_minor": loan.credit_balance},
-        "schedule": [
-            {
-                "seq": i.seq,
-                "due_date": i.due_date.isoformat(),
-                "principal_minor": i.principal,
-                "interest_minor": i.interest,
-                "outstanding": balance(i).model_dump(
-                    mode="json",
-                    include={"principal_minor", "interest_minor", "penalty_minor", "fee_minor"},
-                ),
-                "settled_on": i.settled_on.isoformat() if i.settled_on else None,
-            }
-            for i in schedule
-        ],
-    }
+async def today_for(session: AsyncSession, clock: LedgerClock, loan: LoanRecord) -> date:
+    """Today on the business clock in the loan's timezone."""
+    closed = await BusinessDays(session).last_closed()
+    return clock.today(closed, ZoneInfo(loan.timezone)).today
 
 
 def owed_breakdown(
@@ -184,24 +132,18 @@ async def outstanding_as_of(
         )
         return state.loan, dues, state.loan.credit_balance
     if state.loan.schedule_version > 1:
-        effective = await session.scalar(
-            select(schedule_versions.c.effective_date).where(
-                schedule_versions.c.loan_id == loan_id,
-                schedule_versions.c.version == state.loan.schedule_version,
-            )
+        effective = await read_models.schedule_effective_date(
+            session, loan_id, state.loan.schedule_version
         )
         if effective is not None and as_of < effective:
             raise ValueError(f"the current schedule starts on {effective}; ask for a later date")
     await repo.load_history(state)
-    outcome = replay_allocations(
+    outcome = replay_loan(
         [i.contractual() for i in state.instalments],
-        [
-            Payment(p.payment_id, p.value_date, p.amount, p.receipt_order, p.reversed)
-            for p in state.payments
-            if p.value_date <= as_of
-        ],
-        [c for c in net_charges(state.charges) if c.booked_on <= as_of],
+        state.payments,
+        state.charges,
         state.product.allocation_order,
+        as_of=as_of,
     )
     return state.loan, outcome.outstanding, outcome.credit
 
@@ -222,13 +164,14 @@ async def pending_penalty_day(
     cap gets no penalty, and would otherwise look unsettled all day. None when ``as_of``
     is before D.
     """
-    closed = await last_closed_day(session)
+    days = BusinessDays(session)
+    closed = await days.last_closed()
     if closed is None or as_of < closed.business_date:
         return None
     day = closed.business_date
     if (clock.now() - closed.closed_at).total_seconds() >= clock.settle_seconds:
         return None
-    if await penalty_booked_for(session, loan_id, day):
+    if await days.penalty_booked_for(loan_id, day):
         return None
     if as_of != day:
         _, outstanding, _ = await outstanding_as_of(session, loan_id, day)
@@ -243,36 +186,18 @@ async def list_loans(
     status: str | None,
     after: str | None,
     limit: int,
-) -> list[dict[str, Any]]:
-    query = select(loans).order_by(loans.c.loan_id).limit(limit)
-    if borrower_id is not None:
-        query = query.where(loans.c.borrower_id == borrower_id)
-    if status is not None:
-        query = query.where(loans.c.status == status)
-    if after is not None:
-        query = query.where(loans.c.loan_id > after)
-    return [loan_summary(loan_record(row)) for row in (await session.execute(query)).all()]
+) -> list[LoanRecord]:
+    """Up to ``limit`` loans by loan id after ``after`` (the route reads one more than a
+    page, for ``lendkit.pagination.paginate``)."""
+    return await read_models.loans_after(
+        session, borrower_id=borrower_id, status=status, after=after, limit=limit
+    )
 
 
 async def payments_of(session: AsyncSession, loan_id: str) -> list[dict[str, Any]]:
     """Every payment with its current allocation (none once reversed)."""
-    rows = (
-        await session.execute(
-            select(payments).where(payments.c.loan_id == loan_id).order_by(payments.c.receipt_order)
-        )
-    ).all()
-    lines = (
-        await session.execute(
-            select(allocations.c.source_id, allocations.c.credit, allocation_lines)
-            .select_from(allocations.outerjoin(allocation_lines))
-            .where(
-                allocations.c.loan_id == loan_id,
-                allocations.c.source_kind == "payment",
-                allocations.c.current,
-            )
-            .order_by(allocations.c.allocation_id, allocation_lines.c.line_no)
-        )
-    ).all()
+    rows = await read_models.payment_rows(session, loan_id)
+    lines = await read_models.current_payment_allocation_lines(session, loan_id)
     by_payment: dict[str, dict[str, Any]] = {}
     for r in lines:
         alloc = by_payment.setdefault(r.source_id, {"lines": [], "credit_minor": r.credit})
@@ -280,7 +205,7 @@ async def payments_of(session: AsyncSession, loan_id: str) -> list[dict[str, Any
             alloc["lines"].append(
                 {
                     "seq": r.seq,
-                    "component": contract_component(Component(r.component)).value,
+                    "component": contract_component(LedgerComponent(r.component)).value,
                     "amount_minor": r.amount,
                 }
             )
@@ -299,20 +224,7 @@ async def payments_of(session: AsyncSession, loan_id: str) -> list[dict[str, Any
 
 
 async def journal_of(session: AsyncSession, loan_id: str) -> list[dict[str, Any]]:
-    rows = (
-        await session.execute(
-            select(
-                journal_entries,
-                journal_lines.c.line_no,
-                journal_lines.c.account,
-                journal_lines.c.debit,
-                journal_lines.c.credit,
-            )
-            .select_from(journal_entries.join(journal_lines))
-            .where(journal_entries.c.loan_id == loan_id)
-            .order_by(journal_entries.c.entry_no, journal_lines.c.line_no)
-        )
-    ).all()
+    rows = await read_models.journal_rows(session, loan_id)
     entries: dict[str, dict[str, Any]] = {}
     for r in rows:
         entry = entries.setdefault(
@@ -340,17 +252,6 @@ _OWED_ACCOUNTS = {
     Account.BORROWER_CREDIT: "credit_minor",
 }
 
-_STATEMENT = text(
-    """
-    SELECT e.entry_no, e.business_date, e.memo, e.reference, l.account,
-           sum(l.debit - l.credit) AS amount
-    FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.entry_id
-    WHERE e.loan_id = :loan_id AND l.account = ANY(:accounts) AND e.business_date <= :end
-    GROUP BY e.entry_no, e.business_date, e.memo, e.reference, l.account
-    ORDER BY e.business_date, e.entry_no
-    """
-)
-
 
 async def statement(
     session: AsyncSession, loan: LoanRecord, start: date, end: date
@@ -360,12 +261,9 @@ async def statement(
     reversals) in business-date order, and what is owed at the end. Credit held is shown as a negative amount.
     Re-allocations that only move money between components of the same debt appear as
     movements with a zero total."""
-    rows = (
-        await session.execute(
-            _STATEMENT,
-            {"loan_id": loan.loan_id, "accounts": [a.value for a in _OWED_ACCOUNTS], "end": end},
-        )
-    ).all()
+    rows = await read_models.statement_rows(
+        session, loan.loan_id, [a.value for a in _OWED_ACCOUNTS], end
+    )
     opening = dict.fromkeys(_OWED_ACCOUNTS.values(), 0)
     movements: dict[int, dict[str, Any]] = {}
     for r in rows:
@@ -399,65 +297,12 @@ async def statement(
     }
 
 
-_RECONCILE = text(
-    """
-    WITH journal AS (
-        SELECT loan_id,
-               sum(debit) AS debits, sum(credit) AS credits,
-               sum(debit - credit) FILTER (WHERE account = 'LOAN_PRINCIPAL') AS principal,
-               sum(debit - credit) FILTER (WHERE account = 'INTEREST_RECEIVABLE') AS interest,
-               sum(debit - credit) FILTER (WHERE account = 'PENALTY_RECEIVABLE') AS penalty,
-               sum(debit - credit) FILTER (WHERE account = 'FEE_RECEIVABLE') AS fee,
-               -sum(debit - credit) FILTER (WHERE account = 'BORROWER_CREDIT') AS credit
-        FROM journal_lines GROUP BY loan_id
-    ), tables AS (
-        SELECT l.loan_id,
-               sum(i.outstanding_principal) AS principal,
-               sum(i.outstanding_interest)
-                   - coalesce(sum(i.interest) FILTER (WHERE NOT i.interest_recognised), 0) AS interest,
-               sum(i.outstanding_penalty) AS penalty,
-               sum(i.outstanding_fee) AS fee,
-               max(l.credit_balance) AS credit
-        FROM loans l JOIN instalments i
-             ON i.loan_id = l.loan_id AND i.version = l.schedule_version
-        GROUP BY l.loan_id
-    ), per_loan AS (
-        SELECT t.loan_id,
-               coalesce(j.debits, 0) AS debits, coalesce(j.credits, 0) AS credits,
-               coalesce(j.principal, 0) AS j_principal, t.principal AS t_principal,
-               coalesce(j.interest, 0) AS j_interest, coalesce(t.interest, 0) AS t_interest,
-               coalesce(j.penalty, 0) AS j_penalty, t.penalty AS t_penalty,
-               coalesce(j.fee, 0) AS j_fee, t.fee AS t_fee,
-               coalesce(j.credit, 0) AS j_credit, t.credit AS t_credit
-        FROM tables t LEFT JOIN journal j ON j.loan_id = t.loan_id
-    ), mismatched AS (
-        SELECT * FROM per_loan
-        WHERE j_principal <> t_principal OR j_interest <> t_interest
-           OR j_penalty <> t_penalty OR j_fee <> t_fee OR j_credit <> t_credit
-           OR debits <> credits
-    ), totals AS (
-        SELECT (SELECT count(*) FROM per_loan) AS loans,
-               (SELECT coalesce(sum(debits), 0) FROM per_loan) AS all_debits,
-               (SELECT coalesce(sum(credits), 0) FROM per_loan) AS all_credits,
-               (SELECT count(*) FROM mismatched) AS mismatched_loans
-    )
-    SELECT totals.*, m.*
-    FROM totals
-    LEFT JOIN LATERAL (
-        SELECT * FROM mismatched ORDER BY loan_id LIMIT :limit
-    ) m ON true
-    """
-)
-
-#: mismatching loans listed by :func:`reconciliation` (all are counted)
-MISMATCHES_LISTED = 1_000
-
-
-async def reconciliation(session: AsyncSession, limit: int = MISMATCHES_LISTED) -> dict[str, Any]:
+async def reconciliation(session: AsyncSession, limit: int = 1_000) -> dict[str, Any]:
     """Debits equal credits, and every loan's balances derived from the journal equal the
     balances kept in the loan tables. Counted in the database: what comes back is the
-    totals and the first ``limit`` mismatching loans (by loan id), never the book."""
-    rows = (await session.execute(_RECONCILE, {"limit": limit})).all()
+    totals and the first ``limit`` mismatching loans by loan id
+    (``LEDGER_RECONCILIATION_LOANS_LISTED``), never the book."""
+    rows = await read_models.reconciliation_rows(session, limit)
     head = rows[0]
     mismatches = []
     for r in rows:

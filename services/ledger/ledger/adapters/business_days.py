@@ -4,18 +4,15 @@ which penalties arrived for it; and the payments dated where no business day can
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.adapters.tables import charges, cob_runs
+from ledger.domain.clock import ClosedDay
 
-
-@dataclass(frozen=True)
-class ClosedDay:
-    business_date: date
-    closed_at: datetime
+__all__ = ["BusinessDays", "ClosedDay", "DatedPayment"]
 
 
 async def last_closed_day(session: AsyncSession) -> ClosedDay | None:
@@ -88,3 +85,22 @@ async def redate_misdated(session: AsyncSession, loan_id: str, payment_id: str, 
         {"loan_id": loan_id, "on": on},
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class BusinessDays:
+    """The business days on the unit of work's session (``uow.business_days``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def last_closed(self) -> ClosedDay | None:
+        return await last_closed_day(self.session)
+
+    async def penalty_booked_for(self, loan_id: str, business_date: date) -> bool:
+        return await penalty_booked_for(self.session, loan_id, business_date)
+
+    async def payments_dated_after(self, latest: date) -> list[DatedPayment]:
+        return await payments_dated_after(self.session, latest)
+
+    async def redate_misdated(self, loan_id: str, payment_id: str, on: date) -> int:
+        return await redate_misdated(self.session, loan_id, payment_id, on)

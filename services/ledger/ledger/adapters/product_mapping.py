@@ -11,9 +11,9 @@ from sqlalchemy import RowMapping
 from ledger.domain import (
     AllocationOrder,
     AllocationStrategy,
-    Component,
     DayCount,
     Frequency,
+    LedgerComponent,
     LoanProduct,
     Rounding,
     ScheduleType,
@@ -51,7 +51,7 @@ def product_from_row(row: Mapping[str, Any] | RowMapping) -> LoanProduct:
         rounding=Rounding(row["rounding"]),
         allocation_order=AllocationOrder(
             AllocationStrategy(row["allocation_strategy"]),
-            tuple(Component(c) for c in row["allocation_components"]),
+            tuple(LedgerComponent(c) for c in row["allocation_components"]),
         ),
         reminder_days_before=tuple(row["reminder_days_before"]),
         overdue_policy=row["overdue_policy"],

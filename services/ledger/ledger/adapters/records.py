@@ -6,7 +6,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from ledger.domain import AllocationResult, Component, Instalment, InstalmentDue, LoanProduct
+from ledger.domain import AllocationResult, Instalment, InstalmentDue, LedgerComponent, LoanProduct
+from ledger.domain.resettlement import AllocationKey
+
+__all__ = [
+    "AllocationKey",
+    "ChargeRecord",
+    "InstalmentRecord",
+    "LoanRecord",
+    "LoanState",
+    "PaymentRecord",
+]
 
 
 @dataclass
@@ -31,9 +41,25 @@ class InstalmentRecord:
     due_date: date
     principal: int
     interest: int
-    outstanding: dict[Component, int]
+    outstanding: dict[LedgerComponent, int]
     interest_recognised: bool = False
     settled_on: date | None = None
+
+    @classmethod
+    def new(cls, seq: int, due_date: date, principal: int, interest: int) -> InstalmentRecord:
+        """A new instalment of a schedule: owes its contract amounts, no charges yet."""
+        return cls(
+            seq=seq,
+            due_date=due_date,
+            principal=principal,
+            interest=interest,
+            outstanding={
+                LedgerComponent.PRINCIPAL: principal,
+                LedgerComponent.INTEREST: interest,
+                LedgerComponent.PENALTY: 0,
+                LedgerComponent.FEE: 0,
+            },
+        )
 
     @property
     def owed(self) -> int:
@@ -59,15 +85,10 @@ class PaymentRecord:
 class ChargeRecord:
     charge_id: str
     seq: int
-    component: Component
+    component: LedgerComponent
     amount: int  # negative for a waiver or a transfer out
     kind: str
     business_date: date
-
-
-AllocationKey = tuple[
-    str, str
-]  # (source_kind, source_id): ("payment", id) or ("credit", charge id)
 
 
 @dataclass

@@ -30,7 +30,13 @@ from ledger.adapters.tables import (
     products,
     schedule_versions,
 )
-from ledger.domain import AllocationLine, AllocationResult, Component, JournalEntry, LoanProduct
+from ledger.domain import (
+    AllocationLine,
+    AllocationResult,
+    JournalEntry,
+    LedgerComponent,
+    LoanProduct,
+)
 
 
 def loan_record(row: Row[Any]) -> LoanRecord:
@@ -51,24 +57,6 @@ def loan_record(row: Row[Any]) -> LoanRecord:
     )
 
 
-def _instalment(row: Row[Any]) -> InstalmentRecord:
-    m = row._mapping
-    return InstalmentRecord(
-        seq=m["seq"],
-        due_date=m["due_date"],
-        principal=m["principal"],
-        interest=m["interest"],
-        outstanding={
-            Component.PRINCIPAL: m["outstanding_principal"],
-            Component.INTEREST: m["outstanding_interest"],
-            Component.PENALTY: m["outstanding_penalty"],
-            Component.FEE: m["outstanding_fee"],
-        },
-        interest_recognised=m["interest_recognised"],
-        settled_on=m["settled_on"],
-    )
-
-
 def _instalment_row(loan_id: str, version: int, i: InstalmentRecord) -> dict[str, Any]:
     return {
         "loan_id": loan_id,
@@ -77,10 +65,10 @@ def _instalment_row(loan_id: str, version: int, i: InstalmentRecord) -> dict[str
         "due_date": i.due_date,
         "principal": i.principal,
         "interest": i.interest,
-        "outstanding_principal": i.outstanding[Component.PRINCIPAL],
-        "outstanding_interest": i.outstanding[Component.INTEREST],
-        "outstanding_penalty": i.outstanding[Component.PENALTY],
-        "outstanding_fee": i.outstanding[Component.FEE],
+        "outstanding_principal": i.outstanding[LedgerComponent.PRINCIPAL],
+        "outstanding_interest": i.outstanding[LedgerComponent.INTEREST],
+        "outstanding_penalty": i.outstanding[LedgerComponent.PENALTY],
+        "outstanding_fee": i.outstanding[LedgerComponent.FEE],
         "interest_recognised": i.interest_recognised,
         "settled_on": i.settled_on,
     }
@@ -89,10 +77,10 @@ def _instalment_row(loan_id: str, version: int, i: InstalmentRecord) -> dict[str
 def _position(i: InstalmentRecord) -> tuple[object, ...]:
     o = i.outstanding
     return (
-        o[Component.PRINCIPAL],
-        o[Component.INTEREST],
-        o[Component.PENALTY],
-        o[Component.FEE],
+        o[LedgerComponent.PRINCIPAL],
+        o[LedgerComponent.INTEREST],
+        o[LedgerComponent.PENALTY],
+        o[LedgerComponent.FEE],
         i.settled_on,
     )
 
@@ -249,10 +237,10 @@ def _instalment_json(v: list[Any]) -> InstalmentRecord:
         principal=v[2],
         interest=v[3],
         outstanding={
-            Component.PRINCIPAL: v[4],
-            Component.INTEREST: v[5],
-            Component.PENALTY: v[6],
-            Component.FEE: v[7],
+            LedgerComponent.PRINCIPAL: v[4],
+            LedgerComponent.INTEREST: v[5],
+            LedgerComponent.PENALTY: v[6],
+            LedgerComponent.FEE: v[7],
         },
         interest_recognised=v[8],
         settled_on=_day(v[9]),
@@ -277,7 +265,7 @@ def _fill_history(state: LoanState, row: Row[Any]) -> None:
         ChargeRecord(
             charge_id=c[0],
             seq=c[1],
-            component=Component(c[2]),
+            component=LedgerComponent(c[2]),
             amount=c[3],
             kind=c[4],
             business_date=date.fromisoformat(c[5]),
@@ -287,7 +275,8 @@ def _fill_history(state: LoanState, row: Row[Any]) -> None:
     state.allocations = {
         (a[0], a[1]): AllocationResult(
             tuple(
-                AllocationLine(seq, Component(component), amount) for seq, component, amount in a[3]
+                AllocationLine(seq, LedgerComponent(component), amount)
+                for seq, component, amount in a[3]
             ),
             a[2],
         )
@@ -327,17 +316,6 @@ class LoanRepository:
     async def get(self, loan_id: str) -> LoanRecord | None:
         row = (await self.session.execute(select(loans).where(loans.c.loan_id == loan_id))).first()
         return loan_record(row) if row else None
-
-    async def current_instalments(self, loan: LoanRecord) -> list[InstalmentRecord]:
-        rows = await self.session.execute(
-            select(instalments)
-            .where(
-                instalments.c.loan_id == loan.loan_id,
-                instalments.c.version == loan.schedule_version,
-            )
-            .order_by(instalments.c.seq)
-        )
-        return [_instalment(r) for r in rows]
 
     async def load(
         self, loan_id: str, *, history: bool = True, reference: str | None = None
@@ -479,7 +457,7 @@ class LoanRepository:
         loan_id: str,
         *,
         seq: int,
-        component: Component,
+        component: LedgerComponent,
         amount: int,
         kind: str,
         business_date: date,
@@ -570,10 +548,10 @@ class LoanRepository:
                 **_journal_params(entries),
                 "version": version,
                 "i_seqs": [i.seq for i in changed],
-                "i_principal": [i.outstanding[Component.PRINCIPAL] for i in changed],
-                "i_interest": [i.outstanding[Component.INTEREST] for i in changed],
-                "i_penalty": [i.outstanding[Component.PENALTY] for i in changed],
-                "i_fee": [i.outstanding[Component.FEE] for i in changed],
+                "i_principal": [i.outstanding[LedgerComponent.PRINCIPAL] for i in changed],
+                "i_interest": [i.outstanding[LedgerComponent.INTEREST] for i in changed],
+                "i_penalty": [i.outstanding[LedgerComponent.PENALTY] for i in changed],
+                "i_fee": [i.outstanding[LedgerComponent.FEE] for i in changed],
                 "i_settled": [i.settled_on for i in changed],
                 "loan_changed": loan_changed,
                 "status": loan.status,

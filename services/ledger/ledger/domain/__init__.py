@@ -13,7 +13,7 @@ from ledger.domain.allocation import (
     allocate_payment,
     apply_allocation,
 )
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.errors import (
     InvalidAllocation,
     InvalidProduct,
@@ -77,7 +77,6 @@ __all__ = [
     "AllocationResult",
     "AllocationStrategy",
     "Charge",
-    "Component",
     "CreditApplication",
     "DayCount",
     "Frequency",
@@ -89,6 +88,7 @@ __all__ = [
     "InvalidSchedule",
     "JournalEntry",
     "JournalLine",
+    "LedgerComponent",
     "LedgerDomainError",
     "LoanProduct",
     "OwedBreakdown",

@@ -26,7 +26,7 @@ from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
 
-from ledger.domain.component import DEFAULT_COMPONENT_ORDER, Component, component_amounts
+from ledger.domain.component import DEFAULT_COMPONENT_ORDER, LedgerComponent, component_amounts
 from ledger.domain.errors import InvalidAllocation
 
 
@@ -42,19 +42,19 @@ class AllocationOrder:
     """A product's allocation configuration."""
 
     strategy: AllocationStrategy = AllocationStrategy.OLDEST_FIRST_VERTICAL
-    components: tuple[Component, ...] = DEFAULT_COMPONENT_ORDER
+    components: tuple[LedgerComponent, ...] = DEFAULT_COMPONENT_ORDER
 
     def __post_init__(self) -> None:
         if not isinstance(self.strategy, AllocationStrategy):
             raise InvalidAllocation(f"unknown allocation strategy {self.strategy!r}")
         if (
-            len(self.components) != len(Component)
-            or set(self.components) != set(Component)
-            or not all(isinstance(c, Component) for c in self.components)
+            len(self.components) != len(LedgerComponent)
+            or set(self.components) != set(LedgerComponent)
+            or not all(isinstance(c, LedgerComponent) for c in self.components)
         ):
             raise InvalidAllocation(
                 "allocation components must list each of "
-                f"{', '.join(Component)} exactly once, got {self.components!r}"
+                f"{', '.join(LedgerComponent)} exactly once, got {self.components!r}"
             )
 
 
@@ -64,11 +64,11 @@ class InstalmentDue:
 
     seq: int
     due_date: date
-    outstanding: Mapping[Component, int] = field(hash=False)
+    outstanding: Mapping[LedgerComponent, int] = field(hash=False)
 
     def __post_init__(self) -> None:
         for component, amount in self.outstanding.items():
-            if not isinstance(component, Component):
+            if not isinstance(component, LedgerComponent):
                 raise InvalidAllocation(f"instalment {self.seq}: unknown component {component!r}")
             if amount < 0:
                 raise InvalidAllocation(
@@ -76,7 +76,7 @@ class InstalmentDue:
                 )
         object.__setattr__(self, "outstanding", MappingProxyType(dict(self.outstanding)))
 
-    def owes(self, component: Component) -> int:
+    def owes(self, component: LedgerComponent) -> int:
         """Outstanding amount of one component (0 when absent)."""
         return self.outstanding.get(component, 0)
 
@@ -91,7 +91,7 @@ class AllocationLine:
     """``amount`` of a payment went to ``component`` of instalment ``seq``."""
 
     seq: int
-    component: Component
+    component: LedgerComponent
     amount: int
 
 
@@ -112,11 +112,11 @@ class AllocationResult:
         """The whole amount allocated: instalment lines plus credit."""
         return self.allocated + self.credit
 
-    def by_component(self) -> dict[Component, int]:
+    def by_component(self) -> dict[LedgerComponent, int]:
         """Allocated totals per component (all components present, zeros included)."""
         return component_amounts((line.component, line.amount) for line in self.lines)
 
-    def for_instalment(self, seq: int) -> dict[Component, int]:
+    def for_instalment(self, seq: int) -> dict[LedgerComponent, int]:
         """Allocated totals per component for one instalment."""
         return component_amounts(
             (line.component, line.amount) for line in self.lines if line.seq == seq
@@ -161,7 +161,7 @@ def allocate_payment(
 
 def _walk(
     group: Sequence[InstalmentDue], order: AllocationOrder
-) -> Iterable[tuple[int, Component, int]]:
+) -> Iterable[tuple[int, LedgerComponent, int]]:
     """(seq, component, owed) in the order the strategy pays them."""
     if order.strategy is AllocationStrategy.HORIZONTAL:
         for component in order.components:

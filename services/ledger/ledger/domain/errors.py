@@ -1,13 +1,17 @@
 """Errors raised by the ledger's domain rules.
 
-Every error is a ``LedgerDomainError`` so an entrypoint can map the whole family
-to one problem+json type; the subclasses say which rule was broken.
+Every error is a ``LedgerDomainError``, a ``lendkit.errors.Invalid`` (422, mapped to
+problem+json once by the app; dead-lettered with the reason by the consumers), and still a
+``ValueError`` (pydantic validators that call the domain turn it into a validation error).
+The subclasses say which rule was broken.
 """
 
 from __future__ import annotations
 
+from lendkit.errors import Invalid
 
-class LedgerDomainError(ValueError):
+
+class LedgerDomainError(Invalid, ValueError):
     """A ledger business rule was broken by the input."""
 
 
@@ -29,3 +33,11 @@ class InvalidAllocation(LedgerDomainError):
 
 class UnbalancedEntry(LedgerDomainError):
     """A journal entry whose debits and credits differ, or with a bad line."""
+
+
+class InvalidWaiver(LedgerDomainError):
+    """A waiver would reduce more than is charged on or before its date and not yet waived."""
+
+
+class InvalidValueDate(LedgerDomainError):
+    """A date the business clock cannot have (a payment's value date, a day to close)."""

@@ -20,7 +20,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from ledger.domain.allocation import AllocationLine, AllocationResult
-from ledger.domain.component import Component, component_amounts
+from ledger.domain.component import LedgerComponent, component_amounts
 from ledger.domain.errors import UnbalancedEntry
 from ledger.domain.money import is_known_currency
 
@@ -41,21 +41,21 @@ class Account(StrEnum):
 
 
 #: Where a paid component is credited.
-RECEIVABLE_ACCOUNT: Mapping[Component, Account] = MappingProxyType(
+RECEIVABLE_ACCOUNT: Mapping[LedgerComponent, Account] = MappingProxyType(
     {
-        Component.PRINCIPAL: Account.LOAN_PRINCIPAL,
-        Component.INTEREST: Account.INTEREST_RECEIVABLE,
-        Component.PENALTY: Account.PENALTY_RECEIVABLE,
-        Component.FEE: Account.FEE_RECEIVABLE,
+        LedgerComponent.PRINCIPAL: Account.LOAN_PRINCIPAL,
+        LedgerComponent.INTEREST: Account.INTEREST_RECEIVABLE,
+        LedgerComponent.PENALTY: Account.PENALTY_RECEIVABLE,
+        LedgerComponent.FEE: Account.FEE_RECEIVABLE,
     }
 )
 
 #: Where a booked charge is recognised as income.
-INCOME_ACCOUNT: Mapping[Component, Account] = MappingProxyType(
+INCOME_ACCOUNT: Mapping[LedgerComponent, Account] = MappingProxyType(
     {
-        Component.INTEREST: Account.INTEREST_INCOME,
-        Component.PENALTY: Account.PENALTY_INCOME,
-        Component.FEE: Account.FEE_INCOME,
+        LedgerComponent.INTEREST: Account.INTEREST_INCOME,
+        LedgerComponent.PENALTY: Account.PENALTY_INCOME,
+        LedgerComponent.FEE: Account.FEE_INCOME,
     }
 )
 
@@ -152,14 +152,14 @@ def interest_due_entry(interest: int, currency: str) -> JournalEntry:
     )
 
 
-def _income_account(component: Component) -> Account:
+def _income_account(component: LedgerComponent) -> Account:
     try:
         return INCOME_ACCOUNT[component]
     except KeyError:
         raise UnbalancedEntry(f"{component} cannot be booked as a charge") from None
 
 
-def charge_booked_entry(component: Component, amount: int, currency: str) -> JournalEntry:
+def charge_booked_entry(component: LedgerComponent, amount: int, currency: str) -> JournalEntry:
     """A penalty or fee (or extra interest) charged: Dr receivable, Cr income."""
     _positive(amount, "charge")
     income = _income_account(component)
@@ -171,7 +171,7 @@ def charge_booked_entry(component: Component, amount: int, currency: str) -> Jou
     )
 
 
-def charge_waived_entry(component: Component, amount: int, currency: str) -> JournalEntry:
+def charge_waived_entry(component: LedgerComponent, amount: int, currency: str) -> JournalEntry:
     """A charge waived: Dr income, Cr receivable (the booking's mirror)."""
     return charge_booked_entry(component, amount, currency).reversed(f"{component.lower()} waived")
 
@@ -180,7 +180,12 @@ def _receivable_credits(lines: Iterable[AllocationLine]) -> list[JournalLine]:
     totals = component_amounts((line.component, line.amount) for line in lines)
     return [
         _cr(RECEIVABLE_ACCOUNT[component], totals[component])
-        for component in (Component.PENALTY, Component.FEE, Component.INTEREST, Component.PRINCIPAL)
+        for component in (
+            LedgerComponent.PENALTY,
+            LedgerComponent.FEE,
+            LedgerComponent.INTEREST,
+            LedgerComponent.PRINCIPAL,
+        )
         if totals[component] > 0
     ]
 

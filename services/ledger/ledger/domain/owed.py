@@ -15,18 +15,18 @@ from datetime import date
 from types import MappingProxyType
 
 from ledger.domain.allocation import AllocationLine
-from ledger.domain.component import Component, component_amounts
+from ledger.domain.component import LedgerComponent, component_amounts
 from ledger.domain.errors import InvalidAllocation
 from ledger.domain.money import to_major
 from ledger.domain.replay import Charge
 from ledger.domain.schedule import Instalment
 
 #: The order components are listed in an explanation.
-EXPLANATION_ORDER: tuple[Component, ...] = (
-    Component.PRINCIPAL,
-    Component.INTEREST,
-    Component.PENALTY,
-    Component.FEE,
+EXPLANATION_ORDER: tuple[LedgerComponent, ...] = (
+    LedgerComponent.PRINCIPAL,
+    LedgerComponent.INTEREST,
+    LedgerComponent.PENALTY,
+    LedgerComponent.FEE,
 )
 
 
@@ -36,11 +36,11 @@ class InstalmentPosition:
 
     seq: int
     due_date: date
-    charged: Mapping[Component, int] = field(hash=False)
-    paid: Mapping[Component, int] = field(default_factory=dict, hash=False)
+    charged: Mapping[LedgerComponent, int] = field(hash=False)
+    paid: Mapping[LedgerComponent, int] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        for component in Component:
+        for component in LedgerComponent:
             if self.outstanding(component) < 0:
                 raise InvalidAllocation(
                     f"instalment {self.seq}: {component} paid beyond what was charged"
@@ -48,13 +48,13 @@ class InstalmentPosition:
         object.__setattr__(self, "charged", MappingProxyType(dict(self.charged)))
         object.__setattr__(self, "paid", MappingProxyType(dict(self.paid)))
 
-    def outstanding(self, component: Component) -> int:
+    def outstanding(self, component: LedgerComponent) -> int:
         """Charged minus paid for one component."""
         return self.charged.get(component, 0) - self.paid.get(component, 0)
 
-    def outstanding_amounts(self) -> dict[Component, int]:
+    def outstanding_amounts(self) -> dict[LedgerComponent, int]:
         """Charged minus paid for every component."""
-        return {c: self.outstanding(c) for c in Component}
+        return {c: self.outstanding(c) for c in LedgerComponent}
 
 
 def instalment_positions(
@@ -74,8 +74,8 @@ def instalment_positions(
     for instalment in instalments:
         charged = component_amounts(
             [
-                (Component.PRINCIPAL, instalment.principal),
-                (Component.INTEREST, instalment.interest),
+                (LedgerComponent.PRINCIPAL, instalment.principal),
+                (LedgerComponent.INTEREST, instalment.interest),
                 *((c.component, c.amount) for c in charge_list if c.seq == instalment.seq),
             ]
         )
@@ -95,7 +95,7 @@ class OwedInstalment:
     seq: int
     due_date: date
     days_overdue: int  # 0 when due today
-    amounts: Mapping[Component, int] = field(hash=False)
+    amounts: Mapping[LedgerComponent, int] = field(hash=False)
     reason: str
 
     @property
@@ -119,7 +119,7 @@ class OwedBreakdown:
         return sum(i.total for i in self.instalments)
 
     @property
-    def by_component(self) -> dict[Component, int]:
+    def by_component(self) -> dict[LedgerComponent, int]:
         """Due and unpaid totals per component."""
         return component_amounts(
             (c, amount) for i in self.instalments for c, amount in i.amounts.items()
@@ -169,7 +169,7 @@ def what_is_owed(
 
 
 def _reason(
-    seq: int, due_date: date, days: int, unpaid: Mapping[Component, int], currency: str
+    seq: int, due_date: date, days: int, unpaid: Mapping[LedgerComponent, int], currency: str
 ) -> str:
     when = "due today" if days == 0 else f"{days} day{'s' if days != 1 else ''} overdue"
     parts = ", ".join(f"{c.lower()} {to_major(a, currency)}" for c, a in unpaid.items())

@@ -35,7 +35,7 @@ from ledger.domain.allocation import (
     allocate_payment,
     apply_allocation,
 )
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.errors import InvalidAllocation
 
 
@@ -59,13 +59,13 @@ class Charge:
     """A penalty or fee (or other component) added to instalment ``seq``."""
 
     seq: int
-    component: Component
+    component: LedgerComponent
     amount: int
     booked_on: date
     charge_id: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.component, Component):
+        if not isinstance(self.component, LedgerComponent):
             raise InvalidAllocation(f"charge {self.charge_id}: unknown component")
         if self.amount <= 0:
             raise InvalidAllocation(f"charge {self.charge_id}: amount must be positive")

@@ -43,7 +43,7 @@ from datetime import date
 from decimal import Decimal
 
 from ledger.domain.allocation import InstalmentDue
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.errors import InvalidSchedule
 from ledger.domain.money import CALCULATION_PRECISION, Rounding, round_minor
 from ledger.domain.periods import (
@@ -75,7 +75,7 @@ class Instalment:
         return InstalmentDue(
             self.seq,
             self.due_date,
-            {Component.PRINCIPAL: self.principal, Component.INTEREST: self.interest},
+            {LedgerComponent.PRINCIPAL: self.principal, LedgerComponent.INTEREST: self.interest},
         )
 
 

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from ledger import views
-from ledger.adapters.business_days import last_closed_day
 from ledger.adapters.records import LoanRecord
-from ledger.adapters.repository import LoanRepository
-from ledger.domain import LedgerDomainError
+from ledger.domain.clock import LedgerClock
 from ledger.entrypoints.schemas import (
     CloseOfBusinessIn,
     CloseOfBusinessOut,
@@ -24,6 +20,7 @@ from ledger.entrypoints.schemas import (
     LoanDetail,
     LoanIn,
     LoanPage,
+    LoanSummary,
     Owed,
     PaymentIn,
     PaymentList,
@@ -33,17 +30,17 @@ from ledger.entrypoints.schemas import (
     ReversalIn,
     ReversalOut,
     Statement,
+    close_of_business_body,
+    payment_body,
+    reversal_body,
 )
-from ledger.service_layer import handlers
-from ledger.service_layer.clock import LedgerClock
+from ledger.service_layer import commands
 from ledger.service_layer.close_of_business import close_business_day
-from ledger.service_layer.errors import Conflict, Forbidden, Invalid, LedgerError, NotFound
-from ledger.service_layer.payments import record_payment, reverse_payment
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from ledger.settings import Settings
-from lendkit.auth import Principal, Role, ensure_may_see, require_roles
+from lendkit.auth import Admin, Anyone, Ops, Principal, Role, Staff, ensure_may_see
 from lendkit.contracts.ledger import LoanDisbursed, ProductPublished
-from lendkit.idempotency import IdempotencyKey, require_key, respond_once
+from lendkit.idempotency import IdempotencyKey, idempotent_post
 from lendkit.openapi import (
     AUTH,
     IDEMPOTENT,
@@ -53,75 +50,40 @@ from lendkit.openapi import (
     problems,
     service_router,
 )
-from lendkit.pagination import decode_cursor, encode_cursor
+from lendkit.pagination import Page, cursor_after, paginate
 from lendkit.problems import ProblemError
-from lendkit.runtime import runtime_of
+from lendkit.runtime import ReadSession, runtime_of
 
 router = service_router("ledger")
 
-
-ANYONE = require_roles(Role.BORROWER, Role.OPS, Role.ADMIN, Role.SERVICE)
-STAFF = require_roles(Role.OPS, Role.ADMIN, Role.SERVICE)
-OPS = require_roles(Role.OPS, Role.ADMIN)
-#: Who may assert that money was received: the payment channel (service) and ops/admin.
-#: Not a borrower: a borrower's app starts a payment with the payment provider, and the
-#: channel posts it here once the provider confirmed the money moved.
-PAYERS = require_roles(Role.SERVICE, Role.OPS, Role.ADMIN)
+#: Who may assert that money was received: the payment channel (service) and ops/admin
+#: (``Staff``). Not a borrower: a borrower's app starts a payment with the payment provider,
+#: and the channel posts it here once the provider confirmed the money moved.
+Payer = Staff
 BACK_DATERS = frozenset({Role.OPS, Role.ADMIN})
 
 
-@asynccontextmanager
-async def as_problems() -> AsyncIterator[None]:
-    """Service-layer and domain refusals as problem+json."""
-    try:
-        yield
-    except NotFound as exc:
-        raise ProblemError(404, "Not Found", str(exc)) from exc
-    except Conflict as exc:
-        raise ProblemError(409, "Conflict", str(exc)) from exc
-    except Forbidden as exc:
-        raise ProblemError(403, "Forbidden", str(exc)) from exc
-    except Invalid as exc:
-        errors = (
-            None
-            if exc.field is None
-            else [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
-        )
-        raise ProblemError(422, "Unprocessable", str(exc), errors=errors) from exc
-    except LedgerDomainError as exc:
-        raise ProblemError(422, "Unprocessable", str(exc)) from exc
-    except LedgerError as exc:  # pragma: no cover - every subclass is mapped above
-        raise ProblemError(400, "Bad Request", str(exc)) from exc
+def _settings(request: Request) -> Settings:
+    return cast(Settings, runtime_of(request).settings)
 
 
 def _clock(request: Request) -> LedgerClock:
-    return LedgerClock.from_settings(cast(Settings, runtime_of(request).settings))
+    return LedgerClock.from_settings(_settings(request))
 
 
-async def _idempotent(
-    request: Request,
-    caller: Principal,
-    key: str | None,
-    scope: str,
-    body: Any,
-    work: Callable[[LedgerUnitOfWork], Awaitable[tuple[int, Any]]],
-    before: Callable[[LedgerUnitOfWork], Awaitable[None]] | None = None,
-) -> JSONResponse:
-    """Run ``work`` once per Idempotency-Key; replays get the stored response."""
-    require_key(key)
-    async with as_problems(), runtime_of(request).uow() as uow:
-        if before is not None:
-            await before(uow)
-        return await respond_once(
-            uow, caller=caller, key=key, scope=scope, body=body, work=lambda: work(uow)
-        )
+def _new_uow(request: Request) -> LedgerUnitOfWork:
+    uow: LedgerUnitOfWork = runtime_of(request).uow()
+    return uow
 
 
-async def _visible_loan(request: Request, principal: Principal, loan_id: str) -> LoanRecord:
-    async with runtime_of(request).session_factory() as session:
-        loan = await LoanRepository(session).get(loan_id)
+def _no_such_resource() -> ProblemError:
+    return ProblemError(404, "Not Found", "No such resource")
+
+
+async def _visible_loan(session: ReadSession, principal: Principal, loan_id: str) -> LoanRecord:
+    loan = await views.visible_loan(session, loan_id)
     if loan is None:
-        raise ProblemError(404, "Not Found", "No such resource")
+        raise _no_such_resource()
     ensure_may_see(principal, loan.borrower_id)
     return loan
 
@@ -134,17 +96,19 @@ async def _visible_loan(request: Request, principal: Principal, loan_id: str) ->
     openapi_extra=IDEMPOTENT,
 )
 async def create_product(
-    body: ProductIn,
-    request: Request,
-    idempotency_key: IdempotencyKey,
-    principal: Principal = Depends(require_roles(Role.ADMIN)),
+    body: ProductIn, request: Request, idempotency_key: IdempotencyKey, caller: Admin
 ) -> JSONResponse:
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
-        published = await handlers.create_product(uow, body.to_domain())
-        return 201, published.model_dump(mode="json")
+        created = await commands.create_product(uow, body.to_domain())
+        return 201, created.published.model_dump(mode="json")
 
-    return await _idempotent(
-        request, principal, idempotency_key, "ledger:products", body.model_dump(mode="json"), work
+    return await idempotent_post(
+        lambda: _new_uow(request),
+        caller=caller,
+        key=idempotency_key,
+        scope="ledger:products",
+        body=body.model_dump(mode="json"),
+        work=work,
     )
 
 
@@ -156,10 +120,7 @@ async def create_product(
     openapi_extra=IDEMPOTENT,
 )
 async def create_loan(
-    body: LoanIn,
-    request: Request,
-    idempotency_key: IdempotencyKey,
-    principal: Principal = Depends(STAFF),
+    body: LoanIn, request: Request, idempotency_key: IdempotencyKey, caller: Staff
 ) -> JSONResponse:
     try:
         ZoneInfo(body.timezone)
@@ -167,7 +128,7 @@ async def create_loan(
         raise ProblemError(422, "Unprocessable", f"unknown timezone {body.timezone!r}") from exc
 
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
-        disbursed = await handlers.disburse_loan(
+        created = await commands.disburse_loan(
             uow,
             loan_id=body.loan_id or str(uuid.uuid4()),
             borrower_id=body.borrower_id,
@@ -177,10 +138,15 @@ async def create_loan(
             first_due_date=body.first_due_date,
             timezone=body.timezone,
         )
-        return 201, disbursed.model_dump(mode="json")
+        return 201, created.disbursed.model_dump(mode="json")
 
-    return await _idempotent(
-        request, principal, idempotency_key, "ledger:loans", body.model_dump(mode="json"), work
+    return await idempotent_post(
+        lambda: _new_uow(request),
+        caller=caller,
+        key=idempotency_key,
+        scope="ledger:loans",
+        body=body.model_dump(mode="json"),
+        work=work,
     )
 
 
@@ -191,31 +157,28 @@ async def create_loan(
     responses={200: {"model": LoanPage}, **problems(400, *AUTH)},
 )
 async def list_loans(
-    request: Request,
-    principal: Principal = Depends(ANYONE),
+    session: ReadSession,
+    caller: Anyone,
     borrower_id: QueryText = None,
     status: str | None = Query(default=None, pattern="^(active|settled)$"),
     cursor: QueryText = None,
     limit: int = Query(default=50, ge=1, le=200),
-) -> dict[str, Any]:
-    if not principal.is_staff:
-        borrower_id = principal.borrower_id
-    position = decode_cursor(cursor) or {}
-    after = position.get("after")
-    async with runtime_of(request).session_factory() as session:
-        items = await views.list_loans(
-            session,
-            borrower_id=borrower_id,
-            status=status,
-            after=str(after) if after is not None else None,
-            limit=limit + 1,
-        )
-    more = len(items) > limit
-    items = items[:limit]
-    return {
-        "items": items,
-        "next_cursor": encode_cursor({"after": items[-1]["loan_id"]}) if more else None,
-    }
+) -> Page[LoanSummary]:
+    if not caller.is_staff:
+        borrower_id = caller.borrower_id
+    rows = await views.list_loans(
+        session,
+        borrower_id=borrower_id,
+        status=status,
+        after=cursor_after(cursor),
+        limit=limit + 1,
+    )
+    return paginate(
+        rows,
+        limit,
+        key=lambda loan: loan.loan_id,
+        item=lambda loan: LoanSummary.model_validate(views.loan_summary(loan)),
+    )
 
 
 @router.get(
@@ -223,14 +186,13 @@ async def list_loans(
     summary="Loan detail: schedule and balances by component",
     responses={200: {"model": LoanDetail}, **problems(*AUTH, 404)},
 )
-async def loan_detail(
-    loan_id: LoanId, request: Request, principal: Principal = Depends(ANYONE)
-) -> Response:
+async def loan_detail(loan_id: LoanId, request: Request, caller: Anyone) -> Response:
+    # The hot read: the runtime's asyncpg pool, not a session (``ledger.views``).
     found = await views.loan_detail_document(await runtime_of(request).reads(), loan_id)
     if found is None:
-        raise ProblemError(404, "Not Found", "No such resource")
+        raise _no_such_resource()
     borrower_id, document = found
-    ensure_may_see(principal, borrower_id)
+    ensure_may_see(caller, borrower_id)
     return Response(document, media_type="application/json")
 
 
@@ -243,8 +205,9 @@ async def loan_detail(
 async def owed(
     loan_id: LoanId,
     request: Request,
+    session: ReadSession,
+    caller: Anyone,
     as_of: BusinessDate | None = None,
-    principal: Principal = Depends(ANYONE),
 ) -> dict[str, Any]:
     """What is owed at the end of ``as_of`` (default: today on the business clock in the
     loan's timezone), by instalment and component, with a plain reason for each line.
@@ -255,15 +218,16 @@ async def owed(
     ``settling: true`` with ``pending_penalty_day``, and the total may still grow: ask
     again before paying. Once ``settling`` is false, paying ``total_minor`` leaves the
     loan current."""
-    loan = await _visible_loan(request, principal, loan_id)
+    loan = await _visible_loan(session, caller, loan_id)
     clock = _clock(request)
-    async with runtime_of(request).session_factory() as session, session.begin():
-        day = as_of or clock.today(await last_closed_day(session), ZoneInfo(loan.timezone)).today
-        try:
-            loan, outstanding, credit = await views.outstanding_as_of(session, loan_id, day)
-        except ValueError as exc:
-            raise ProblemError(422, "Unprocessable", str(exc)) from exc
-        pending = await views.pending_penalty_day(session, clock, loan_id, outstanding, day)
+    day = as_of or await views.today_for(session, clock, loan)
+    try:
+        loan, outstanding, credit = await views.outstanding_as_of(session, loan_id, day)
+    except ValueError as exc:
+        raise ProblemError(422, "Unprocessable", str(exc)) from exc
+    pending = await views.pending_penalty_day(session, clock, loan_id, outstanding, day)
+    # Reads done: end the transaction (and the loan's row lock) before answering.
+    await session.rollback()
     return views.owed_breakdown(loan, outstanding, day, credit, pending_penalty_day=pending)
 
 
@@ -286,20 +250,20 @@ async def post_payment(
     body: PaymentIn,
     request: Request,
     idempotency_key: IdempotencyKey,
-    principal: Principal = Depends(PAYERS),
+    caller: Payer,
 ) -> JSONResponse:
     async def visible(uow: LedgerUnitOfWork) -> None:
         loan = await uow.loans.get(loan_id)
         if loan is None:
-            raise ProblemError(404, "Not Found", "No such resource")
-        ensure_may_see(principal, loan.borrower_id)
+            raise _no_such_resource()
+        ensure_may_see(caller, loan.borrower_id)
 
-    if body.back_dated and not principal.roles & BACK_DATERS:
+    if body.back_dated and not caller.roles & BACK_DATERS:
         raise ProblemError(403, "Forbidden", "Only ops or admin may back-date a payment")
     clock = _clock(request)
 
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
-        payment = await record_payment(
+        recorded = await commands.record_payment(
             uow,
             loan_id=loan_id,
             reference=body.external_reference,
@@ -308,15 +272,15 @@ async def post_payment(
             clock=clock,
             back_dated=body.back_dated,
         )
-        return 201, payment
+        return 201, payment_body(recorded)
 
-    return await _idempotent(
-        request,
-        principal,
-        idempotency_key,
-        f"ledger:payments:{loan_id}",
-        body.model_dump(mode="json"),
-        work,
+    return await idempotent_post(
+        lambda: _new_uow(request),
+        caller=caller,
+        key=idempotency_key,
+        scope=f"ledger:payments:{loan_id}",
+        body=body.model_dump(mode="json"),
+        work=work,
         before=visible,
     )
 
@@ -327,12 +291,9 @@ async def post_payment(
     response_model=None,
     responses={200: {"model": PaymentList}, **problems(*AUTH, 404)},
 )
-async def list_payments(
-    loan_id: LoanId, request: Request, principal: Principal = Depends(ANYONE)
-) -> dict[str, Any]:
-    await _visible_loan(request, principal, loan_id)
-    async with runtime_of(request).session_factory() as session:
-        return {"items": await views.payments_of(session, loan_id)}
+async def list_payments(loan_id: LoanId, session: ReadSession, caller: Anyone) -> dict[str, Any]:
+    await _visible_loan(session, caller, loan_id)
+    return {"items": await views.payments_of(session, loan_id)}
 
 
 @router.post(
@@ -346,36 +307,32 @@ async def reverse(
     payment_id: uuid.UUID,
     body: ReversalIn,
     request: Request,
+    session: ReadSession,
     idempotency_key: IdempotencyKey,
-    principal: Principal = Depends(OPS),
+    caller: Ops,
 ) -> JSONResponse:
-    loan = await _visible_loan(request, principal, loan_id)
+    await _visible_loan(session, caller, loan_id)
+    await session.close()  # the check is done: give the connection back before the work
     clock = _clock(request)
 
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
-        today = clock.today(await last_closed_day(uow.session), ZoneInfo(loan.timezone)).today
-        if body.business_date is not None and body.business_date > today:
-            raise Invalid(
-                f"business_date {body.business_date} is after today on the business clock "
-                f"({today})",
-                field="business_date",
-            )
-        reversed_ = await reverse_payment(
+        reversal = await commands.reverse_payment(
             uow,
             loan_id=loan_id,
             payment_id=str(payment_id),
             reason=body.reason,
-            business_date=body.business_date or today,
+            business_date=body.business_date,
+            clock=clock,
         )
-        return 200, reversed_
+        return 200, reversal_body(reversal)
 
-    return await _idempotent(
-        request,
-        principal,
-        idempotency_key,
-        f"ledger:reversals:{loan_id}",
-        {"payment_id": str(payment_id), **body.model_dump(mode="json")},
-        work,
+    return await idempotent_post(
+        lambda: _new_uow(request),
+        caller=caller,
+        key=idempotency_key,
+        scope=f"ledger:reversals:{loan_id}",
+        body={"payment_id": str(payment_id), **body.model_dump(mode="json")},
+        work=work,
     )
 
 
@@ -387,16 +344,15 @@ async def reverse(
 )
 async def statement(
     loan_id: LoanId,
-    request: Request,
+    session: ReadSession,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
-    principal: Principal = Depends(ANYONE),
+    caller: Anyone,
 ) -> dict[str, Any]:
     if end < start:
         raise ProblemError(400, "Bad Request", "'to' must not be before 'from'")
-    loan = await _visible_loan(request, principal, loan_id)
-    async with runtime_of(request).session_factory() as session:
-        return await views.statement(session, loan, start, end)
+    loan = await _visible_loan(session, caller, loan_id)
+    return await views.statement(session, loan, start, end)
 
 
 @router.get(
@@ -405,12 +361,9 @@ async def statement(
     response_model=None,
     responses={200: {"model": Journal}, **problems(*AUTH, 404)},
 )
-async def journal(
-    loan_id: LoanId, request: Request, principal: Principal = Depends(OPS)
-) -> dict[str, Any]:
-    await _visible_loan(request, principal, loan_id)
-    async with runtime_of(request).session_factory() as session:
-        return {"items": await views.journal_of(session, loan_id)}
+async def journal(loan_id: LoanId, session: ReadSession, caller: Ops) -> dict[str, Any]:
+    await _visible_loan(session, caller, loan_id)
+    return {"items": await views.journal_of(session, loan_id)}
 
 
 @router.get(
@@ -419,9 +372,8 @@ async def journal(
     response_model=None,
     responses={200: {"model": Reconciliation}, **problems(*AUTH)},
 )
-async def reconciliation(request: Request, _: Principal = Depends(OPS)) -> dict[str, Any]:
-    async with runtime_of(request).session_factory() as session:
-        return await views.reconciliation(session)
+async def reconciliation(request: Request, session: ReadSession, _: Ops) -> dict[str, Any]:
+    return await views.reconciliation(session, _settings(request).reconciliation_loans_listed)
 
 
 @router.post(
@@ -432,10 +384,7 @@ async def reconciliation(request: Request, _: Principal = Depends(OPS)) -> dict[
     openapi_extra=IDEMPOTENT,
 )
 async def close_of_business(
-    body: CloseOfBusinessIn,
-    request: Request,
-    idempotency_key: IdempotencyKey,
-    principal: Principal = Depends(OPS),
+    body: CloseOfBusinessIn, request: Request, idempotency_key: IdempotencyKey, caller: Ops
 ) -> JSONResponse:
     """Idempotent twice over: per date (a second close of the same date publishes nothing
     and says ``already_closed``) and per Idempotency-Key (a retry gets the first answer).
@@ -446,7 +395,7 @@ async def close_of_business(
     maximum is a 422; so is a day after today in the business timezone
     (``LEDGER_BUSINESS_TIMEZONE``), unless the platform runs on a simulated clock
     (``LEDGER_SIMULATED_CLOCK=true``)."""
-    settings = cast(Settings, runtime_of(request).settings)
+    settings = _settings(request)
     clock = LedgerClock.from_settings(settings)
 
     async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
@@ -454,20 +403,13 @@ async def close_of_business(
         result = await close_business_day(
             uow, body.business_date, max_catch_up_days=settings.max_catch_up_days
         )
-        return 200, {
-            "business_date": result.business_date.isoformat(),
-            "already_closed": result.already_closed,
-            "caught_up": [day.isoformat() for day in result.caught_up],
-            "upcoming": result.upcoming,
-            "due": result.due,
-            "interest_recognised": result.interest_recognised,
-        }
+        return 200, close_of_business_body(result)
 
-    return await _idempotent(
-        request,
-        principal,
-        idempotency_key,
-        "ledger:close-of-business",
-        body.model_dump(mode="json"),
-        work,
+    return await idempotent_post(
+        lambda: _new_uow(request),
+        caller=caller,
+        key=idempotency_key,
+        scope="ledger:close-of-business",
+        body=body.model_dump(mode="json"),
+        work=work,
     )

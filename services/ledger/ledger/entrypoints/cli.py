@@ -21,11 +21,11 @@ from datetime import date
 
 from ledger import views
 from ledger.bootstrap import create_runtime
-from ledger.service_layer.clock import LedgerClock
+from ledger.domain.clock import LedgerClock
 from ledger.service_layer.close_of_business import close_business_day
-from ledger.service_layer.errors import Conflict, Invalid
 from ledger.service_layer.repair import reverse_misdated_payments
 from ledger.settings import Settings
+from lendkit.errors import Conflict, Invalid
 
 
 async def _close(business_date: date) -> int:
@@ -57,10 +57,11 @@ async def _close(business_date: date) -> int:
 
 
 async def _reconcile() -> int:
-    runtime = create_runtime()
+    settings = Settings()
+    runtime = create_runtime(settings)
     try:
         async with runtime.session_factory() as session:
-            report = await views.reconciliation(session)
+            report = await views.reconciliation(session, settings.reconciliation_loans_listed)
         print(json.dumps(report, indent=2))
         return 0 if report["ok"] else 1
     finally:

@@ -1,4 +1,5 @@
-"""Request bodies and documented response shapes of the ledger's REST API.
+"""Request bodies and documented response shapes of the ledger's REST API, and the mapping
+of the commands' results to response bodies.
 
 The response models document what the views already return (they are not used to
 serialise): a test validates real responses against them and dumps them back unchanged.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -17,9 +18,9 @@ from ledger.domain import (
     MAX_REMINDERS,
     AllocationOrder,
     AllocationStrategy,
-    Component,
     DayCount,
     Frequency,
+    LedgerComponent,
     LoanProduct,
     Rounding,
     ScheduleType,
@@ -31,6 +32,11 @@ from lendkit.contracts.policies import (
     RestructurePolicySpec,
 )
 from lendkit.openapi import BusinessDate, FreeText
+from lendkit.pagination import Page
+
+if TYPE_CHECKING:
+    from ledger.service_layer.close_of_business import CloseOfBusinessResult
+    from ledger.service_layer.commands import PaymentRecorded, PaymentReversal
 
 #: The largest amount a request may carry (10^13 major units).
 MAX_MINOR = 10**15
@@ -56,7 +62,7 @@ class ProductIn(Body):
     )
     rounding: Rounding = Rounding.HALF_EVEN
     allocation_strategy: AllocationStrategy = AllocationStrategy.OLDEST_FIRST_VERTICAL
-    allocation_components: list[Component] = Field(
+    allocation_components: list[LedgerComponent] = Field(
         default_factory=lambda: list(AllocationOrder().components)
     )
     reminder_days_before: list[ReminderDays] = Field(
@@ -164,11 +170,8 @@ class LoanSummary(Out):
     schedule_version: int
 
 
-class LoanPage(Out):
-    items: list[LoanSummary]
-    next_cursor: str | None = Field(
-        description="pass as ?cursor= for the next page; null at the end"
-    )
+#: ``GET /loans``: ``{"items": [...], "next_cursor": ...}`` (``lendkit.pagination``).
+LoanPage = Page[LoanSummary]
 
 
 class ComponentAmounts(Out):
@@ -332,3 +335,51 @@ class CloseOfBusinessOut(Out):
     upcoming: int
     due: int
     interest_recognised: int
+
+
+# Results of the commands as response bodies ------------------------------------------------
+
+
+def payment_body(recorded: PaymentRecorded) -> dict[str, Any]:
+    """``PaymentOut`` of a recorded payment (stored by the Idempotency-Key as it is)."""
+    payment, allocated = recorded.payment, recorded.allocated
+    return {
+        "payment_id": payment.payment_id,
+        "loan_id": allocated.loan_id,
+        "external_reference": payment.external_reference,
+        "amount_minor": payment.amount,
+        "currency": allocated.currency,
+        "value_date": payment.value_date.isoformat(),
+        "received_at": payment.received_at.isoformat(),
+        "reversed": False,
+        "allocation": {
+            "lines": [line.model_dump(mode="json") for line in allocated.lines],
+            "credit_minor": allocated.credit_minor,
+        },
+        "credit_balance_minor": allocated.credit_balance_minor,
+        "balances": [b.model_dump(mode="json") for b in allocated.balances],
+    }
+
+
+def reversal_body(reversal: PaymentReversal) -> dict[str, Any]:
+    """``ReversalOut`` of a reversed payment."""
+    return {
+        "payment_id": reversal.payment_id,
+        "loan_id": reversal.loan_id,
+        "reversed": True,
+        "reason": reversal.reason,
+        "credit_balance_minor": reversal.credit_balance,
+        "balances": [b.model_dump(mode="json") for b in reversal.balances],
+    }
+
+
+def close_of_business_body(result: CloseOfBusinessResult) -> dict[str, Any]:
+    """``CloseOfBusinessOut`` of a close of business."""
+    return {
+        "business_date": result.business_date.isoformat(),
+        "already_closed": result.already_closed,
+        "caught_up": [day.isoformat() for day in result.caught_up],
+        "upcoming": result.upcoming,
+        "due": result.due,
+        "interest_recognised": result.interest_recognised,
+    }

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from ledger.adapters.business_days import last_closed_day, payments_dated_after, redate_misdated
-from ledger.service_layer.clock import LedgerClock
-from ledger.service_layer.payments import reverse_payment
+from ledger.domain.clock import LedgerClock
+from ledger.service_layer.commands import reverse_payment
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 
 #: The furthest-ahead timezone (UTC+14): no loan's today is later than today there.
@@ -41,11 +40,11 @@ async def reverse_misdated_payments(
     uow: LedgerUnitOfWork, clock: LedgerClock, *, apply: bool
 ) -> list[RepairedPayment]:
     """Reverse (``apply``) or only list the misdated live payments; the caller commits."""
-    closed = await last_closed_day(uow.session)
+    closed = await uow.business_days.last_closed()
     latest = clock.today(closed, _AHEAD).today
     found: list[RepairedPayment] = []
     # Loans' timezones span 26 hours: every loan's today is at most two days before ``latest``.
-    for p in await payments_dated_after(uow.session, latest - timedelta(days=2)):
+    for p in await uow.business_days.payments_dated_after(latest - timedelta(days=2)):
         today = clock.today(closed, ZoneInfo(p.timezone)).today
         if p.value_date not in ("infinity", "-infinity") and (
             date.fromisoformat(p.value_date) <= today
@@ -53,7 +52,7 @@ async def reverse_misdated_payments(
             continue  # within the loan's today after all (a zone behind UTC+14)
         moved = 0
         if apply:
-            moved = await redate_misdated(uow.session, p.loan_id, p.payment_id, today)
+            moved = await uow.business_days.redate_misdated(p.loan_id, p.payment_id, today)
             await reverse_payment(
                 uow,
                 loan_id=p.loan_id,

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Self
 
+from ledger.adapters.business_days import BusinessDays
+from ledger.adapters.close_of_business import CloseOfBusinessJob
 from ledger.adapters.loan_versions import stamp_versions
+from ledger.adapters.penalty_batch import PenaltyBatch
 from ledger.adapters.repository import LoanRepository, ProductRepository
 from lendkit.db import UnitOfWork
 from lendkit.events import CloudEvent
@@ -17,11 +20,18 @@ from lendkit.events import CloudEvent
 class LedgerUnitOfWork(UnitOfWork):
     loans: LoanRepository
     products: ProductRepository
+    business_days: BusinessDays
+    #: Set-based SQL of the daily jobs, on this unit of work's connection.
+    penalty_batch: PenaltyBatch
+    close_of_business: CloseOfBusinessJob
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.loans = LoanRepository(self.session)
         self.products = ProductRepository(self.session)
+        self.business_days = BusinessDays(self.session)
+        self.penalty_batch = PenaltyBatch(self.session)
+        self.close_of_business = CloseOfBusinessJob(self.session, self.source)
         return self
 
     async def emit(self, event: CloudEvent) -> None:

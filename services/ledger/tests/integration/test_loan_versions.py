@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from ledger.service_layer.charges import book_penalties
+from ledger.service_layer.handlers import book_penalties
 
 from .conftest import penalty_assessed
 

@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from conftest import Ledger
 
 
-from ledger.domain import Component, Payment, replay_allocations
-from ledger.service_layer.resettlement import net_charges
+from ledger.domain import LedgerComponent, Payment, replay_allocations
+from ledger.domain.charges import net_charges
 from lendkit.auth import Role
 from lendkit.contracts.overdue import PenaltyAssessed
 from lendkit.events import new_event
@@ -201,7 +201,7 @@ async def test_payments_allocated_directly_leave_what_a_full_replay_gives(ledger
         }
         assert state.allocations == expected
         assert {i.seq: dict(i.outstanding) for i in state.instalments} == {
-            d.seq: {c: d.owes(c) for c in Component} for d in replayed.outstanding
+            d.seq: {c: d.owes(c) for c in LedgerComponent} for d in replayed.outstanding
         }
         assert state.loan.credit_balance == replayed.credit == 64_200
         assert state.loan.status == "settled"

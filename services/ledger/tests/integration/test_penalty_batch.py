@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import jsonschema
 from sqlalchemy import text
 
-from ledger.service_layer.charges import book_penalties
-from ledger.service_layer.clock import LedgerClock
-from ledger.service_layer.payments import record_payment
+from ledger.domain.clock import LedgerClock
+from ledger.service_layer.commands import record_payment
+from ledger.service_layer.handlers import book_penalties
 from lendkit.contracts.ledger import ChargeBooked
 from lendkit.contracts.overdue import PenaltyAssessed
 from lendkit.events import CloudEvent, new_event

@@ -14,10 +14,15 @@ from ledger.domain.allocation import (
     allocate_payment,
     apply_allocation,
 )
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.errors import InvalidAllocation
 
-PEN, FEE, INT, PRI = Component.PENALTY, Component.FEE, Component.INTEREST, Component.PRINCIPAL
+PEN, FEE, INT, PRI = (
+    LedgerComponent.PENALTY,
+    LedgerComponent.FEE,
+    LedgerComponent.INTEREST,
+    LedgerComponent.PRINCIPAL,
+)
 HORIZONTAL = AllocationOrder(AllocationStrategy.HORIZONTAL)
 
 
@@ -151,7 +156,7 @@ def instalment_lists(draw: st.DrawFn) -> list[InstalmentDue]:
         InstalmentDue(
             seq,
             start + timedelta(days=30 * seq),
-            {c: draw(st.integers(min_value=0, max_value=200_000)) for c in Component},
+            {c: draw(st.integers(min_value=0, max_value=200_000)) for c in LedgerComponent},
         )
         for seq in range(1, count + 1)
     ]
@@ -160,7 +165,7 @@ def instalment_lists(draw: st.DrawFn) -> list[InstalmentDue]:
 orders = st.builds(
     AllocationOrder,
     strategy=st.sampled_from(AllocationStrategy),
-    components=st.permutations(list(Component)).map(tuple),
+    components=st.permutations(list(LedgerComponent)).map(tuple),
 )
 value_dates = st.none() | st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31))
 

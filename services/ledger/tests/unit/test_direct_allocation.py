@@ -11,13 +11,13 @@ from ledger.domain import (
     AllocationOrder,
     AllocationStrategy,
     Charge,
-    Component,
     InstalmentDue,
+    LedgerComponent,
     Payment,
     allocate_payment,
     replay_allocations,
 )
-from ledger.service_layer.resettlement import allocate_latest, allocates_directly
+from ledger.domain.resettlement import allocate_latest, allocates_directly
 
 START = date(2026, 1, 15)
 
@@ -25,7 +25,7 @@ START = date(2026, 1, 15)
 def stored(position: tuple[InstalmentDue, ...]) -> tuple[InstalmentDue, ...]:
     """A position as the instalment rows hold it: every component, zeros included."""
     return tuple(
-        InstalmentDue(i.seq, i.due_date, {c: i.owes(c) for c in Component}) for i in position
+        InstalmentDue(i.seq, i.due_date, {c: i.owes(c) for c in LedgerComponent}) for i in position
     )
 
 
@@ -39,8 +39,8 @@ def loans(
             seq,
             START + timedelta(days=30 * seq),
             {
-                Component.PRINCIPAL: draw(st.integers(0, 100_000)),
-                Component.INTEREST: draw(st.integers(0, 5_000)),
+                LedgerComponent.PRINCIPAL: draw(st.integers(0, 100_000)),
+                LedgerComponent.INTEREST: draw(st.integers(0, 5_000)),
             },
         )
         for seq in range(1, n + 1)
@@ -59,7 +59,11 @@ def loans(
     charges = [
         Charge(
             draw(st.integers(1, n)),
-            draw(st.sampled_from([Component.PENALTY, Component.FEE, Component.INTEREST])),
+            draw(
+                st.sampled_from(
+                    [LedgerComponent.PENALTY, LedgerComponent.FEE, LedgerComponent.INTEREST]
+                )
+            ),
             draw(st.integers(1, 5_000)),
             START + timedelta(days=draw(days)),
             f"c{k}",
@@ -68,7 +72,7 @@ def loans(
     ]
     order = AllocationOrder(
         draw(st.sampled_from(list(AllocationStrategy))),
-        tuple(draw(st.permutations(list(Component)))),
+        tuple(draw(st.permutations(list(LedgerComponent)))),
     )
     latest = max(
         [p.value_date for p in history if not p.reversed] + [c.booked_on for c in charges],
@@ -118,10 +122,14 @@ def test_direct_allocation_of_a_back_dated_payment_would_be_wrong() -> None:
     interest; B (10 Feb) only pays instalment 1 in a replay, never instalment 2's."""
     schedule = [
         InstalmentDue(
-            1, date(2026, 2, 10), {Component.INTEREST: 3_000, Component.PRINCIPAL: 100_000}
+            1,
+            date(2026, 2, 10),
+            {LedgerComponent.INTEREST: 3_000, LedgerComponent.PRINCIPAL: 100_000},
         ),
         InstalmentDue(
-            2, date(2026, 3, 10), {Component.INTEREST: 2_000, Component.PRINCIPAL: 100_000}
+            2,
+            date(2026, 3, 10),
+            {LedgerComponent.INTEREST: 2_000, LedgerComponent.PRINCIPAL: 100_000},
         ),
     ]
     a = Payment("A", date(2026, 3, 12), 105_000, receipt_order=1)

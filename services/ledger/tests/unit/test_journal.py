@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.domain.allocation import AllocationLine, AllocationResult
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.errors import UnbalancedEntry
 from ledger.domain.journal import (
     Account,
@@ -23,7 +23,12 @@ from ledger.domain.journal import (
     trial_balance_ok,
 )
 
-PEN, FEE, INT, PRI = Component.PENALTY, Component.FEE, Component.INTEREST, Component.PRINCIPAL
+PEN, FEE, INT, PRI = (
+    LedgerComponent.PENALTY,
+    LedgerComponent.FEE,
+    LedgerComponent.INTEREST,
+    LedgerComponent.PRINCIPAL,
+)
 
 
 def _lines(entry: JournalEntry) -> set[tuple[Account, int, int]]:
@@ -158,7 +163,7 @@ positive = st.integers(min_value=1, max_value=10**9)
 allocation_lines = st.builds(
     AllocationLine,
     seq=st.integers(1, 12),
-    component=st.sampled_from(Component),
+    component=st.sampled_from(LedgerComponent),
     amount=positive,
 )
 allocation_results = st.builds(

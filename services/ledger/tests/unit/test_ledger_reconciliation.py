@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.journal import (
     Account,
     JournalEntry,
@@ -59,7 +59,7 @@ def test_account_balances_reconcile_with_the_replayed_position(
         if day <= as_of_day
     ]
     charges = [
-        Charge(min(seq, term), Component.PENALTY, amount, DISBURSED + timedelta(days=day))
+        Charge(min(seq, term), LedgerComponent.PENALTY, amount, DISBURSED + timedelta(days=day))
         for seq, day, amount in penalties
         if day <= as_of_day
     ]
@@ -80,19 +80,19 @@ def test_account_balances_reconcile_with_the_replayed_position(
     ledger = balances(entries)
     outstanding = {i.seq: i for i in replay.outstanding}
     assert ledger[Account.LOAN_PRINCIPAL] == sum(
-        i.owes(Component.PRINCIPAL) for i in replay.outstanding
+        i.owes(LedgerComponent.PRINCIPAL) for i in replay.outstanding
     )
     assert ledger[Account.PENALTY_RECEIVABLE] == sum(
-        i.owes(Component.PENALTY) for i in replay.outstanding
+        i.owes(LedgerComponent.PENALTY) for i in replay.outstanding
     )
     # Interest receivable: unpaid interest of due instalments, less interest received in
     # advance on instalments not yet due.
     prepaid = sum(
-        i.interest - outstanding[i.seq].owes(Component.INTEREST)
+        i.interest - outstanding[i.seq].owes(LedgerComponent.INTEREST)
         for i in schedule.instalments
         if i.due_date > as_of
     )
-    unpaid_due = sum(outstanding[i.seq].owes(Component.INTEREST) for i in due)
+    unpaid_due = sum(outstanding[i.seq].owes(LedgerComponent.INTEREST) for i in due)
     assert ledger[Account.INTEREST_RECEIVABLE] == unpaid_due - prepaid
     assert ledger[Account.BORROWER_CREDIT] == -replay.credit
     assert ledger[Account.CASH_CLEARING] == sum(p.amount for p in payment_list if not p.reversed)

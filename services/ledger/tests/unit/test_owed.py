@@ -5,13 +5,18 @@ from datetime import date
 import pytest
 
 from ledger.domain.allocation import AllocationLine
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.errors import InvalidAllocation
 from ledger.domain.owed import InstalmentPosition, instalment_positions, what_is_owed
 from ledger.domain.replay import Charge
 from ledger.domain.schedule import Instalment
 
-PEN, FEE, INT, PRI = Component.PENALTY, Component.FEE, Component.INTEREST, Component.PRINCIPAL
+PEN, FEE, INT, PRI = (
+    LedgerComponent.PENALTY,
+    LedgerComponent.FEE,
+    LedgerComponent.INTEREST,
+    LedgerComponent.PRINCIPAL,
+)
 
 INSTALMENTS = (
     Instalment(1, date(2026, 2, 15), principal=78_000, interest=17_012),

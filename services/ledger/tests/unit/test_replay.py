@@ -7,11 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.domain.allocation import AllocationLine, InstalmentDue
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.errors import InvalidAllocation
 from ledger.domain.replay import Charge, Payment, replay_allocations
 
-PEN, FEE, INT, PRI = Component.PENALTY, Component.FEE, Component.INTEREST, Component.PRINCIPAL
+PEN, FEE, INT, PRI = (
+    LedgerComponent.PENALTY,
+    LedgerComponent.FEE,
+    LedgerComponent.INTEREST,
+    LedgerComponent.PRINCIPAL,
+)
 
 # Two instalments of a CNY loan (amounts in fen).
 SCHEDULED = (
@@ -197,7 +202,7 @@ def test_no_payment_pays_a_charge_booked_after_its_value_date(
     scheduled, payments, charges = inputs
     replay = replay_allocations(scheduled, payments, charges)
     for allocation in replay.payments:
-        payable: dict[tuple[int, Component], int] = {}
+        payable: dict[tuple[int, LedgerComponent], int] = {}
         for charge in charges:
             if charge.booked_on <= allocation.payment.value_date:
                 key = (charge.seq, charge.component)

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.domain.component import Component
+from ledger.domain.component import LedgerComponent
 from ledger.domain.errors import InvalidSchedule
 from ledger.domain.money import Rounding
 from ledger.domain.periods import DayCount, Frequency
@@ -218,9 +218,9 @@ def test_rewrite_can_change_the_schedule_type_and_rejects_bad_terms() -> None:
 
 def test_instalment_as_due_owes_its_principal_and_interest() -> None:
     due = Instalment(1, date(2026, 2, 15), 76_680, 15_000).as_due()
-    assert due.owes(Component.PRINCIPAL) == 76_680
-    assert due.owes(Component.INTEREST) == 15_000
-    assert due.owes(Component.PENALTY) == 0
+    assert due.owes(LedgerComponent.PRINCIPAL) == 76_680
+    assert due.owes(LedgerComponent.INTEREST) == 15_000
+    assert due.owes(LedgerComponent.PENALTY) == 0
     assert due.total == 91_680
 
 

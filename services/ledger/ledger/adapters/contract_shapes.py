@@ -5,28 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ledger.adapters.records import InstalmentRecord
-from ledger.domain import AllocationResult, Component
+from ledger.domain import AllocationResult, LedgerComponent
 from lendkit.contracts.money import AllocationLine as AllocationLineShape
 from lendkit.contracts.money import Component as ContractComponent
 from lendkit.contracts.money import InstalmentBalance, InstalmentTerms
 
 
-def contract_component(component: Component) -> ContractComponent:
+def contract_component(component: LedgerComponent) -> ContractComponent:
     return ContractComponent(component.value.lower())
 
 
-def domain_component(component: ContractComponent) -> Component:
-    return Component(component.value.upper())
+def domain_component(component: ContractComponent) -> LedgerComponent:
+    return LedgerComponent(component.value.upper())
 
 
 def balance(i: InstalmentRecord) -> InstalmentBalance:
     return InstalmentBalance(
         seq=i.seq,
         due_date=i.due_date,
-        principal_minor=i.outstanding[Component.PRINCIPAL],
-        interest_minor=i.outstanding[Component.INTEREST],
-        penalty_minor=i.outstanding[Component.PENALTY],
-        fee_minor=i.outstanding[Component.FEE],
+        principal_minor=i.outstanding[LedgerComponent.PRINCIPAL],
+        interest_minor=i.outstanding[LedgerComponent.INTEREST],
+        penalty_minor=i.outstanding[LedgerComponent.PENALTY],
+        fee_minor=i.outstanding[LedgerComponent.FEE],
     )
 
 
