@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.events.catalogue import EventPayload
-from lendkit.outbox.bulk import prebuilt, write_prebuilt_events
+from lendkit.outbox.bulk import driver_connection, prebuilt, write_prebuilt_events
 from overdue.adapters.records import (
     BlockedLoan,
     LoanDay,
@@ -154,13 +154,6 @@ FROM unnest($1::text[], $3::date[], $4::int[], $5::text[], $6::text[], $7::bigin
     AS u(loan_id, oldest, dpd, bucket, stage, principal, interest, penalty, fee)
 ON CONFLICT (loan_id, business_date) DO NOTHING
 """
-
-
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session, inside the same transaction."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
 
 
 def _day_input(row: Any) -> LoanDayInput:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Self
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any, Self
 
 from lendkit.db import UnitOfWork
 from overdue.adapters.close_of_business import CloseOfBusinessBatch
@@ -35,20 +33,14 @@ class OverdueUnitOfWork(UnitOfWork):
     days: BusinessDayRepository
     close_of_business: CloseOfBusinessBatch
 
-    def __init__(
-        self,
-        session_factory: Callable[[], AsyncSession],
-        source: str,
-        *,
-        settings: Settings | None = None,
-    ) -> None:
-        super().__init__(session_factory, source)
+    def __init__(self, *args: Any, settings: Settings | None = None, **kwargs: Any) -> None:
+        """The kit's ``(session_factory, source)``, and the settings (the environment's
+        unless given)."""
+        super().__init__(*args, **kwargs)
         self.settings = settings or _default_settings()
 
     @classmethod
-    def factory(
-        cls, settings: Settings
-    ) -> Callable[[Callable[[], AsyncSession], str], OverdueUnitOfWork]:
+    def factory(cls, settings: Settings) -> Callable[..., OverdueUnitOfWork]:
         """``ServiceRuntime``'s ``uow_class``: units of work that read ``settings``."""
         return functools.partial(cls, settings=settings)
 
