@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lendkit.db import UnitOfWork
 from lendkit.runtime import ServiceRuntime
 from overdue.entrypoints.consumers import consumer_spec
+from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 from overdue.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
-def create_runtime(settings: Settings | None = None) -> ServiceRuntime[UnitOfWork]:
-    return ServiceRuntime(settings or Settings(), UnitOfWork, consumer_spec())
+def create_runtime(settings: Settings | None = None) -> ServiceRuntime[OverdueUnitOfWork]:
+    settings = settings or Settings()
+    return ServiceRuntime(settings, OverdueUnitOfWork.factory(settings), consumer_spec())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -22,10 +22,12 @@ on 03-17, also 28.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
+from overdue.domain.arrears import OverdueBreakdown
 from overdue.domain.penalty import InvalidWaiver
+from overdue.domain.policy import PenaltyBase
 
 #: (business date, minor units), for one instalment
 Dated = tuple[date, int]
@@ -125,3 +127,60 @@ def days_a_payment_unwinds(
         if day.base_minor - covered <= 0:
             unwound.append(day)
     return unwound
+
+
+#: A payment's allocation line: ``(seq, component, amount)``, the component by name
+#: (``principal``, ``interest``, ``penalty``, ``fee``).
+PaidLine = tuple[int, str, int]
+
+
+def base_paid(
+    penalty_base: PenaltyBase, lines: Iterable[PaidLine], due_dates: Mapping[int, date]
+) -> list[tuple[date, int]]:
+    """``(due date, amount)`` of what a payment paid of the penalty base (principal, or
+    principal and interest, per the policy) on each instalment it names that is known."""
+    counted = {"principal"}
+    if penalty_base is PenaltyBase.OVERDUE_PRINCIPAL_AND_INTEREST:
+        counted.add("interest")
+    return [
+        (due_dates[seq], amount)
+        for seq, component, amount in lines
+        if component in counted and seq in due_dates
+    ]
+
+
+def unwind_parts(
+    days: Iterable[AssessedDay], penalties: Mapping[int, InstalmentPenalty]
+) -> list[tuple[int, date, int]]:
+    """The waiver parts ``(seq, date, amount)`` that unwind ``days``: each day's booked
+    penalty, at most what its instalment can still waive on that day (counting the parts
+    before it), days that can waive nothing left out."""
+    held = dict(penalties)
+    parts: list[tuple[int, date, int]] = []
+    for day in days:
+        instalment = held[day.seq]
+        take = min(day.booked_minor, instalment.waivable_on(day.on))
+        if take > 0:
+            parts.append((day.seq, day.on, take))
+            held[day.seq] = replace(instalment, waived=(*instalment.waived, (day.on, take)))
+    return parts
+
+
+def revised_history(
+    recorded: Iterable[tuple[date, OverdueBreakdown]],
+    lines: Iterable[PaidLine],
+    due_dates: Mapping[int, date],
+) -> list[tuple[date, OverdueBreakdown]]:
+    """A back-dated payment's revision of the recorded past-due days: on each day, what the
+    payment paid on instalments due before that day no longer counts as past due."""
+    lines = list(lines)
+    revised = []
+    for on, overdue in recorded:
+        paid = dict.fromkeys(("principal", "interest", "penalty", "fee"), 0)
+        for seq, component, amount in lines:
+            if seq in due_dates and due_dates[seq] < on:
+                paid[component] += amount
+        revised.append(
+            (on, overdue.less(paid["principal"], paid["interest"], paid["penalty"], paid["fee"]))
+        )
+    return revised

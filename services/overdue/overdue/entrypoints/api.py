@@ -1,74 +1,55 @@
 """The overdue service's REST API: explanations for borrowers, operations views and actions.
 
-Every error is problem+json (lendkit.problems). POSTs that change state carry an
-Idempotency-Key. Borrowers see only their own loans (404 otherwise).
+Routes parse the request, call a command (``service_layer.commands``) or a view
+(``overdue.views``, on the route's read session) and map the result to the documented
+shapes (``entrypoints.schemas``). Refusals are ``lendkit.errors`` kinds raised by commands
+and views, answered as problem+json by the app. POSTs that change state go through
+``idempotent_post`` (Idempotency-Key). Borrowers see only their own loans (404 otherwise).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lendkit.auth import Principal, Role, ensure_may_see, require_roles
-from lendkit.contracts.money import PositiveMinor
-from lendkit.db import UnitOfWork
-from lendkit.idempotency import IdempotencyKey, require_key, respond_once
-from lendkit.openapi import AUTH, IDEMPOTENT, FreeText, LoanId, QueryText, problems, service_router
-from lendkit.pagination import decode_cursor, encode_cursor
+from lendkit.auth import Anyone, Ops, Staff, ensure_may_see
+from lendkit.idempotency import IdempotencyKey, idempotent_post
+from lendkit.openapi import AUTH, IDEMPOTENT, LoanId, QueryText, problems, service_router
+from lendkit.pagination import Page, cursor_after, encode_cursor
 from lendkit.problems import ProblemError
-from lendkit.runtime import runtime_of
+from lendkit.runtime import ReadSession, runtime_of
 from overdue import views
-from overdue.adapters.blocked_loans import blocked_loans_on
-from overdue.adapters.loan_book import LoanRecord, load_loan, policy_for
 from overdue.domain.delinquency import Buckets
 from overdue.domain.escalation import Stage
 from overdue.domain.explain import Explanation
-from overdue.domain.penalty import InvalidWaiver
-from overdue.domain.policy import OverduePolicy
 from overdue.entrypoints.schemas import (
+    BlockedLoanOut,
     BlockedLoanPage,
+    BucketFigures,
     CureRate,
     ExplanationOut,
+    OverdueLoan,
     OverdueLoanPage,
     PauseOut,
+    PauseRequest,
     PortfolioSummary,
     RollRates,
     WaiverOut,
+    WaiverPartOut,
+    WaiverRequest,
 )
-from overdue.service_layer.pause import pause_loan, resume_loan
-from overdue.service_layer.penalty_waivers import record_penalty_waiver
+from overdue.service_layer import commands
+from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 
 router = service_router("overdue")
-
-Ops = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN))]
-Reader = Annotated[
-    Principal, Depends(require_roles(Role.BORROWER, Role.OPS, Role.ADMIN, Role.SERVICE))
-]
-Staff = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN, Role.SERVICE))]
-
-
-def _not_found(loan_id: str) -> ProblemError:
-    """The same answer as for another borrower's loan (``ensure_may_see``): whether a loan
-    exists is not disclosed."""
-    return ProblemError(404, "Not Found", "No such resource")
-
-
-async def _as_of_or_latest(uow: UnitOfWork, as_of: date | None) -> date:
-    if as_of is not None:
-        return as_of
-    latest = await views.latest_business_date(uow.session)
-    if latest is None:
-        raise ProblemError(
-            409, "No business day closed", "Pass as_of: no close of business has run yet."
-        )
-    return latest
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 # Borrower and ops: why do I owe what I owe ---------------------------------------------
@@ -85,26 +66,15 @@ async def _as_of_or_latest(uow: UnitOfWork, as_of: date | None) -> date:
 )
 async def get_explanation(
     loan_id: LoanId,
-    request: Request,
-    principal: Reader,
+    principal: Anyone,
+    session: ReadSession,
     as_of: date | None = None,
     locale: Annotated[str, Query(pattern=r"^(zh-CN|zh|en)$")] = "zh-CN",
 ) -> dict[str, Any]:
-    async with runtime_of(request).uow() as uow:
-        loan = await load_loan(uow.session, loan_id)
-        if loan is None:
-            raise _not_found(loan_id)
-        ensure_may_see(principal, loan.borrower_id)
-        on = await _as_of_or_latest(uow, as_of)
-        try:
-            day = await views.explanation_for(uow.session, loan, on)
-        except views.ProductPolicyUnknown as exc:
-            raise ProblemError(
-                409,
-                "Product policy unknown",
-                f"Product {exc} has no valid overdue policy yet: the loan is blocked (no "
-                "penalty, no overdue events) until it arrives.",
-            ) from exc
+    loan = await views.find_loan(session, loan_id)
+    ensure_may_see(principal, loan.borrower_id)
+    on = await views.as_of_or_latest(session, as_of)
+    day = await views.explanation_for(session, loan, on)
     return {**_explanation_body(day.explanation, locale), "provisional": day.provisional}
 
 
@@ -165,21 +135,20 @@ class _ByLoanId:
     after: str | None
     limit: int
 
-    def body(self, as_of: date, rows: Sequence[Any], **extra: Any) -> dict[str, Any]:
+    def page(self, rows: Sequence[R], item: Callable[[R], T], key: Callable[[R], str]) -> Page[T]:
+        """``rows`` (read with ``limit``) as a page: a full page names the next cursor (the
+        next page may then be empty)."""
         full = len(rows) == self.limit
-        return {
-            "as_of": as_of,
-            **extra,
-            "items": [row.__dict__ for row in rows],
-            "next_cursor": encode_cursor({"after": rows[-1].loan_id}) if full else None,
-        }
+        return Page[T](
+            items=[item(r) for r in rows],
+            next_cursor=encode_cursor({"after": key(rows[-1])}) if full else None,
+        )
 
 
 def _by_loan_id(
     cursor: QueryText = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> _ByLoanId:
-    position = decode_cursor(cursor)
-    return _ByLoanId(None if position is None else str(position.get("after", "")), limit)
+    return _ByLoanId(cursor_after(cursor), limit)
 
 
 ByLoanId = Annotated[_ByLoanId, Depends(_by_loan_id)]
@@ -192,24 +161,24 @@ ByLoanId = Annotated[_ByLoanId, Depends(_by_loan_id)]
     responses={200: {"model": OverdueLoanPage}, **problems(400, *AUTH, 409)},
 )
 async def list_overdue_loans(
-    request: Request,
     _: Staff,
+    session: ReadSession,
     page: ByLoanId,
     bucket: QueryText = None,
     stage: Stage | None = None,
     as_of: date | None = None,
 ) -> dict[str, Any]:
-    async with runtime_of(request).uow() as uow:
-        on = await _as_of_or_latest(uow, as_of)
-        rows = await views.overdue_loans(
-            uow.session,
-            as_of=on,
-            bucket=bucket,
-            stage=None if stage is None else stage.value,
-            after=page.after,
-            limit=page.limit,
-        )
-    return page.body(on, rows)
+    on = await views.as_of_or_latest(session, as_of)
+    rows = await views.overdue_loans(
+        session,
+        as_of=on,
+        bucket=bucket,
+        stage=None if stage is None else stage.value,
+        after=page.after,
+        limit=page.limit,
+    )
+    listed = page.page(rows, lambda r: OverdueLoan(**asdict(r)), key=lambda r: r.loan_id)
+    return {"as_of": on, **listed.model_dump()}
 
 
 @router.get(
@@ -219,15 +188,15 @@ async def list_overdue_loans(
     responses={200: {"model": BlockedLoanPage}, **problems(400, *AUTH, 409)},
 )
 async def list_blocked_loans(
-    request: Request,
     _: Staff,
+    session: ReadSession,
     page: ByLoanId,
     as_of: date | None = None,
 ) -> dict[str, Any]:
-    async with runtime_of(request).uow() as uow:
-        on = await _as_of_or_latest(uow, as_of)
-        total, rows = await blocked_loans_on(uow.session, on, after=page.after, limit=page.limit)
-    return page.body(on, rows, loans_blocked=total)
+    on = await views.as_of_or_latest(session, as_of)
+    total, rows = await views.blocked_loans(session, on, after=page.after, limit=page.limit)
+    listed = page.page(rows, lambda r: BlockedLoanOut(**asdict(r)), key=lambda r: r.loan_id)
+    return {"as_of": on, "loans_blocked": total, **listed.model_dump()}
 
 
 @router.get(
@@ -237,11 +206,11 @@ async def list_blocked_loans(
     responses={200: {"model": PortfolioSummary}, **problems(*AUTH, 409)},
 )
 async def get_portfolio_summary(
-    request: Request, _: Staff, as_of: date | None = None
+    _: Staff, session: ReadSession, as_of: date | None = None
 ) -> dict[str, Any]:
-    async with runtime_of(request).uow() as uow:
-        on = await _as_of_or_latest(uow, as_of)
-        return {"as_of": on, "buckets": await views.portfolio_summary(uow.session, on)}
+    on = await views.as_of_or_latest(session, as_of)
+    figures = await views.portfolio_summary(session, on)
+    return {"as_of": on, "buckets": [BucketFigures(**asdict(f)).model_dump() for f in figures]}
 
 
 @dataclass(frozen=True)
@@ -264,30 +233,17 @@ def _portfolio_period(
 
 
 PortfolioPeriod = Annotated[_PortfolioPeriod, Depends(_portfolio_period)]
-T = TypeVar("T")
 
 
 async def _over_buckets(
-    request: Request,
+    session: AsyncSession,
     period: _PortfolioPeriod,
     view: Callable[[AsyncSession, date, date, Buckets], Awaitable[T]],
 ) -> T:
     """Run a portfolio ``view`` over the period with the product's buckets (the default
-    policy's when no product is named); buckets the history does not match are a 422."""
-    async with runtime_of(request).uow() as uow:
-        if period.product_code is None:
-            buckets = OverduePolicy().buckets
-        else:
-            policy = await policy_for(uow.session, period.product_code)
-            if policy is None:
-                raise ProblemError(
-                    404, "Not Found", f"No product {period.product_code} with a valid policy"
-                )
-            buckets = policy.buckets
-        try:
-            return await view(uow.session, period.start, period.end, buckets)
-        except ValueError as exc:
-            raise ProblemError(422, "Buckets do not match", str(exc)) from exc
+    policy's when no product is named)."""
+    buckets = await views.buckets_of(session, period.product_code)
+    return await view(session, period.start, period.end, buckets)
 
 
 @router.get(
@@ -296,8 +252,8 @@ async def _over_buckets(
     response_model=None,
     responses={200: {"model": RollRates}, **problems(*AUTH, 404, 422)},
 )
-async def get_roll_rates(request: Request, _: Staff, period: PortfolioPeriod) -> dict[str, Any]:
-    matrix = await _over_buckets(request, period, views.roll_rates)
+async def get_roll_rates(_: Staff, session: ReadSession, period: PortfolioPeriod) -> dict[str, Any]:
+    matrix = await _over_buckets(session, period, views.roll_rates)
     return {
         "from": period.start,
         "to": period.end,
@@ -318,8 +274,8 @@ async def get_roll_rates(request: Request, _: Staff, period: PortfolioPeriod) ->
     response_model=None,
     responses={200: {"model": CureRate}, **problems(*AUTH, 404, 422)},
 )
-async def get_cure_rate(request: Request, _: Staff, period: PortfolioPeriod) -> dict[str, Any]:
-    rate = await _over_buckets(request, period, views.cure_rate_between)
+async def get_cure_rate(_: Staff, session: ReadSession, period: PortfolioPeriod) -> dict[str, Any]:
+    rate = await _over_buckets(session, period, views.cure_rate_between)
     return {"from": period.start, "to": period.end, "cure_rate": _rate(rate)}
 
 
@@ -330,50 +286,13 @@ def _rate(value: object) -> str | None:
 # Ops actions -------------------------------------------------------------------------------
 
 
-class PauseRequest(BaseModel):
-    reason: FreeText = Field(min_length=1, max_length=500)
+def _new_uow(request: Request) -> Callable[[], OverdueUnitOfWork]:
+    new_uow: Callable[[], OverdueUnitOfWork] = runtime_of(request).uow
+    return new_uow
 
 
-class WaiverRequest(BaseModel):
-    amount_minor: PositiveMinor
-    reason: FreeText = Field(min_length=1, max_length=500)
-    business_date: date | None = None
-
-
-async def _loan_for_update(uow: UnitOfWork, loan_id: str) -> LoanRecord:
-    loan = await load_loan(uow.session, loan_id, lock=True)
-    if loan is None:
-        raise _not_found(loan_id)
-    return loan
-
-
-async def _set_paused(
-    request: Request,
-    loan_id: str,
-    body: PauseRequest,
-    principal: Principal,
-    idempotency_key: str | None,
-    *,
-    paused: bool,
-) -> JSONResponse:
-    """Pause or resume accrual once per Idempotency-Key (audited with the actor)."""
-    require_key(idempotency_key)
-    change, action = (pause_loan, "pause") if paused else (resume_loan, "resume")
-    async with runtime_of(request).uow() as uow:
-
-        async def work() -> tuple[int, Any]:
-            loan = await _loan_for_update(uow, loan_id)
-            changed = await change(uow, loan, reason=body.reason, actor=principal.subject)
-            return 200, {"loan_id": loan_id, "paused": paused, "changed": changed}
-
-        return await respond_once(
-            uow,
-            caller=principal,
-            key=idempotency_key,
-            scope=f"{action}:{loan_id}",
-            body=body.model_dump(),
-            work=work,
-        )
+def _pause_body(result: commands.PauseResult) -> tuple[int, Any]:
+    return 200, PauseOut(**asdict(result)).model_dump()
 
 
 @router.post(
@@ -389,7 +308,20 @@ async def post_pause(
     principal: Ops,
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
-    return await _set_paused(request, loan_id, body, principal, idempotency_key, paused=True)
+    """Pause accrual once per Idempotency-Key (audited with the actor)."""
+
+    async def work(uow: OverdueUnitOfWork) -> tuple[int, Any]:
+        paused = await commands.pause(uow, loan_id, reason=body.reason, actor=principal.subject)
+        return _pause_body(paused)
+
+    return await idempotent_post(
+        _new_uow(request),
+        caller=principal,
+        key=idempotency_key,
+        scope=f"pause:{loan_id}",
+        body=body.model_dump(),
+        work=work,
+    )
 
 
 @router.post(
@@ -405,7 +337,20 @@ async def post_resume(
     principal: Ops,
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
-    return await _set_paused(request, loan_id, body, principal, idempotency_key, paused=False)
+    """Resume accrual once per Idempotency-Key (audited with the actor)."""
+
+    async def work(uow: OverdueUnitOfWork) -> tuple[int, Any]:
+        resumed = await commands.resume(uow, loan_id, reason=body.reason, actor=principal.subject)
+        return _pause_body(resumed)
+
+    return await idempotent_post(
+        _new_uow(request),
+        caller=principal,
+        key=idempotency_key,
+        scope=f"resume:{loan_id}",
+        body=body.model_dump(),
+        work=work,
+    )
 
 
 @router.post(
@@ -425,39 +370,32 @@ async def post_penalty_waiver(
     principal: Ops,
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
-    require_key(idempotency_key)
-    async with runtime_of(request).uow() as uow:
-
-        async def work() -> tuple[int, Any]:
-            loan = await _loan_for_update(uow, loan_id)
-            on = await _as_of_or_latest(uow, body.business_date)
-            try:
-                waiver = await record_penalty_waiver(
-                    uow,
-                    loan,
-                    amount_minor=body.amount_minor,
-                    reason=body.reason,
-                    waived_by=principal.subject,
-                    business_date=on,
-                )
-            except InvalidWaiver as exc:
-                raise ProblemError(422, "Waiver not allowed", str(exc)) from exc
-            first = waiver.parts[0]
-            return 201, {
-                "waiver_id": first.waiver_id,
-                "loan_id": loan_id,
-                "seq": first.seq,
-                "amount_minor": waiver.amount_minor,
-                "penalty_owed_minor": waiver.penalty_owed_minor,
-                "business_date": on.isoformat(),
-                "parts": [p.__dict__ for p in waiver.parts],
-            }
-
-        return await respond_once(
+    async def work(uow: OverdueUnitOfWork) -> tuple[int, Any]:
+        waiver = await commands.waive_penalty(
             uow,
-            caller=principal,
-            key=idempotency_key,
-            scope=f"penalty-waiver:{loan_id}",
-            body=body.model_dump(mode="json"),
-            work=work,
+            loan_id,
+            amount_minor=body.amount_minor,
+            reason=body.reason,
+            waived_by=principal.subject,
+            business_date=body.business_date,
         )
+        first = waiver.parts[0]
+        out = WaiverOut(
+            waiver_id=first.waiver_id,
+            loan_id=waiver.loan_id,
+            seq=first.seq,
+            amount_minor=waiver.amount_minor,
+            penalty_owed_minor=waiver.penalty_owed_minor,
+            business_date=waiver.business_date,
+            parts=[WaiverPartOut(**asdict(p)) for p in waiver.parts],
+        )
+        return 201, out.model_dump(mode="json")
+
+    return await idempotent_post(
+        _new_uow(request),
+        caller=principal,
+        key=idempotency_key,
+        scope=f"penalty-waiver:{loan_id}",
+        body=body.model_dump(mode="json"),
+        work=work,
+    )

@@ -1,6 +1,6 @@
 """Documented response shapes of the overdue service's REST API.
 
-They document what the routes already return (they are not used to serialise): a test
+The routes build their bodies with them (or document what they return): a test
 validates real responses against them.
 """
 
@@ -10,6 +10,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lendkit.contracts.money import PositiveMinor
+from lendkit.openapi import FreeText
 from overdue.domain.escalation import Stage
 from overdue.domain.penalty import CapApplied
 from overdue.domain.policy import PenaltyBase
@@ -173,3 +175,16 @@ class WaiverOut(Out):
     penalty_owed_minor: int
     business_date: date
     parts: list[WaiverPartOut]
+
+
+# Requests --------------------------------------------------------------------------------
+
+
+class PauseRequest(BaseModel):
+    reason: FreeText = Field(min_length=1, max_length=500)
+
+
+class WaiverRequest(BaseModel):
+    amount_minor: PositiveMinor
+    reason: FreeText = Field(min_length=1, max_length=500)
+    business_date: date | None = None

@@ -17,39 +17,25 @@ Corrected allocations of other payments (``reallocation``) do not revise history
 from __future__ import annotations
 
 from lendkit.contracts import ledger
-from lendkit.contracts.money import Component
-from lendkit.db import UnitOfWork
-from overdue.adapters.day_history import loan_days_since, revise_loan_days
-from overdue.adapters.loan_book import LoanRecord
-from overdue.adapters.waiver_book import due_dates
+from overdue.adapters.records import TrackedLoan
+from overdue.domain.waiver import revised_history
 from overdue.service_layer.penalty_waivers import unwind_for_backdated_payment
+from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 
 
 async def apply_back_dated_payment(
-    uow: UnitOfWork, loan: LoanRecord, payment: ledger.PaymentAllocated
+    uow: OverdueUnitOfWork, loan: TrackedLoan, payment: ledger.PaymentAllocated
 ) -> None:
     if payment.reallocation:
         return
     await unwind_for_backdated_payment(uow, loan, payment)
-    days = await loan_days_since(uow.session, loan.loan_id, payment.value_date)
+    days = await uow.history.loan_days_since(loan.loan_id, payment.value_date)
     if not days:
         return
-    due = await due_dates(uow.session, loan.loan_id)
-    revised = []
-    for on, day in days:
-        paid = dict.fromkeys(Component, 0)
-        for line in payment.lines:
-            if line.seq in due and due[line.seq] < on:
-                paid[line.component] += line.amount_minor
-        revised.append(
-            (
-                on,
-                day.overdue.less(
-                    paid[Component.PRINCIPAL],
-                    paid[Component.INTEREST],
-                    paid[Component.PENALTY],
-                    paid[Component.FEE],
-                ),
-            )
-        )
-    await revise_loan_days(uow.session, loan.loan_id, revised)
+    due = await uow.loans.due_dates(loan.loan_id)
+    revised = revised_history(
+        [(on, day.overdue) for on, day in days],
+        [(x.seq, x.component.value, x.amount_minor) for x in payment.lines],
+        due,
+    )
+    await uow.history.revise_loan_days(loan.loan_id, revised)

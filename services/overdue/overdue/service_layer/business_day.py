@@ -29,46 +29,34 @@ service's first closed day goes to the dead-letter topic with the reason.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert
-
 from lendkit.business_clock import BusinessClockError
-from lendkit.consumer import RejectedEvent
 from lendkit.contracts.ledger import BusinessDayClosed
-from lendkit.db import UnitOfWork
-from overdue.adapters.tables import day_markers
+from lendkit.errors import Conflict
 from overdue.service_layer.close_of_business import (
     CloseOfBusinessResult,
     close_business_days_in_chunks,
 )
+from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 
-_MARKER_LOCK = 0x6F7665726475  # "overdu": one marker transaction at a time
+
+class DayCannotClose(Conflict):
+    """A marker for a day this service cannot close (before its first closed day, say)."""
 
 
 async def record_day_marker(
-    uow: UnitOfWork, marker: BusinessDayClosed
+    uow: OverdueUnitOfWork, marker: BusinessDayClosed
 ) -> CloseOfBusinessResult | None:
-    """Record the marker; run close of business when it completes the set for its date."""
-    session = uow.session
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MARKER_LOCK})
-    await session.execute(
-        insert(day_markers)
-        .values(
-            business_date=marker.business_date,
-            partition=marker.partition,
-            partitions=marker.partitions,
-        )
-        .on_conflict_do_nothing()
-    )
-    seen = await session.scalar(
-        select(func.count()).where(day_markers.c.business_date == marker.business_date)
-    )
-    if (seen or 0) < marker.partitions:
+    """Record the marker; run close of business when it completes the set for its date.
+    Raises :class:`DayCannotClose` (the handler's refusal: a dead letter with the reason)."""
+    seen = await uow.days.record_marker(marker.business_date, marker.partition, marker.partitions)
+    if seen < marker.partitions:
         return None
     try:
         closed = await close_business_days_in_chunks(
             uow.sibling, marker.business_date, trigger="ledger markers"
         )
     except BusinessClockError as exc:  # e.g. a date before this service's first closed day
-        raise RejectedEvent(f"business day {marker.business_date} cannot be closed: {exc}") from exc
+        raise DayCannotClose(
+            f"business day {marker.business_date} cannot be closed: {exc}"
+        ) from exc
     return closed[-1][1]

@@ -12,35 +12,31 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import insert
-
 from lendkit.contracts import overdue as contract
-from lendkit.db import UnitOfWork
 from lendkit.events import new_event
 from lendkit.events.catalogue import EventPayload
 from lendkit.logging import get_logger
-from overdue.adapters.loan_book import LoanRecord, arrears_on, policy_for, update_loan
-from overdue.adapters.tables import bucket_history, stage_history
+from overdue.adapters.records import TrackedLoan
 from overdue.domain.arrears import Arrears
 from overdue.domain.credit_report import DelinquencyObserved, advance_credit_report_gate
 from overdue.domain.cure import CureDecision, CureOutcome, decide_cure
 from overdue.domain.escalation import Stage
+from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 
 log = get_logger(__name__)
 
 
 async def review_cure(
-    uow: UnitOfWork, loan: LoanRecord, before: Arrears, as_of: date
+    uow: OverdueUnitOfWork, loan: TrackedLoan, before: Arrears, as_of: date
 ) -> CureDecision | None:
     """``None`` when the loan's product has no valid policy: such a loan is blocked, never
     reviewed by close of business, so it has no delinquency to cure (and no default policy
     is assumed to decide one)."""
-    session = uow.session
-    policy = await policy_for(session, loan.product_code)
+    policy = await uow.products.policy_for(loan.product_code)
     if policy is None:
         log.info("cure not reviewed: no product policy", loan_id=loan.loan_id)
         return None
-    after = await arrears_on(session, loan.loan_id, as_of)
+    after = await uow.loans.arrears_on(loan.loan_id, as_of)
     decision = decide_cure(before, after, as_of, policy)
     if decision.outcome is not CureOutcome.CURED:
         return decision
@@ -66,15 +62,7 @@ async def review_cure(
                 days_past_due=0,
             )
         )
-        await session.execute(
-            insert(bucket_history).values(
-                loan_id=loan.loan_id,
-                business_date=as_of,
-                from_bucket=loan.bucket,
-                to_bucket=current_bucket,
-                dpd=0,
-            )
-        )
+        await uow.history.add_bucket_change(loan.loan_id, as_of, loan.bucket, current_bucket, dpd=0)
     if loan.stage != Stage.CURRENT.value:
         events.append(
             contract.StageChanged(
@@ -85,27 +73,12 @@ async def review_cure(
                 days_past_due=0,
             )
         )
-        await session.execute(
-            insert(stage_history).values(
-                loan_id=loan.loan_id,
-                business_date=as_of,
-                from_stage=loan.stage,
-                to_stage=Stage.CURRENT.value,
-                dpd=0,
-            )
+        await uow.history.add_stage_change(
+            loan.loan_id, as_of, loan.stage, Stage.CURRENT.value, dpd=0
         )
     gate, _ = advance_credit_report_gate(loan.gate, DelinquencyObserved(as_of, 0), policy)
-    await update_loan(
-        session,
-        loan.loan_id,
-        bucket=current_bucket,
-        stage=Stage.CURRENT.value,
-        in_arrears=False,
-        charge_off_candidate=False,
-        gate_status=gate.status.value,
-        notice_due_on=gate.notice_due_on,
-        notice_delivered_on=gate.notice_delivered_on,
-        reportable_on=gate.reportable_on,
+    await uow.loans.mark_cured(
+        loan.loan_id, bucket=current_bucket, stage=Stage.CURRENT.value, gate=gate
     )
     await uow.emit_all([new_event(e, source=uow.source) for e in events])
     return decision

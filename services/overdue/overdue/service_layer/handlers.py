@@ -1,4 +1,4 @@
-"""One handler per consumed event type: ``async def handler(uow, event) -> None``.
+"""One handler per consumed fact: ``async def on_<fact>(uow, event) -> None``.
 
 The idempotent consumer calls each in the transaction that records the event as
 processed, so a redelivered event has no second effect. Balances are replaced from the
@@ -6,20 +6,23 @@ ledger's events (they carry every open instalment after the change); cure is rev
 after payments, charges and schedule rewrites; close of business runs from the markers
 (see ``business_day``). A ledger event whose ``loan_version`` is older than the balances
 already applied (a replayed dead letter, say) changes no balance: state never rolls back.
+
+A handler's refusals (a loan whose disbursement was never seen, a product without a valid
+policy, a day this service cannot close: ``lendkit.errors`` refusals; an invalid published
+policy: ``InvalidPolicy``) become dead letters with the reason through ``@rejecting``.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from lendkit.consumer import RejectedEvent
+from lendkit.consumer import rejecting
 from lendkit.contracts import ledger, notifier, restructure
 from lendkit.contracts.money import Component, InstalmentBalance
-from lendkit.db import UnitOfWork
+from lendkit.errors import NotFound
 from lendkit.events import CloudEvent
 from lendkit.logging import get_logger
-from overdue.adapters import loan_book
-from overdue.adapters.loan_book import LoanRecord
+from overdue.adapters.records import NewLoan, TrackedLoan
 from overdue.domain.credit_report import NoticeDelivered, advance_credit_report_gate
 from overdue.domain.invalid_policy import InvalidPolicy
 from overdue.domain.policy import OverduePolicy
@@ -27,7 +30,8 @@ from overdue.service_layer.back_dated import apply_back_dated_payment
 from overdue.service_layer.business_day import record_day_marker
 from overdue.service_layer.cure import review_cure
 from overdue.service_layer.pause import pause_loan, resume_loan
-from overdue.service_layer.penalty_waivers import waiver_booked
+from overdue.service_layer.penalty_waivers import PolicyMissing, waiver_booked
+from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 
 log = get_logger(__name__)
 
@@ -35,54 +39,57 @@ CREDIT_REPORT_NOTICE = "credit_report_notice"
 RESTRUCTURE_ACTOR = "restructure"
 
 
-async def _known_loan(uow: UnitOfWork, loan_id: str) -> LoanRecord:
-    loan = await loan_book.load_loan(uow.session, loan_id, lock=True)
+class UnknownLoan(NotFound):
+    """A ledger fact about a loan whose disbursement was never seen."""
+
+
+async def _known_loan(uow: OverdueUnitOfWork, loan_id: str) -> TrackedLoan:
+    loan = await uow.loans.get(loan_id, lock=True)
     if loan is None:
-        raise RejectedEvent(f"loan {loan_id} is not known (no disbursement seen)")
+        raise UnknownLoan(f"loan {loan_id} is not known (no disbursement seen)")
     return loan
 
 
-async def product_published(uow: UnitOfWork, event: CloudEvent) -> None:
+@rejecting(InvalidPolicy)
+async def on_product_published(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     """Keep the product's overdue policy, parsed with the published schema and stored in
     full (defaults written out). An invalid one is dead-lettered and never replaced by a
     default: the product's loans stay blocked (close of business reviews them from the
     first day after a valid policy arrived)."""
     product = event.payload(ledger.ProductPublished)
-    try:
-        policy = OverduePolicy.from_mapping(product.overdue_policy)
-    except InvalidPolicy as exc:
-        raise RejectedEvent(f"product {product.code}: invalid overdue policy: {exc}") from exc
-    await loan_book.save_product(uow.session, product.code, product.currency, policy.to_mapping())
+    policy = OverduePolicy.from_mapping(product.overdue_policy)
+    await uow.products.save(product.code, product.currency, policy.to_mapping())
 
 
-async def loan_disbursed(uow: UnitOfWork, event: CloudEvent) -> None:
+async def on_loan_disbursed(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     loan = event.payload(ledger.LoanDisbursed)
-    added = await loan_book.add_loan(
-        uow.session,
-        {
-            "loan_id": loan.loan_id,
-            "borrower_id": loan.borrower_id,
-            "product_code": loan.product_code,
-            "currency": loan.currency,
-            "principal_minor": loan.principal_minor,
-            "disbursed_on": loan.disbursed_on,
-            "timezone": loan.timezone,
-            "ledger_version": loan.loan_version,
-        },
+    added = await uow.loans.add(
+        NewLoan(
+            loan_id=loan.loan_id,
+            borrower_id=loan.borrower_id,
+            product_code=loan.product_code,
+            currency=loan.currency,
+            principal_minor=loan.principal_minor,
+            disbursed_on=loan.disbursed_on,
+            timezone=loan.timezone,
+            ledger_version=loan.loan_version,
+        )
     )
     if not added:
         return
-    await loan_book.set_schedule(uow.session, loan.loan_id, loan.instalments)
-    await loan_book.refresh_oldest_unpaid_due_date(uow.session, loan.loan_id)
+    await uow.loans.set_schedule(loan.loan_id, loan.instalments)
+    await uow.loans.refresh_oldest_unpaid_due_date(loan.loan_id)
 
 
-async def repayment_due(uow: UnitOfWork, event: CloudEvent) -> None:
+@rejecting()
+async def on_repayment_due(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     due = event.payload(ledger.RepaymentDue)
     await _known_loan(uow, due.loan_id)
-    await loan_book.replace_balances(uow.session, due.loan_id, [due.balance], complete=False)
+    await uow.loans.replace_balances(due.loan_id, [due.balance], complete=False)
 
 
-async def payment_allocated(uow: UnitOfWork, event: CloudEvent) -> None:
+@rejecting()
+async def on_payment_allocated(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     """New balances and cure; a new payment valued on or before a closed day unwinds the
     penalty days it would have prevented and revises those days' history (``back_dated``)."""
     allocated = event.payload(ledger.PaymentAllocated)
@@ -95,27 +102,27 @@ async def payment_allocated(uow: UnitOfWork, event: CloudEvent) -> None:
     )
 
 
-async def payment_reversed(uow: UnitOfWork, event: CloudEvent) -> None:
+@rejecting()
+async def on_payment_reversed(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     """What the payment paid is owed again; the next close of business sees the arrears."""
     reversed_ = event.payload(ledger.PaymentReversed)
     loan = await _known_loan(uow, reversed_.loan_id)
     if _stale(loan, reversed_.loan_version, event):
         return
-    await loan_book.replace_balances(
-        uow.session, loan.loan_id, reversed_.balances, loan_version=reversed_.loan_version
+    await uow.loans.replace_balances(
+        loan.loan_id, reversed_.balances, loan_version=reversed_.loan_version
     )
 
 
-async def charge_booked(uow: UnitOfWork, event: CloudEvent) -> None:
+@rejecting()
+async def on_charge_booked(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     """Fees count towards the cost ceiling; penalties are ours (assessed already); a
     waiver records what the ledger booked for it."""
     charge = event.payload(ledger.ChargeBooked)
     loan = await _known_loan(uow, charge.loan_id)
     if charge.component is Component.FEE:
-        await loan_book.update_loan(
-            uow.session,
-            loan.loan_id,
-            fees_charged_minor=max(0, loan.fees_charged_minor + charge.amount_minor),
+        await uow.loans.set_fees_charged(
+            loan.loan_id, max(0, loan.fees_charged_minor + charge.amount_minor)
         )
     elif charge.amount_minor < 0:
         await waiver_booked(uow, loan, charge.source_event_id, -charge.amount_minor)
@@ -124,19 +131,20 @@ async def charge_booked(uow: UnitOfWork, event: CloudEvent) -> None:
     )
 
 
-async def schedule_rewritten(uow: UnitOfWork, event: CloudEvent) -> None:
+@rejecting()
+async def on_schedule_rewritten(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     """The new schedule governs delinquency from now on: replace it, review cure (a re-aged
     loan may have nothing past due), and end a pause that the plan's acceptance started."""
     rewrite = event.payload(ledger.ScheduleRewritten)
     loan = await _known_loan(uow, rewrite.loan_id)
     if _stale(loan, rewrite.loan_version, event):
         return
-    before = await loan_book.arrears_on(uow.session, loan.loan_id, rewrite.effective_date)
-    await loan_book.set_schedule(
-        uow.session, loan.loan_id, rewrite.instalments, effective_date=rewrite.effective_date
+    before = await uow.loans.arrears_on(loan.loan_id, rewrite.effective_date)
+    await uow.loans.set_schedule(
+        loan.loan_id, rewrite.instalments, effective_date=rewrite.effective_date
     )
-    await loan_book.replace_balances(
-        uow.session, loan.loan_id, rewrite.balances, loan_version=rewrite.loan_version
+    await uow.loans.replace_balances(
+        loan.loan_id, rewrite.balances, loan_version=rewrite.loan_version
     )
     await review_cure(uow, loan, before, rewrite.effective_date)
     if loan.paused and loan.pause_reason == _plan_reason(rewrite.plan_id):
@@ -145,11 +153,13 @@ async def schedule_rewritten(uow: UnitOfWork, event: CloudEvent) -> None:
         )
 
 
-async def business_day_closed(uow: UnitOfWork, event: CloudEvent) -> None:
+@rejecting()
+async def on_business_day_closed(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     await record_day_marker(uow, event.payload(ledger.BusinessDayClosed))
 
 
-async def plan_accepted(uow: UnitOfWork, event: CloudEvent) -> None:
+@rejecting()
+async def on_plan_accepted(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     plan = event.payload(restructure.PlanAccepted)
     loan = await _known_loan(uow, plan.loan_id)
     await pause_loan(
@@ -157,30 +167,26 @@ async def plan_accepted(uow: UnitOfWork, event: CloudEvent) -> None:
     )
 
 
-async def message_delivered(uow: UnitOfWork, event: CloudEvent) -> None:
+@rejecting()
+async def on_message_delivered(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     """Only a delivered credit-report notice opens the gate (after the waiting period)."""
     message = event.payload(notifier.MessageDelivered)
     if message.purpose != CREDIT_REPORT_NOTICE:
         return
     loan = await _known_loan(uow, message.loan_id)
-    policy = await loan_book.policy_for(uow.session, loan.product_code)
+    policy = await uow.products.policy_for(loan.product_code)
     if policy is None:  # replay the dead letter once the product's policy has arrived
-        raise RejectedEvent(f"product {loan.product_code} of loan {loan.loan_id} has no policy")
+        raise PolicyMissing(f"product {loan.product_code} of loan {loan.loan_id} has no policy")
     gate, facts = advance_credit_report_gate(
         loan.gate, NoticeDelivered(message.delivered_on), policy
     )
     if not facts:
         log.info("notice receipt ignored by the gate", loan_id=loan.loan_id)
         return
-    await loan_book.update_loan(
-        uow.session,
-        loan.loan_id,
-        gate_status=gate.status.value,
-        notice_delivered_on=gate.notice_delivered_on,
-    )
+    await uow.loans.record_notice_delivered(loan.loan_id, gate)
 
 
-def _stale(loan: LoanRecord, loan_version: int | None, event: CloudEvent) -> bool:
+def _stale(loan: TrackedLoan, loan_version: int | None, event: CloudEvent) -> bool:
     if not loan.is_stale(loan_version):
         return False
     log.info(
@@ -195,8 +201,8 @@ def _stale(loan: LoanRecord, loan_version: int | None, event: CloudEvent) -> boo
 
 
 async def _replace_and_review_cure(
-    uow: UnitOfWork,
-    loan: LoanRecord,
+    uow: OverdueUnitOfWork,
+    loan: TrackedLoan,
     event: CloudEvent,
     balances: list[InstalmentBalance],
     as_of: date,
@@ -204,8 +210,8 @@ async def _replace_and_review_cure(
 ) -> None:
     if _stale(loan, loan_version, event):
         return
-    before = await loan_book.arrears_on(uow.session, loan.loan_id, as_of)
-    await loan_book.replace_balances(uow.session, loan.loan_id, balances, loan_version=loan_version)
+    before = await uow.loans.arrears_on(loan.loan_id, as_of)
+    await uow.loans.replace_balances(loan.loan_id, balances, loan_version=loan_version)
     await review_cure(uow, loan, before, as_of)
 
 

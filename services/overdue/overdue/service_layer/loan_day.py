@@ -7,56 +7,24 @@ decides which facts become which published events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 
 from lendkit.contracts import overdue as contract
 from lendkit.events.catalogue import EventPayload
-from overdue.adapters.loan_book import LoanRecord
-from overdue.domain.arrears import OverdueBreakdown
+from overdue.adapters.records import LoanDayInput, LoanDayOutcome, TrackedLoan
 from overdue.domain.credit_report import (
     BecameReportable,
-    CreditReportGate,
     DelinquencyObserved,
     advance_credit_report_gate,
 )
 from overdue.domain.credit_report import CreditReportNoticeDue as NoticeDueFact
 from overdue.domain.delinquency import Bucket, Delinquency, bucket_transition, delinquency_on
 from overdue.domain.escalation import Escalation, Stage, escalation_for, stage_transition
-from overdue.domain.penalty import DayPosition, PenaltyDay, PenaltyState, accrue_penalty_for_day
+from overdue.domain.penalty import DayPosition, accrue_penalty_for_day
 from overdue.domain.policy import OverduePolicy
 
 
-@dataclass(frozen=True)
-class LoanDayInput:
-    """What close of business knows about a loan on ``on``."""
-
-    loan: LoanRecord
-    overdue: OverdueBreakdown
-    """Unpaid amounts of instalments due before ``on``."""
-    oldest_unpaid_seq: int | None
-    interest_charged_minor: int
-    """Scheduled contract interest of instalments due on or before ``on``."""
-
-
-@dataclass(frozen=True)
-class LoanDayOutcome:
-    loan_id: str
-    dpd: int
-    bucket: str
-    stage: Stage
-    in_arrears: bool
-    charge_off_candidate: bool
-    penalty: PenaltyState
-    gate: CreditReportGate
-    penalty_day: PenaltyDay | None
-    penalty_seq: int | None
-    bucket_change: tuple[str, str] | None
-    stage_change: tuple[str, str] | None
-    events: list[EventPayload] = field(default_factory=list)
-
-
-def previous_bucket(loan: LoanRecord, policy: OverduePolicy) -> Bucket:
+def previous_bucket(loan: TrackedLoan, policy: OverduePolicy) -> Bucket:
     """The bucket the loan was last put in (current if the product's buckets were renamed)."""
     try:
         return policy.buckets.named(loan.bucket)
@@ -91,7 +59,7 @@ class DayRules:
             found = self._escalation[dpd] = escalation_for(dpd, self.policy.escalation)
         return found
 
-    def previous_bucket(self, loan: LoanRecord) -> Bucket:
+    def previous_bucket(self, loan: TrackedLoan) -> Bucket:
         found = self._previous.get(loan.bucket)
         if found is None:
             found = self._previous[loan.bucket] = previous_bucket(loan, self.policy)

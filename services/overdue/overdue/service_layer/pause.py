@@ -15,18 +15,23 @@ Operations can pause and resume through the API (Idempotency-Key).
 from __future__ import annotations
 
 from lendkit.contracts import overdue as contract
-from lendkit.db import UnitOfWork
 from lendkit.events import new_event
-from overdue.adapters.loan_book import LoanRecord, update_loan
+from overdue.adapters.records import TrackedLoan
+from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 
 
 async def pause_loan(
-    uow: UnitOfWork, loan: LoanRecord, *, reason: str, actor: str, plan_id: str | None = None
+    uow: OverdueUnitOfWork,
+    loan: TrackedLoan,
+    *,
+    reason: str,
+    actor: str,
+    plan_id: str | None = None,
 ) -> bool:
     """Pause; False when the loan was already paused (nothing emitted)."""
     if loan.paused:
         return False
-    await update_loan(uow.session, loan.loan_id, paused=True, pause_reason=reason)
+    await uow.loans.set_paused(loan.loan_id, paused=True, reason=reason)
     await uow.emit(
         new_event(
             contract.DelinquencyPaused(
@@ -38,11 +43,13 @@ async def pause_loan(
     return True
 
 
-async def resume_loan(uow: UnitOfWork, loan: LoanRecord, *, reason: str, actor: str) -> bool:
+async def resume_loan(
+    uow: OverdueUnitOfWork, loan: TrackedLoan, *, reason: str, actor: str
+) -> bool:
     """Resume; False when the loan was not paused (nothing emitted)."""
     if not loan.paused:
         return False
-    await update_loan(uow.session, loan.loan_id, paused=False, pause_reason=None)
+    await uow.loans.set_paused(loan.loan_id, paused=False, reason=None)
     await uow.emit(
         new_event(
             contract.DelinquencyResumed(loan_id=loan.loan_id, reason=reason, resumed_by=actor),

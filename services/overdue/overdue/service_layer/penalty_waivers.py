@@ -15,27 +15,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
-from lendkit.consumer import RejectedEvent
 from lendkit.contracts import ledger
 from lendkit.contracts import overdue as contract
-from lendkit.contracts.money import Component
-from lendkit.db import UnitOfWork
+from lendkit.errors import Conflict
 from lendkit.events import new_event
-from overdue.adapters.loan_book import LoanRecord, policy_for, update_loan
-from overdue.adapters.waiver_book import (
-    add_waivers,
-    confirm_waiver,
-    due_dates,
-    penalties_by_instalment,
-    penalty_days_since,
-    waived_days,
-)
+from overdue.adapters.records import TrackedLoan, WaiverRow
 from overdue.domain.penalty import waive_penalty
-from overdue.domain.policy import PenaltyBase
-from overdue.domain.waiver import days_a_payment_unwinds, spread_waiver
+from overdue.domain.waiver import base_paid, days_a_payment_unwinds, spread_waiver, unwind_parts
+from overdue.service_layer.unit_of_work import OverdueUnitOfWork
+
+
+class PolicyMissing(Conflict):
+    """The loan's product has no valid overdue policy (never a default one)."""
+
 
 #: who waives the penalty days a back-dated payment unwinds
 UNWIND_ACTOR = "overdue:back-dated-payment"
@@ -56,8 +51,8 @@ class WaiverRecorded:
 
 
 async def record_penalty_waiver(
-    uow: UnitOfWork,
-    loan: LoanRecord,
+    uow: OverdueUnitOfWork,
+    loan: TrackedLoan,
     *,
     amount_minor: int,
     reason: str,
@@ -67,17 +62,17 @@ async def record_penalty_waiver(
     """Raises ``overdue.domain.penalty.InvalidWaiver`` when the amount is not allowed."""
     state = waive_penalty(loan.penalty, amount_minor)
     spread = spread_waiver(
-        amount_minor, await penalties_by_instalment(uow.session, loan.loan_id), business_date
+        amount_minor, await uow.waivers.penalties_by_instalment(loan.loan_id), business_date
     )
     parts = await _send_parts(
         uow, loan, [(seq, business_date, a) for seq, a in spread], reason, waived_by
     )
-    await update_loan(uow.session, loan.loan_id, waived_to_date_minor=state.waived_to_date_minor)
+    await uow.loans.set_waived_to_date(loan.loan_id, state.waived_to_date_minor)
     return WaiverRecorded(tuple(parts), amount_minor, state.booked_to_date_minor)
 
 
 async def unwind_for_backdated_payment(
-    uow: UnitOfWork, loan: LoanRecord, payment: ledger.PaymentAllocated
+    uow: OverdueUnitOfWork, loan: TrackedLoan, payment: ledger.PaymentAllocated
 ) -> int:
     """A new payment valued on or before the last day penalty accrued: waive, through the
     ledger like any waiver, the penalty days it would have prevented
@@ -86,25 +81,23 @@ async def unwind_for_backdated_payment(
     last = loan.penalty.last_accrued_on
     if last is None or payment.value_date > last:
         return 0
-    session = uow.session
-    policy = await policy_for(session, loan.product_code)
+    policy = await uow.products.policy_for(loan.product_code)
     if policy is None:  # never a default policy (the payment parks until the product arrives)
-        raise RejectedEvent(
+        raise PolicyMissing(
             f"product {loan.product_code} of loan {loan.loan_id} has no valid overdue policy:"
             " the penalty days a back-dated payment unwinds cannot be found"
         )
-    base = {Component.PRINCIPAL}
-    if policy.penalty_base is PenaltyBase.OVERDUE_PRINCIPAL_AND_INTEREST:
-        base.add(Component.INTEREST)
-    due = await due_dates(session, loan.loan_id)
-    paid = [
-        (due[x.seq], x.amount_minor) for x in payment.lines if x.component in base and x.seq in due
-    ]
-    done = await waived_days(session, loan.loan_id, UNWIND_ACTOR)  # by an earlier payment
+    due = await uow.loans.due_dates(loan.loan_id)
+    paid = base_paid(
+        policy.penalty_base,
+        [(x.seq, x.component.value, x.amount_minor) for x in payment.lines],
+        due,
+    )
+    done = await uow.waivers.waived_days(loan.loan_id, UNWIND_ACTOR)  # by an earlier payment
     days = [
         d
         for d in days_a_payment_unwinds(
-            await penalty_days_since(session, loan.loan_id, payment.value_date),
+            await uow.waivers.penalty_days_since(loan.loan_id, payment.value_date),
             paid,
             payment.value_date,
         )
@@ -112,28 +105,19 @@ async def unwind_for_backdated_payment(
     ]
     if not days:
         return 0
-    penalties = await penalties_by_instalment(session, loan.loan_id)
-    parts: list[tuple[int, date, int]] = []
-    for day in days:
-        held = penalties[day.seq]
-        take = min(day.booked_minor, held.waivable_on(day.on))
-        if take > 0:
-            parts.append((day.seq, day.on, take))
-            penalties[day.seq] = replace(held, waived=(*held.waived, (day.on, take)))
+    parts = unwind_parts(days, await uow.waivers.penalties_by_instalment(loan.loan_id))
     total = sum(a for _, _, a in parts)
     if total == 0:
         return 0
     reason = f"payment {payment.payment_id} valued {payment.value_date}: penalty days unwound"
     await _send_parts(uow, loan, parts, reason, UNWIND_ACTOR)
-    await update_loan(
-        session, loan.loan_id, waived_to_date_minor=loan.penalty.waived_to_date_minor + total
-    )
+    await uow.loans.set_waived_to_date(loan.loan_id, loan.penalty.waived_to_date_minor + total)
     return total
 
 
 async def _send_parts(
-    uow: UnitOfWork,
-    loan: LoanRecord,
+    uow: OverdueUnitOfWork,
+    loan: TrackedLoan,
     parts: Sequence[tuple[int, date, int]],
     reason: str,
     waived_by: str,
@@ -157,29 +141,29 @@ async def _send_parts(
         sent.append(part)
         events.append(event)
         rows.append(
-            {
-                "waiver_id": part.waiver_id,
-                "loan_id": loan.loan_id,
-                "seq": seq,
-                "business_date": on,
-                "amount_minor": amount,
-                "reason": reason,
-                "waived_by": waived_by,
-                "event_id": event.id,
-            }
+            WaiverRow(
+                waiver_id=part.waiver_id,
+                loan_id=loan.loan_id,
+                seq=seq,
+                business_date=on,
+                amount_minor=amount,
+                reason=reason,
+                waived_by=waived_by,
+                event_id=event.id,
+            )
         )
-    await add_waivers(uow.session, rows)
+    await uow.waivers.add(rows)
     await uow.emit_all(events)
     return sent
 
 
-async def waiver_booked(uow: UnitOfWork, loan: LoanRecord, event_id: str, booked: int) -> None:
+async def waiver_booked(
+    uow: OverdueUnitOfWork, loan: TrackedLoan, event_id: str, booked: int
+) -> None:
     """The ledger booked ``booked`` (>= 0) for the waiver part sent as ``event_id``: record
     it, and correct the loan's waived total by any difference from what was asked."""
-    asked = await confirm_waiver(uow.session, event_id, booked)
+    asked = await uow.waivers.confirm(event_id, booked)
     if asked is not None and asked != booked:
-        await update_loan(
-            uow.session,
-            loan.loan_id,
-            waived_to_date_minor=loan.penalty.waived_to_date_minor - asked + booked,
+        await uow.loans.set_waived_to_date(
+            loan.loan_id, loan.penalty.waived_to_date_minor - asked + booked
         )

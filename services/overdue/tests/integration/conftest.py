@@ -36,7 +36,6 @@ from lendkit.contracts.topics import (
     OVERDUE_LOANS,
     RESTRUCTURE_PLANS,
 )
-from lendkit.db import UnitOfWork
 from lendkit.events import CloudEvent, EventPayload, new_event
 from lendkit.migrations import upgrade
 from lendkit.runtime import ServiceRuntime
@@ -44,6 +43,7 @@ from lendkit.testing import KAFKA, create_topics, fresh_database, unique
 from overdue.bootstrap import create_runtime
 from overdue.entrypoints.api import router
 from overdue.entrypoints.consumers import consumer_spec
+from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 from overdue.settings import Settings
 
 REPO = Path(__file__).resolve().parents[4]
@@ -65,7 +65,7 @@ async def database_url() -> str:
 class World:
     """The overdue service with a consumer on private input topics."""
 
-    def __init__(self, runtime: ServiceRuntime[UnitOfWork], prefix: str) -> None:
+    def __init__(self, runtime: ServiceRuntime[OverdueUnitOfWork], prefix: str) -> None:
         self.runtime = runtime
         self.prefix = prefix
         self.topics = {

@@ -13,7 +13,7 @@ from lendkit.contracts import ledger
 from lendkit.contracts.topics import LOAN_PARTITIONS
 from lendkit.events import new_event
 from overdue.entrypoints import cli
-from overdue.service_layer.business_day import record_day_marker
+from overdue.service_layer import handlers
 from overdue.service_layer.close_of_business import close_business_days_in_chunks
 
 from .conftest import SOURCE, World, open_worked_example_loan
@@ -94,7 +94,7 @@ async def test_a_day_before_the_first_closed_day_is_refused(world: World) -> Non
 
     async with world.runtime.uow() as uow:
         with pytest.raises(RejectedEvent, match="before the business clock's first closed day"):
-            await record_day_marker(uow, late)
+            await handlers.on_business_day_closed(uow, new_event(late, source=SOURCE))
 
     assert [day for day, _, _ in await _runs(world)] == ["2026-03-16"]
     assert await _penalty_days(world, loan_id) == [("2026-03-16", 39)]

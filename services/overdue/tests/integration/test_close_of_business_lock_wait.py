@@ -42,7 +42,7 @@ async def test_close_of_business_after_a_lock_wait_reviews_the_payment_it_waited
     )
 
     async with world.runtime.uow() as consumer:
-        await handlers.payment_allocated(consumer, payment)  # locks the loan, pays seq 2
+        await handlers.on_payment_allocated(consumer, payment)  # locks the loan, pays seq 2
         close = asyncio.create_task(
             close_business_day_in_chunks(world.runtime.uow, DAY, trigger="test")
         )

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lendkit.contracts import overdue as contract
-from overdue.adapters.loan_book import LoanRecord
+from overdue.adapters.records import TrackedLoan
 from overdue.domain.arrears import OverdueBreakdown
 from overdue.domain.credit_report import CreditReportGate
 from overdue.domain.escalation import Stage
@@ -23,7 +23,7 @@ POLICY = OverduePolicy(arrears_grace_days=3, penalty_daily_rate=Decimal("0.0005"
 
 
 def day_input(**changes: object) -> LoanDayInput:
-    loan = LoanRecord(
+    loan = TrackedLoan(
         loan_id="L1",
         borrower_id="B1",
         product_code="P",
