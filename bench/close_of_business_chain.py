@@ -65,6 +65,7 @@ from ledger.adapters.repository import ProductRepository
 from ledger.domain import LoanProduct, ScheduleType
 from lendkit.contracts.ledger import BusinessDayClosed
 from lendkit.contracts.topics import LEDGER_LOANS, LOAN_PARTITIONS
+from lendkit.db import asyncpg_dsn
 from lendkit.events import new_event
 from lendkit.migrations import upgrade
 from lendkit.testing import (
@@ -125,10 +126,6 @@ async def _recreate(name: str, template: str | None = None) -> str:
     return database_url(name)
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 SEED_FINGERPRINT = (
     "seed:"
     + hashlib.sha256("\n".join([POLICY, *OVERDUE_SEED, *LEDGER_SEED]).encode()).hexdigest()[:16]
@@ -143,7 +140,7 @@ async def seed_templates(loans: int, reuse: bool = False) -> tuple[str, str]:
     ledger_url = await _recreate(ledger_tpl)
     await asyncio.to_thread(upgrade, "overdue", overdue_url)
     await asyncio.to_thread(upgrade, "ledger", ledger_url)
-    conn = await asyncpg.connect(_dsn(overdue_url))
+    conn = await asyncpg.connect(asyncpg_dsn(overdue_url))
     try:
         for statement in OVERDUE_SEED:
             await conn.execute(_bind(statement, loans))
@@ -164,7 +161,7 @@ async def seed_templates(loans: int, reuse: bool = False) -> tuple[str, str]:
             )
         )
     await engine.dispose()
-    conn = await asyncpg.connect(_dsn(ledger_url))
+    conn = await asyncpg.connect(asyncpg_dsn(ledger_url))
     try:
         for statement in LEDGER_SEED:
             await conn.execute(_bind(statement, loans))
@@ -173,7 +170,7 @@ async def seed_templates(loans: int, reuse: bool = False) -> tuple[str, str]:
     # Vacuumed and analysed like long-lived production tables, so every run starts from the
     # same state (a fresh seed and an autovacuumed one differ by about 1 s at 1M loans).
     for url in (overdue_url, ledger_url):
-        conn = await asyncpg.connect(_dsn(url))
+        conn = await asyncpg.connect(asyncpg_dsn(url))
         try:
             await conn.execute("VACUUM (ANALYZE)")
         finally:
@@ -209,7 +206,7 @@ async def _templates_current(*names: str) -> bool:
         await conn.close()
     for name, service in zip(names, ("overdue", "ledger"), strict=True):
         try:
-            conn = await asyncpg.connect(_dsn(database_url(name)))
+            conn = await asyncpg.connect(asyncpg_dsn(database_url(name)))
         except asyncpg.InvalidCatalogNameError:
             return False
         try:
@@ -323,8 +320,8 @@ async def one_run(loans: int, templates: tuple[str, str], log_dir: Path, trigger
     overdue = Service("overdue", _start("overdue", overdue_env, log_dir / "overdue.log"), 18802)
     ledger = Service("ledger", _start("ledger", ledger_env, log_dir / "ledger.log"), 18801)
     result = RunResult(loans)
-    odb = await asyncpg.connect(_dsn(overdue_url))
-    ldb = await asyncpg.connect(_dsn(ledger_url))
+    odb = await asyncpg.connect(asyncpg_dsn(overdue_url))
+    ldb = await asyncpg.connect(asyncpg_dsn(ledger_url))
     try:
         await asyncio.gather(overdue.healthy(), ledger.healthy())
         service_cpu = {s.name: cpu_seconds(s.process.pid) for s in (overdue, ledger)}

@@ -37,7 +37,7 @@ from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.contracts.overdue import PenaltyAssessed
 from lendkit.events import CloudEvent, new_event
 from lendkit.testing import blocks_another_session, eventually
-from overdue.entrypoints.consumers import consumer_spec
+from overdue.entrypoints.consumers import CONSUMERS
 
 from .conftest import Platform
 
@@ -193,7 +193,7 @@ async def _overdue_has_handled_everything(race: Race) -> bool:
         race.ledger.runtime.engine,
         _LEDGER_EVENTS,
         loan_ids=race.loan_ids,
-        types=list(consumer_spec().by_type),
+        types=list(CONSUMERS.by_type),
     )
     if not all(published for _, published in events):
         return False

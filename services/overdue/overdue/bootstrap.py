@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lendkit.runtime import ServiceRuntime
-from overdue.entrypoints.consumers import consumer_spec
+from overdue.entrypoints.consumers import CONSUMERS
 from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 from overdue.settings import Settings
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def create_runtime(settings: Settings | None = None) -> ServiceRuntime[OverdueUnitOfWork]:
     settings = settings or Settings()
-    return ServiceRuntime(settings, OverdueUnitOfWork.factory(settings), consumer_spec())
+    return ServiceRuntime(settings, OverdueUnitOfWork.factory(settings), CONSUMERS)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

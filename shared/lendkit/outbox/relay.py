@@ -44,7 +44,7 @@ from lendkit.metrics import (
 from lendkit.outbox.quarantine import QUARANTINE, QUARANTINE_SIZE
 from lendkit.outbox.writer import OUTBOX_CHANNEL
 
-__all__ = ["BACKLOG_REFRESH_SECONDS", "OutboxRelay", "Partitioner", "asyncpg_dsn"]
+__all__ = ["BACKLOG_REFRESH_SECONDS", "OutboxRelay", "Partitioner"]
 
 log = get_logger(__name__)
 

@@ -17,11 +17,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lendkit.consumer import Batchable, IdempotentConsumer, RejectedEvent, RetryPolicy
-from lendkit.db import UnitOfWork
+from lendkit.db import UnitOfWork, driver_connection
 from lendkit.dead_letters import H_REASON, H_REPLAYS, header_value, replay
 from lendkit.events import CloudEvent, new_event
 from lendkit.kit_tables import parked_keys
-from lendkit.outbox.bulk import driver_connection
 from lendkit.testing import KAFKA, create_topics, eventually, unique
 
 from .conftest import LoanTouched

@@ -13,11 +13,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lendkit.db import UnitOfWork
+from lendkit.db import UnitOfWork, asyncpg_dsn
 from lendkit.events import CloudEvent
 from lendkit.kit_tables import outbox, outbox_quarantine
 from lendkit.outbox import quarantine
-from lendkit.outbox.relay import asyncpg_dsn
 from lendkit.outbox.writer import MAX_EVENT_BYTES, OversizedEvent
 from lendkit.testing import create_topics, read_events, unique
 

@@ -20,7 +20,7 @@ from ledger.adapters.tables import cob_runs
 from ledger.domain.journal import JournalEntry
 from lendkit.business_clock import ClosedRange
 from lendkit.contracts.ledger import RepaymentDue, RepaymentUpcoming
-from lendkit.outbox.sql import outbox_insert_select, outbox_params
+from lendkit.outbox.writer import outbox_insert_select, outbox_params
 
 _COB_LOCK = 0x6C6564676572  # "ledger": one close of business at a time
 

@@ -22,7 +22,8 @@ from ledger.adapters.loan_versions import next_versions
 from ledger.domain.journal import Account
 from lendkit.contracts.ledger import ChargeBooked
 from lendkit.contracts.money import Component as ContractComponent
-from lendkit.outbox.bulk import PrebuiltEvent, driver_connection, write_prebuilt_events
+from lendkit.db import driver_connection
+from lendkit.outbox.writer import PrebuiltEvent, write_prebuilt_events
 
 #: The batch's loans, locked in key order. Alone in its statement: under READ COMMITTED a
 #: statement that waited for a row lock sees that row as the other transaction committed it

@@ -24,8 +24,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lendkit.db import driver_connection
 from lendkit.events.catalogue import EventPayload
-from lendkit.outbox.bulk import driver_connection, prebuilt, write_prebuilt_events
+from lendkit.outbox.writer import prebuilt, write_prebuilt_events
 from overdue.adapters.records import (
     BlockedLoan,
     LoanDay,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lendkit.auth import Anyone, Ops, Staff, ensure_may_see
 from lendkit.idempotency import IdempotencyKey, idempotent_post
 from lendkit.openapi import AUTH, IDEMPOTENT, LoanId, QueryText, problems, service_router
-from lendkit.pagination import Page, cursor_after, encode_cursor
+from lendkit.pagination import Page, cursor_after, paginate
 from lendkit.problems import ProblemError
 from lendkit.runtime import ReadSession, runtime_of
 from overdue import views
@@ -135,14 +135,13 @@ class _ByLoanId:
     after: str | None
     limit: int
 
+    @property
+    def read(self) -> int:
+        """How many rows to read: one more than the page, to know whether another follows."""
+        return self.limit + 1
+
     def page(self, rows: Sequence[R], item: Callable[[R], T], key: Callable[[R], str]) -> Page[T]:
-        """``rows`` (read with ``limit``) as a page: a full page names the next cursor (the
-        next page may then be empty)."""
-        full = len(rows) == self.limit
-        return Page[T](
-            items=[item(r) for r in rows],
-            next_cursor=encode_cursor({"after": key(rows[-1])}) if full else None,
-        )
+        return paginate(rows, self.limit, key=key, item=item)
 
 
 def _by_loan_id(
@@ -175,7 +174,7 @@ async def list_overdue_loans(
         bucket=bucket,
         stage=None if stage is None else stage.value,
         after=page.after,
-        limit=page.limit,
+        limit=page.read,
     )
     listed = page.page(rows, lambda r: OverdueLoan(**asdict(r)), key=lambda r: r.loan_id)
     return {"as_of": on, **listed.model_dump()}
@@ -194,7 +193,7 @@ async def list_blocked_loans(
     as_of: date | None = None,
 ) -> dict[str, Any]:
     on = await views.as_of_or_latest(session, as_of)
-    total, rows = await views.blocked_loans(session, on, after=page.after, limit=page.limit)
+    total, rows = await views.blocked_loans(session, on, after=page.after, limit=page.read)
     listed = page.page(rows, lambda r: BlockedLoanOut(**asdict(r)), key=lambda r: r.loan_id)
     return {"as_of": on, "loans_blocked": total, **listed.model_dump()}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from lendkit.consumer import Handler
 from lendkit.contracts import ledger, notifier, restructure
 from lendkit.contracts.topics import (
     LEDGER_LOANS,
@@ -10,27 +9,22 @@ from lendkit.contracts.topics import (
     NOTIFIER_CONTACTS,
     RESTRUCTURE_PLANS,
 )
-from lendkit.events.catalogue import EventPayload
 from lendkit.runtime import ConsumerSpec
 from overdue.service_layer import handlers
 from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 
-TOPICS = [LEDGER_PRODUCTS, LEDGER_LOANS, RESTRUCTURE_PLANS, NOTIFIER_CONTACTS]
-
-HANDLERS: dict[type[EventPayload], Handler[OverdueUnitOfWork]] = {
-    ledger.ProductPublished: handlers.on_product_published,
-    ledger.LoanDisbursed: handlers.on_loan_disbursed,
-    ledger.RepaymentDue: handlers.on_repayment_due,
-    ledger.PaymentAllocated: handlers.on_payment_allocated,
-    ledger.PaymentReversed: handlers.on_payment_reversed,
-    ledger.ChargeBooked: handlers.on_charge_booked,
-    ledger.ScheduleRewritten: handlers.on_schedule_rewritten,
-    ledger.BusinessDayClosed: handlers.on_business_day_closed,
-    restructure.PlanAccepted: handlers.on_plan_accepted,
-    notifier.MessageDelivered: handlers.on_message_delivered,
-}
-
-
-def consumer_spec(topics: list[str] | None = None) -> ConsumerSpec[OverdueUnitOfWork]:
-    """``topics`` replaces the production topic names (tests use private copies)."""
-    return ConsumerSpec(topics=topics or list(TOPICS), handlers=HANDLERS)
+CONSUMERS: ConsumerSpec[OverdueUnitOfWork] = ConsumerSpec(
+    topics=[LEDGER_PRODUCTS, LEDGER_LOANS, RESTRUCTURE_PLANS, NOTIFIER_CONTACTS],
+    handlers={
+        ledger.ProductPublished: handlers.on_product_published,
+        ledger.LoanDisbursed: handlers.on_loan_disbursed,
+        ledger.RepaymentDue: handlers.on_repayment_due,
+        ledger.PaymentAllocated: handlers.on_payment_allocated,
+        ledger.PaymentReversed: handlers.on_payment_reversed,
+        ledger.ChargeBooked: handlers.on_charge_booked,
+        ledger.ScheduleRewritten: handlers.on_schedule_rewritten,
+        ledger.BusinessDayClosed: handlers.on_business_day_closed,
+        restructure.PlanAccepted: handlers.on_plan_accepted,
+        notifier.MessageDelivered: handlers.on_message_delivered,
+    },
+)

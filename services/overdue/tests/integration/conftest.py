@@ -42,7 +42,7 @@ from lendkit.runtime import ServiceRuntime
 from lendkit.testing import KAFKA, create_topics, fresh_database, unique
 from overdue.bootstrap import create_runtime
 from overdue.entrypoints.api import router
-from overdue.entrypoints.consumers import consumer_spec
+from overdue.entrypoints.consumers import CONSUMERS
 from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 from overdue.settings import Settings
 
@@ -76,7 +76,7 @@ class World:
             bootstrap_servers=KAFKA,
             group=unique("overdue-test"),
             topics=list(self.topics.values()),
-            handlers=consumer_spec().by_type,
+            handlers=CONSUMERS.by_type,
             uow_factory=runtime.uow,
             producer=runtime.producer,
             batch_size=500,

@@ -18,7 +18,7 @@ from lendkit.runtime import ConsumerSpec
 from lendkit.testing import fresh_database
 from lendkit.testing.consumer_contract import ConsumerContract, ContractWorld
 from overdue.bootstrap import create_runtime
-from overdue.entrypoints.consumers import consumer_spec
+from overdue.entrypoints.consumers import CONSUMERS
 from overdue.settings import Settings
 
 POLICY: dict[str, Any] = {
@@ -32,7 +32,7 @@ POLICY: dict[str, Any] = {
 
 class TestOverdueConsumerContract(ConsumerContract):
     def consumer_spec(self) -> ConsumerSpec[Any]:
-        return consumer_spec()
+        return CONSUMERS
 
     @asynccontextmanager
     async def environment(

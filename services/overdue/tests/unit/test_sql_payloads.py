@@ -2,7 +2,7 @@
 
 The overdue service builds no payload in SQL (no ``jsonb_build_object``): close of business
 reviews loans in Python and hands ``adapters.close_of_business`` the contract models, whose
-JSON (``lendkit.outbox.bulk.prebuilt``) the ``INSERT ... SELECT FROM unnest`` writes as is.
+JSON (``lendkit.outbox.writer.prebuilt``) the ``INSERT ... SELECT FROM unnest`` writes as is.
 Here every kind of event a close emits is checked field by field against its model in
 ``lendkit.contracts.overdue``, and the service's SQL is checked to build no JSON itself.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lendkit.contracts import overdue as contract
 from lendkit.events.catalogue import CATALOGUE, EventPayload
-from lendkit.outbox.bulk import prebuilt
+from lendkit.outbox.writer import prebuilt
 from overdue.adapters.records import LoanDayInput, TrackedLoan
 from overdue.domain.arrears import OverdueBreakdown
 from overdue.domain.credit_report import CreditReportGate
