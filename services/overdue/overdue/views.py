@@ -1,7 +1,7 @@
 """The read side: explanations, overdue-loan listings and portfolio figures.
 
 Every function takes the route's read session (``session: ReadSession``) and queries
-through the adapters (repositories and ``adapters.reports``); the rules (DPD, buckets,
+through the adapters (repositories and ``adapters.read_models``); the rules (DPD, buckets,
 roll rates, cure rate, the explanation texts) come from the domain. Refusals are
 ``overdue.domain.errors``.
 """
@@ -15,8 +15,8 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.errors import NotFound
+from overdue.adapters.read_models import OverdueReadModels
 from overdue.adapters.records import BlockedLoan, BucketFiguresRow, OverdueLoanRow, TrackedLoan
-from overdue.adapters.reports import OverdueReports
 from overdue.adapters.repository import (
     BusinessDayRepository,
     HistoryRepository,
@@ -104,7 +104,7 @@ async def overdue_loans(
     limit: int,
 ) -> list[OverdueLoanRow]:
     """Loans with something past due on ``as_of``, by loan id (keyset pagination)."""
-    return await OverdueReports(session).overdue_loans(
+    return await OverdueReadModels(session).overdue_loans(
         as_of=as_of, bucket=bucket, stage=stage, after=after, limit=limit
     )
 
@@ -113,12 +113,12 @@ async def blocked_loans(
     session: AsyncSession, on: date, *, after: str | None, limit: int
 ) -> tuple[int, list[BlockedLoan]]:
     """How many loans were blocked on ``on``, and a page of them in ``loan_id`` order."""
-    return await OverdueReports(session).blocked_loans_on(on, after=after, limit=limit)
+    return await OverdueReadModels(session).blocked_loans_on(on, after=after, limit=limit)
 
 
 async def portfolio_summary(session: AsyncSession, as_of: date) -> list[BucketFiguresRow]:
     """Per bucket and currency: loans, past-due amount, outstanding principal."""
-    return await OverdueReports(session).portfolio_summary(as_of)
+    return await OverdueReadModels(session).portfolio_summary(as_of)
 
 
 async def buckets_of(session: AsyncSession, product_code: str | None) -> Buckets:
@@ -134,9 +134,9 @@ async def buckets_of(session: AsyncSession, product_code: str | None) -> Buckets
 async def roll_rates(
     session: AsyncSession, start: date, end: date, buckets: Buckets
 ) -> RollRateMatrix:
-    """Counted in the database (``adapters.reports``), whatever the book's size; buckets
+    """Counted in the database (``adapters.read_models``), whatever the book's size; buckets
     the history does not match are ``BucketsDoNotMatch``."""
-    moves = await OverdueReports(session).bucket_moves(start, end, buckets.current.name)
+    moves = await OverdueReadModels(session).bucket_moves(start, end, buckets.current.name)
     try:
         return matrix_from_counts(moves, buckets)
     except ValueError as exc:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import text
 
 from lendkit.testing import unique
-from overdue.adapters.reports import OverdueReports
+from overdue.adapters.read_models import OverdueReadModels
 from overdue.domain.delinquency import Buckets
 from overdue.domain.portfolio import cure_rate, roll_rate_matrix
 
@@ -103,6 +103,8 @@ async def test_roll_and_cure_rates_counted_in_sql_equal_the_python_reference(wor
             reference = cure_rate(at_a, at_b, BUCKETS)
             assert cure["cure_rate"] == (None if reference is None else str(reference))
             async with world.runtime.session_factory() as session:
-                moves = await OverdueReports(session).bucket_moves(start, end, BUCKETS.current.name)
+                moves = await OverdueReadModels(session).bucket_moves(
+                    start, end, BUCKETS.current.name
+                )
             assert len(moves) <= (len(BUCKETS.names) + 1) ** 2
             assert sum(moves.values()) == len(at_a.keys() | at_b.keys())

@@ -19,7 +19,7 @@ from overdue.domain.errors import LoanNotFound, NoBusinessDayClosed, WaiverNotAl
 from overdue.domain.escalation import Stage
 from overdue.domain.penalty import PenaltyState
 from overdue.domain.waiver import AssessedDay
-from overdue.entrypoints.consumers import HANDLERS
+from overdue.entrypoints.consumers import CONSUMERS
 from overdue.service_layer import commands, handlers
 
 from .fakes import FakeOverdueUnitOfWork
@@ -326,7 +326,7 @@ async def test_a_fact_about_an_unknown_loan_is_rejected(payload: EventPayload) -
     uow = FakeOverdueUnitOfWork()
     async with uow:
         with pytest.raises(RejectedEvent, match="loan unknown is not known"):
-            await HANDLERS[type(payload)](uow, event(payload))
+            await CONSUMERS.handlers[type(payload)](uow, event(payload))
 
 
 async def test_an_invalid_product_policy_is_rejected_and_never_stored() -> None:

@@ -40,7 +40,7 @@ _MOVES = text(
 )
 
 
-class OverdueReports:
+class OverdueReadModels:
     """Queries of the operations views, on a read session."""
 
     def __init__(self, session: AsyncSession) -> None:
