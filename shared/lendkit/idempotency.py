@@ -29,6 +29,7 @@ from lendkit.auth import Principal
 from lendkit.db import UnitOfWork
 from lendkit.kit_tables import idempotency_keys
 from lendkit.problems import ProblemError
+from lendkit.runtime import runtime_of
 
 MAX_KEY_LENGTH = 200
 
@@ -149,7 +150,7 @@ U = TypeVar("U", bound=UnitOfWork)
 
 
 async def idempotent_post(
-    new_uow: Callable[[], U],
+    request: Request,
     *,
     caller: Principal,
     key: str | None,
@@ -158,16 +159,17 @@ async def idempotent_post(
     work: Callable[[U], Awaitable[tuple[int, Any]]],
     before: Callable[[U], Awaitable[None]] | None = None,
 ) -> JSONResponse:
-    """A POST route's whole body: open a unit of work (``new_uow``, usually
-    ``runtime_of(request).uow``), run ``before`` (a lock to take before the key is
-    claimed), then ``work`` once per caller and Idempotency-Key, commit and answer.
+    """A POST route's whole body: open the service's unit of work, run ``before`` (a lock
+    to take before the key is claimed), then ``work`` once per caller and Idempotency-Key,
+    commit and answer.
 
     The key is required before anything is opened. A refusal raised by ``work``
     (``lendkit.errors``) rolls the whole transaction back, key row included, and is
     answered as problem+json by the app's handlers, so a retry does the work afresh.
     """
     require_key(key)
-    async with new_uow() as uow:
+    uow: U
+    async with runtime_of(request).uow() as uow:
         if before is not None:
             await before(uow)
         return await respond_once(

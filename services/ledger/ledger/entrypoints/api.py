@@ -71,11 +71,6 @@ def _clock(request: Request) -> LedgerClock:
     return LedgerClock.from_settings(_settings(request))
 
 
-def _new_uow(request: Request) -> LedgerUnitOfWork:
-    uow: LedgerUnitOfWork = runtime_of(request).uow()
-    return uow
-
-
 def _no_such_resource() -> ProblemError:
     return ProblemError(404, "Not Found", "No such resource")
 
@@ -103,7 +98,7 @@ async def create_product(
         return 201, created.published.model_dump(mode="json")
 
     return await idempotent_post(
-        lambda: _new_uow(request),
+        request,
         caller=caller,
         key=idempotency_key,
         scope="ledger:products",
@@ -141,7 +136,7 @@ async def create_loan(
         return 201, created.disbursed.model_dump(mode="json")
 
     return await idempotent_post(
-        lambda: _new_uow(request),
+        request,
         caller=caller,
         key=idempotency_key,
         scope="ledger:loans",
@@ -275,7 +270,7 @@ async def post_payment(
         return 201, payment_body(recorded)
 
     return await idempotent_post(
-        lambda: _new_uow(request),
+        request,
         caller=caller,
         key=idempotency_key,
         scope=f"ledger:payments:{loan_id}",
@@ -327,7 +322,7 @@ async def reverse(
         return 200, reversal_body(reversal)
 
     return await idempotent_post(
-        lambda: _new_uow(request),
+        request,
         caller=caller,
         key=idempotency_key,
         scope=f"ledger:reversals:{loan_id}",
@@ -406,7 +401,7 @@ async def close_of_business(
         return 200, close_of_business_body(result)
 
     return await idempotent_post(
-        lambda: _new_uow(request),
+        request,
         caller=caller,
         key=idempotency_key,
         scope="ledger:close-of-business",

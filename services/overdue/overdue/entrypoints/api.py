@@ -18,12 +18,12 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lendkit.auth import Anyone, Ops, Staff, ensure_may_see
+from lendkit.auth import Anyone, Ops, Principal, Staff, ensure_may_see
 from lendkit.idempotency import IdempotencyKey, idempotent_post
 from lendkit.openapi import AUTH, IDEMPOTENT, LoanId, QueryText, problems, service_router
 from lendkit.pagination import Page, cursor_after, paginate
 from lendkit.problems import ProblemError
-from lendkit.runtime import ReadSession, runtime_of
+from lendkit.runtime import ReadSession
 from overdue import views
 from overdue.domain.delinquency import Buckets
 from overdue.domain.escalation import Stage
@@ -285,13 +285,30 @@ def _rate(value: object) -> str | None:
 # Ops actions -------------------------------------------------------------------------------
 
 
-def _new_uow(request: Request) -> Callable[[], OverdueUnitOfWork]:
-    new_uow: Callable[[], OverdueUnitOfWork] = runtime_of(request).uow
-    return new_uow
+async def _change_pause(
+    request: Request,
+    loan_id: str,
+    body: PauseRequest,
+    principal: Principal,
+    key: str | None,
+    *,
+    pause: bool,
+) -> JSONResponse:
+    """Pause (or resume) once per Idempotency-Key: one scope per direction."""
+    change = commands.pause if pause else commands.resume
 
+    async def work(uow: OverdueUnitOfWork) -> tuple[int, Any]:
+        result = await change(uow, loan_id, reason=body.reason, actor=principal.subject)
+        return 200, PauseOut(**asdict(result)).model_dump()
 
-def _pause_body(result: commands.PauseResult) -> tuple[int, Any]:
-    return 200, PauseOut(**asdict(result)).model_dump()
+    return await idempotent_post(
+        request,
+        caller=principal,
+        key=key,
+        scope=f"{'pause' if pause else 'resume'}:{loan_id}",
+        body=body.model_dump(),
+        work=work,
+    )
 
 
 @router.post(
@@ -308,19 +325,7 @@ async def post_pause(
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
     """Pause accrual once per Idempotency-Key (audited with the actor)."""
-
-    async def work(uow: OverdueUnitOfWork) -> tuple[int, Any]:
-        paused = await commands.pause(uow, loan_id, reason=body.reason, actor=principal.subject)
-        return _pause_body(paused)
-
-    return await idempotent_post(
-        _new_uow(request),
-        caller=principal,
-        key=idempotency_key,
-        scope=f"pause:{loan_id}",
-        body=body.model_dump(),
-        work=work,
-    )
+    return await _change_pause(request, loan_id, body, principal, idempotency_key, pause=True)
 
 
 @router.post(
@@ -337,19 +342,7 @@ async def post_resume(
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
     """Resume accrual once per Idempotency-Key (audited with the actor)."""
-
-    async def work(uow: OverdueUnitOfWork) -> tuple[int, Any]:
-        resumed = await commands.resume(uow, loan_id, reason=body.reason, actor=principal.subject)
-        return _pause_body(resumed)
-
-    return await idempotent_post(
-        _new_uow(request),
-        caller=principal,
-        key=idempotency_key,
-        scope=f"resume:{loan_id}",
-        body=body.model_dump(),
-        work=work,
-    )
+    return await _change_pause(request, loan_id, body, principal, idempotency_key, pause=False)
 
 
 @router.post(
@@ -391,7 +384,7 @@ async def post_penalty_waiver(
         return 201, out.model_dump(mode="json")
 
     return await idempotent_post(
-        _new_uow(request),
+        request,
         caller=principal,
         key=idempotency_key,
         scope=f"penalty-waiver:{loan_id}",
