@@ -64,14 +64,19 @@ async def _raw_messages(topics: list[str], until: set[str], timeout: float) -> l
     return records
 
 
-async def _types_on(platform: Platform, topic: str) -> set[str]:
+async def _types_of(platform: Platform, topic: str, key: str) -> set[str]:
+    """The event types on ``topic`` so far for one key (other tests share the topics)."""
     records = await _raw_messages([platform.namespace + topic], set(), timeout=2)
-    return {dict(r.headers).get("ce_type", b"").decode() for r in records}
+    return {
+        dict(r.headers).get("ce_type", b"").decode()
+        for r in records
+        if r.key is not None and r.key.decode() == key
+    }
 
 
-async def _wait_for(platform: Platform, topic: str, type_: str) -> None:
+async def _wait_for(platform: Platform, topic: str, type_: str, key: str) -> None:
     async def seen() -> bool:
-        return type_ in await _types_on(platform, topic)
+        return type_ in await _types_of(platform, topic, key)
 
     await eventually(seen, timeout=60, interval=0.5)
 
@@ -130,7 +135,7 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
 
     # Missed instalment 1 (due 2026-09-10): reminder, due, overdue, penalties, stages, notice.
     await close_business_days(ledger, date(2026, 9, 7), date(2026, 9, 15))
-    await _wait_for(platform, "overdue.loans", "overdue.credit_report.notice_due.v1")
+    await _wait_for(platform, "overdue.loans", "overdue.credit_report.notice_due.v1", loan_id)
     await _publish(
         platform,
         MessageDelivered(
@@ -143,14 +148,14 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
         source="notifier",
     )
     await close_business_days(ledger, date(2026, 9, 16), date(2026, 9, 17))
-    await _wait_for(platform, "overdue.loans", "overdue.credit_report.reportable.v1")
+    await _wait_for(platform, "overdue.loans", "overdue.credit_report.reportable.v1", loan_id)
 
     await _post(overdue, f"/loans/{loan_id}/pause", {"reason": "dispute"})
     await _post(overdue, f"/loans/{loan_id}/resume", {"reason": "resolved"})
     await _post(
         overdue, f"/loans/{loan_id}/penalty-waivers", {"amount_minor": 1, "reason": "goodwill"}
     )
-    await _wait_for(platform, "overdue.loans", "overdue.penalty.waived.v1")
+    await _wait_for(platform, "overdue.loans", "overdue.penalty.waived.v1", loan_id)
 
     small = await _post(
         ledger,
@@ -175,7 +180,7 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
         ),
         source="restructure",
     )
-    await _wait_for(platform, "ledger.loans", "ledger.schedule.rewritten.v1")
+    await _wait_for(platform, "ledger.loans", "ledger.schedule.rewritten.v1", loan_id)
 
     # Paid off (more than everything, the rest stays a credit balance): every instalment
     # settled, the loan settled and cured.
@@ -193,8 +198,8 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
             "value_date": "2026-09-18",
         },
     )
-    await _wait_for(platform, "ledger.loans", "ledger.loan.settled.v1")
-    await _wait_for(platform, "overdue.loans", "overdue.loan.cured.v1")
+    await _wait_for(platform, "ledger.loans", "ledger.loan.settled.v1", loan_id)
+    await _wait_for(platform, "overdue.loans", "overdue.loan.cured.v1", loan_id)
 
     asyncapi = json.loads((DOCS / "asyncapi.json").read_text())
     messages = asyncapi["components"]["messages"]
