@@ -12,6 +12,9 @@ bash scripts/infra/start.sh
 for prefix in LEDGER OVERDUE NOTIFIER RESTRUCTURE; do
   export "${prefix}_DEVELOPMENT_MODE=true"
 done
+# A simulated business clock: any day may be closed, today follows the closes (the README's
+# first five minutes and simulations). LEDGER_SIMULATED_CLOCK=false for the wall clock.
+export LEDGER_SIMULATED_CLOCK="${LEDGER_SIMULATED_CLOCK:-true}"
 
 declare -A PORTS=([ledger]=8001 [overdue]=8002 [notifier]=8003 [restructure]=8004)
 for svc in ledger overdue notifier restructure; do

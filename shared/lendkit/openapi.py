@@ -190,3 +190,10 @@ def complete_openapi(app: FastAPI, routers: Sequence[APIRouter]) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def as_of_query(default: str) -> Any:
+    """``Query`` of an ``as_of`` parameter, documenting what the default is."""
+    return Query(
+        description=f"The business date to answer for (ISO 8601, YYYY-MM-DD). Default: {default}."
+    )

@@ -10,7 +10,8 @@ The one exception to "a session": :func:`loan_detail_document`, the hot (benchma
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +30,7 @@ from ledger.domain import (
     LedgerComponent,
     what_is_owed,
 )
-from ledger.domain.clock import LedgerClock
+from ledger.domain.clock import ClosedDay, LedgerClock
 from ledger.domain.resettlement import replay_loan
 
 
@@ -67,6 +68,37 @@ async def today_for(session: AsyncSession, clock: LedgerClock, loan: LoanRecord)
     """Today on the business clock in the loan's timezone."""
     closed = await BusinessDays(session).last_closed()
     return clock.today(closed, ZoneInfo(loan.timezone)).today
+
+
+@dataclass(frozen=True)
+class BusinessClock:
+    """Where the ledger's business clock stands (``GET /business-clock``)."""
+
+    business_timezone: str
+    today: date
+    simulated: bool
+    first_closed_day: date | None
+    last_closed_day: date | None
+    last_closed_at: datetime | None
+    close_running: bool
+    max_catch_up_days: int
+
+
+async def business_clock(
+    session: AsyncSession, clock: LedgerClock, max_catch_up_days: int
+) -> BusinessClock:
+    state = await read_models.clock_state(session)
+    last = None if state.last_closed is None else ClosedDay(state.last_closed, state.last_closed_at)
+    return BusinessClock(
+        business_timezone=clock.zone.key,
+        today=clock.today(last).today,
+        simulated=clock.simulated,
+        first_closed_day=state.first_closed,
+        last_closed_day=state.last_closed,
+        last_closed_at=state.last_closed_at,
+        close_running=bool(state.close_running),
+        max_catch_up_days=max_catch_up_days,
+    )
 
 
 def owed_breakdown(

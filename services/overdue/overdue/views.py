@@ -12,11 +12,19 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lendkit.contracts.policies import OverduePolicySpec
 from lendkit.errors import NotFound
 from overdue.adapters.read_models import OverdueReadModels
-from overdue.adapters.records import BlockedLoan, BucketFiguresRow, OverdueLoanRow, TrackedLoan
+from overdue.adapters.records import (
+    BlockedLoan,
+    BucketFiguresRow,
+    DayProgress,
+    OverdueLoanRow,
+    TrackedLoan,
+)
 from overdue.adapters.repository import (
     BusinessDayRepository,
     HistoryRepository,
@@ -29,6 +37,7 @@ from overdue.domain.errors import (
     BucketsDoNotMatch,
     LoanNotFound,
     NoBusinessDayClosed,
+    ProductNotKnown,
     ProductPolicyUnknown,
 )
 from overdue.domain.explain import Explanation, LoanFacts, explain
@@ -39,6 +48,22 @@ from overdue.domain.portfolio import RollRateMatrix, cure_rate_of, matrix_from_c
 async def latest_business_date(session: AsyncSession) -> date | None:
     """The last date close of business ran for."""
     return await BusinessDayRepository(session).latest()
+
+
+async def day_progress(session: AsyncSession) -> DayProgress:
+    return await OverdueReadModels(session).day_progress()
+
+
+async def product_policy(session: AsyncSession, code: str) -> OverduePolicySpec:
+    """The product's overdue policy in full (every default applied); ``ProductPolicyUnknown``
+    while none, or no valid one, has arrived."""
+    published = await OverdueReadModels(session).published_policy(code)
+    if published is None:
+        raise ProductNotKnown(code)
+    try:
+        return OverduePolicySpec.model_validate(published)
+    except ValidationError as exc:
+        raise ProductPolicyUnknown(code) from exc
 
 
 async def as_of_or_latest(session: AsyncSession, as_of: date | None) -> date:

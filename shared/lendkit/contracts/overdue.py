@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from lendkit.contracts.money import Component, Currency, MinorUnits, NonNegativeMinor, Rate
+from lendkit.contracts.policies import BucketName, StageName
 from lendkit.contracts.topics import OVERDUE_LOANS
 from lendkit.events.catalogue import EventPayload, event_type
 
@@ -20,7 +21,7 @@ class LoanBecameOverdue(EventPayload):
     business_date: date
     oldest_unpaid_due_date: date
     days_past_due: int
-    bucket: str
+    bucket: BucketName
     overdue_minor: NonNegativeMinor
     currency: Currency
 
@@ -33,8 +34,8 @@ class LoanBecameOverdue(EventPayload):
 class BucketChanged(EventPayload):
     loan_id: str
     business_date: date
-    from_bucket: str
-    to_bucket: str
+    from_bucket: BucketName
+    to_bucket: BucketName
     days_past_due: int
 
 
@@ -78,7 +79,7 @@ class PenaltyWaived(EventPayload):
 class LoanCured(EventPayload):
     loan_id: str
     business_date: date
-    previous_bucket: str
+    previous_bucket: BucketName
     previous_days_past_due: int
 
 
@@ -90,8 +91,8 @@ class LoanCured(EventPayload):
 class StageChanged(EventPayload):
     loan_id: str
     business_date: date
-    from_stage: str
-    to_stage: str
+    from_stage: StageName
+    to_stage: StageName
     days_past_due: int
     charge_off_candidate: bool = False
 

@@ -173,6 +173,22 @@ DEFAULT_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 
 
+#: The escalation ladder's stages, in order ("current": not in collections).
+StageName = Literal["current", "reminder", "early", "mid", "late", "legal"]
+
+#: A delinquency bucket: one of the loan's product's ``overdue_policy.buckets`` names
+#: (``GET /products/{code}/policy`` on the overdue service lists them).
+BucketName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        description="one of the product's bucket names (overdue_policy.buckets; by default "
+        + ", ".join(name for name, _, _ in DEFAULT_BUCKETS)
+        + ")",
+    ),
+]
+
+
 class EscalationSpec(PolicyModel):
     """DPD at which each collection stage starts; a charge-off candidate is a flag."""
 

@@ -22,7 +22,7 @@ from lendkit.business_clock import ClosedRange
 from lendkit.contracts.ledger import RepaymentDue, RepaymentUpcoming
 from lendkit.outbox.writer import outbox_insert_select, outbox_params
 
-_COB_LOCK = 0x6C6564676572  # "ledger": one close of business at a time
+COB_LOCK = 0x6C6564676572  # "ledger": one close of business at a time
 
 _OWED = (
     "(i.outstanding_principal + i.outstanding_interest + i.outstanding_penalty + i.outstanding_fee)"
@@ -108,7 +108,7 @@ class CloseOfBusinessJob:
 
     async def lock(self) -> None:
         """One close of business at a time (a transaction-scoped advisory lock)."""
-        await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _COB_LOCK})
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": COB_LOCK})
 
     async def closed_range(self) -> ClosedRange | None:
         """The first and last closed business days (None before the first close)."""

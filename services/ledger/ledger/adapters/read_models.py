@@ -18,6 +18,7 @@ import asyncpg
 from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.adapters.close_of_business import COB_LOCK
 from ledger.adapters.records import LoanRecord
 from ledger.adapters.repository import loan_record
 from ledger.adapters.tables import (
@@ -223,3 +224,25 @@ async def reconciliation_rows(session: AsyncSession, limit: int) -> Sequence[Row
     """The totals, with the first ``limit`` mismatching loans (one row each; one row with
     ``loan_id`` None when none mismatch)."""
     return (await session.execute(_RECONCILE, {"limit": limit})).all()
+
+
+_CLOCK = text(
+    """
+    SELECT min(c.business_date) AS first_closed, max(c.business_date) AS last_closed,
+           max(c.created_at) AS last_closed_at,
+           EXISTS (
+               SELECT 1 FROM pg_locks k
+               WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1
+                 AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND k.classid = CAST(CAST(:key AS bigint) >> 32 AS bigint)::oid
+                 AND k.objid = CAST(CAST(:key AS bigint) & 4294967295 AS bigint)::oid
+           ) AS close_running
+    FROM cob_runs c
+    """
+)
+
+
+async def clock_state(session: AsyncSession) -> Row[Any]:
+    """The first and last closed business days, when the last was closed, and whether a
+    close of business holds its lock right now (``adapters.close_of_business``)."""
+    return (await session.execute(_CLOCK, {"key": COB_LOCK})).one()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,7 @@ from ledger import views
 from ledger.adapters.records import LoanRecord
 from ledger.domain.clock import LedgerClock
 from ledger.entrypoints.schemas import (
+    BusinessClockOut,
     CloseOfBusinessIn,
     CloseOfBusinessOut,
     Journal,
@@ -26,6 +28,7 @@ from ledger.entrypoints.schemas import (
     PaymentList,
     PaymentOut,
     ProductIn,
+    ProductOut,
     Reconciliation,
     ReversalIn,
     ReversalOut,
@@ -39,7 +42,7 @@ from ledger.service_layer.close_of_business import close_business_day
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from ledger.settings import Settings
 from lendkit.auth import Admin, Anyone, Ops, Principal, Role, Staff, ensure_may_see
-from lendkit.contracts.ledger import LoanDisbursed, ProductPublished
+from lendkit.contracts.ledger import LoanDisbursed
 from lendkit.idempotency import IdempotencyKey, idempotent_post
 from lendkit.openapi import (
     AUTH,
@@ -47,6 +50,7 @@ from lendkit.openapi import (
     BusinessDate,
     LoanId,
     QueryText,
+    as_of_query,
     problems,
     service_router,
 )
@@ -87,7 +91,7 @@ async def _visible_loan(session: ReadSession, principal: Principal, loan_id: str
     "/products",
     status_code=201,
     summary="Create a loan product (published to the other services)",
-    responses={201: {"model": ProductPublished}, **problems(400, *AUTH, 409, 422)},
+    responses={201: {"model": ProductOut}, **problems(400, *AUTH, 409, 422)},
     openapi_extra=IDEMPOTENT,
 )
 async def create_product(
@@ -202,7 +206,10 @@ async def owed(
     request: Request,
     session: ReadSession,
     caller: Anyone,
-    as_of: BusinessDate | None = None,
+    as_of: Annotated[
+        BusinessDate | None,
+        as_of_query("today on the business clock in the loan's timezone (GET /business-clock)"),
+    ] = None,
 ) -> dict[str, Any]:
     """What is owed at the end of ``as_of`` (default: today on the business clock in the
     loan's timezone), by instalment and component, with a plain reason for each line.
@@ -369,6 +376,23 @@ async def journal(loan_id: LoanId, session: ReadSession, caller: Ops) -> dict[st
 )
 async def reconciliation(request: Request, session: ReadSession, _: Ops) -> dict[str, Any]:
     return await views.reconciliation(session, _settings(request).reconciliation_loans_listed)
+
+
+@router.get(
+    "/business-clock",
+    summary="The business clock: today, the first and last closed days, a close running",
+    response_model=BusinessClockOut,
+)
+async def business_clock(
+    request: Request, session: ReadSession, caller: Anyone
+) -> BusinessClockOut:
+    """Read this before closing a day or dating a payment: a day after ``today`` is refused
+    on the real clock, a day before ``first_closed_day`` always."""
+    settings = _settings(request)
+    state = await views.business_clock(
+        session, LedgerClock.from_settings(settings), settings.max_catch_up_days
+    )
+    return BusinessClockOut(**asdict(state))
 
 
 @router.post(

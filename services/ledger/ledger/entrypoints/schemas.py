@@ -25,6 +25,7 @@ from ledger.domain import (
     Rounding,
     ScheduleType,
 )
+from lendkit.contracts.ledger import ProductPublished
 from lendkit.contracts.money import AllocationLine, InstalmentBalance, PositiveMinor
 from lendkit.contracts.policies import (
     NotificationPolicySpec,
@@ -383,3 +384,49 @@ def close_of_business_body(result: CloseOfBusinessResult) -> dict[str, Any]:
         "due": result.due,
         "interest_recognised": result.interest_recognised,
     }
+
+
+class BusinessClockOut(Out):
+    """Where the business clock stands: what "today" is for a close of business, a
+    payment's value date and ``/owed`` (each loan also has its own timezone)."""
+
+    business_timezone: str = Field(
+        description="IANA zone whose date closes (LEDGER_BUSINESS_TIMEZONE)"
+    )
+    today: date = Field(
+        description="today in the business timezone: the wall-clock date, or on a simulated "
+        "clock the day after the last closed day"
+    )
+    simulated: bool = Field(
+        description="true when the platform runs on a simulated clock (simulations and "
+        "tests): any day may be closed, and today follows the closes"
+    )
+    first_closed_day: date | None = Field(
+        description="the first business day ever closed; no earlier day can be closed"
+    )
+    last_closed_day: date | None = Field(description="the latest closed business day")
+    last_closed_at: datetime | None = Field(description="when that day was closed")
+    close_running: bool = Field(description="a close of business is running right now")
+    max_catch_up_days: int = Field(
+        description="at most this many unclosed days are closed by one close of business"
+    )
+
+
+class ProductOut(ProductPublished):
+    """The product as published on ``ledger.products``, its policies written out in full
+    with every default applied (the event carries the same JSON; its consumers read each
+    block with these schemas)."""
+
+    # the event's free-form block, narrowed to the schema every consumer reads it with
+    overdue_policy: OverduePolicySpec = Field(  # type: ignore[assignment]
+        description="the overdue service's settings: grace days, penalty rate and base, "
+        "caps, buckets, escalation stages, credit-report notice"
+    )
+    # the event's free-form block, narrowed to the schema every consumer reads it with
+    notification_policy: NotificationPolicySpec = Field(  # type: ignore[assignment]
+        description="the notifier's contact policy: channels, quiet hours, languages"
+    )
+    # the event's free-form block, narrowed to the schema every consumer reads it with
+    restructure_policy: RestructurePolicySpec = Field(  # type: ignore[assignment]
+        description="the restructure service's eligibility and offers"
+    )

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Select, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from overdue.adapters.records import BlockedLoan, BucketFiguresRow, OverdueLoanRow
-from overdue.adapters.tables import blocked_loan_days, instalments, loans
+from overdue.adapters.records import BlockedLoan, BucketFiguresRow, DayProgress, OverdueLoanRow
+from overdue.adapters.tables import blocked_loan_days, instalments, loans, products
 from overdue.domain.delinquency import days_past_due
 
 _SNAPSHOT = """
@@ -36,6 +36,27 @@ _MOVES = text(
     SELECT a.bucket AS from_bucket, b.bucket AS to_bucket, count(*) AS loans
     FROM a FULL JOIN b ON b.loan_id = a.loan_id
     GROUP BY 1, 2
+    """
+)
+
+
+_PROGRESS = text(
+    """
+    SELECT (SELECT min(business_date) FROM cob_runs WHERE finished_at IS NOT NULL) AS first_closed,
+           (SELECT max(business_date) FROM cob_runs WHERE finished_at IS NOT NULL) AS last_closed,
+           (SELECT max(finished_at) FROM cob_runs) AS last_closed_at,
+           o.business_date AS open_day, o.markers, o.partitions, o.review_started
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (
+        SELECT m.business_date, count(*) AS markers, max(m.partitions) AS partitions,
+               bool_or(r.business_date IS NOT NULL) AS review_started
+        FROM day_markers m
+        LEFT JOIN cob_runs r ON r.business_date = m.business_date
+        WHERE r.finished_at IS NULL
+        GROUP BY m.business_date
+        ORDER BY m.business_date
+        LIMIT 1
+    ) o ON true
     """
 )
 
@@ -165,3 +186,23 @@ class OverdueReadModels:
         """Loans per (bucket at the close of ``start``, bucket at the close of ``end``)."""
         rows = await self.session.execute(_MOVES, {"start": start, "end": end, "current": current})
         return {(r.from_bucket, r.to_bucket): int(r.loans) for r in rows}
+
+    async def day_progress(self) -> DayProgress:
+        """The closed days, and the first day not closed yet whose markers began to arrive."""
+        row = (await self.session.execute(_PROGRESS)).one()
+        return DayProgress(
+            first_closed=row.first_closed,
+            last_closed=row.last_closed,
+            last_closed_at=row.last_closed_at,
+            open_day=row.open_day,
+            markers_received=int(row.markers or 0),
+            partitions=None if row.partitions is None else int(row.partitions),
+            review_started=bool(row.review_started),
+        )
+
+    async def published_policy(self, code: str) -> dict[str, Any] | None:
+        """The product's overdue policy as the ledger published it (``None``: unknown)."""
+        policy: dict[str, Any] | None = await self.session.scalar(
+            select(products.c.overdue_policy).where(products.c.code == code)
+        )
+        return policy

@@ -9,7 +9,7 @@ ledger's events; the ledger has its own ``LoanRecord``). The close-of-business r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -220,3 +220,17 @@ class BucketFiguresRow:
     loans: int
     past_due_minor: int
     outstanding_principal_minor: int
+
+
+@dataclass(frozen=True)
+class DayProgress:
+    """How far this service has closed the ledger's business days."""
+
+    first_closed: date | None
+    last_closed: date | None
+    last_closed_at: datetime | None
+    #: the first day not closed here whose close-of-business markers began to arrive
+    open_day: date | None
+    markers_received: int
+    partitions: int | None
+    review_started: bool

@@ -22,6 +22,13 @@ class NoBusinessDayClosed(Conflict):
         super().__init__("Pass as_of: no close of business has run yet.")
 
 
+class ProductNotKnown(NotFound):
+    """No product of that code was published by the ledger (or it has not arrived yet)."""
+
+    def __init__(self, product_code: str) -> None:
+        super().__init__(f"No product {product_code} has been published to this service.")
+
+
 class ProductPolicyUnknown(Conflict):
     """The loan's product has no valid overdue policy yet: nothing can be explained (its
     loans are blocked: no penalty, no DPD-driven events until the policy arrives)."""

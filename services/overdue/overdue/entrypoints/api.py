@@ -20,7 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.auth import Anyone, Ops, Principal, Staff, ensure_may_see
 from lendkit.idempotency import IdempotencyKey, idempotent_post
-from lendkit.openapi import AUTH, IDEMPOTENT, LoanId, QueryText, problems, service_router
+from lendkit.openapi import (
+    AUTH,
+    IDEMPOTENT,
+    LoanId,
+    QueryText,
+    as_of_query,
+    problems,
+    service_router,
+)
 from lendkit.pagination import Page, cursor_after, paginate
 from lendkit.problems import ProblemError
 from lendkit.runtime import ReadSession
@@ -32,14 +40,18 @@ from overdue.entrypoints.schemas import (
     BlockedLoanOut,
     BlockedLoanPage,
     BucketFigures,
+    BusinessClockOut,
     CureRate,
     ExplanationOut,
+    OpenDayOut,
     OverdueLoan,
     OverdueLoanPage,
     PauseOut,
     PauseRequest,
     PortfolioSummary,
+    ProductPolicyOut,
     RollRates,
+    StageStart,
     WaiverOut,
     WaiverPartOut,
     WaiverRequest,
@@ -48,6 +60,12 @@ from overdue.service_layer import commands
 from overdue.service_layer.unit_of_work import OverdueUnitOfWork
 
 router = service_router("overdue")
+
+#: Listings, figures and explanations answer for a business day.
+AsOf = Annotated[
+    date | None,
+    as_of_query("the last business day closed here (`last_closed_day` of GET /business-clock)"),
+]
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -68,7 +86,7 @@ async def get_explanation(
     loan_id: LoanId,
     principal: Anyone,
     session: ReadSession,
-    as_of: date | None = None,
+    as_of: AsOf = None,
     locale: Annotated[str, Query(pattern=r"^(zh-CN|zh|en)$")] = "zh-CN",
 ) -> dict[str, Any]:
     loan = await views.find_loan(session, loan_id)
@@ -154,6 +172,47 @@ ByLoanId = Annotated[_ByLoanId, Depends(_by_loan_id)]
 
 
 @router.get(
+    "/products/{code}/policy",
+    summary="A product's overdue policy: bucket names, escalation stages, rates and caps",
+    response_model=ProductPolicyOut,
+    responses=problems(*AUTH, 404, 409),
+)
+async def get_product_policy(code: LoanId, session: ReadSession, _: Anyone) -> ProductPolicyOut:
+    policy = await views.product_policy(session, code)
+    return ProductPolicyOut(
+        product_code=code,
+        buckets=[bucket.name for bucket in policy.buckets],
+        stages=[
+            StageStart(stage=Stage(name), from_dpd=dpd) for name, dpd in policy.escalation.starts()
+        ],
+        policy=policy,
+    )
+
+
+@router.get(
+    "/business-clock",
+    summary="How far this service has closed the ledger's business days",
+    response_model=BusinessClockOut,
+)
+async def business_clock(session: ReadSession, _: Anyone) -> BusinessClockOut:
+    progress = await views.day_progress(session)
+    closing = None
+    if progress.open_day is not None and progress.partitions is not None:
+        closing = OpenDayOut(
+            business_date=progress.open_day,
+            markers_received=progress.markers_received,
+            partitions=progress.partitions,
+            review_started=progress.review_started,
+        )
+    return BusinessClockOut(
+        first_closed_day=progress.first_closed,
+        last_closed_day=progress.last_closed,
+        last_closed_at=progress.last_closed_at,
+        closing=closing,
+    )
+
+
+@router.get(
     "/overdue-loans",
     summary="Loans with something past due, by bucket and stage",
     response_model=None,
@@ -165,7 +224,7 @@ async def list_overdue_loans(
     page: ByLoanId,
     bucket: QueryText = None,
     stage: Stage | None = None,
-    as_of: date | None = None,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     on = await views.as_of_or_latest(session, as_of)
     rows = await views.overdue_loans(
@@ -190,7 +249,7 @@ async def list_blocked_loans(
     _: Staff,
     session: ReadSession,
     page: ByLoanId,
-    as_of: date | None = None,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     on = await views.as_of_or_latest(session, as_of)
     total, rows = await views.blocked_loans(session, on, after=page.after, limit=page.read)
@@ -205,7 +264,7 @@ async def list_blocked_loans(
     responses={200: {"model": PortfolioSummary}, **problems(*AUTH, 409)},
 )
 async def get_portfolio_summary(
-    _: Staff, session: ReadSession, as_of: date | None = None
+    _: Staff, session: ReadSession, as_of: AsOf = None
 ) -> dict[str, Any]:
     on = await views.as_of_or_latest(session, as_of)
     figures = await views.portfolio_summary(session, on)

@@ -6,11 +6,12 @@ validates real responses against them.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lendkit.contracts.money import PositiveMinor
+from lendkit.contracts.policies import BucketName, OverduePolicySpec
 from lendkit.openapi import FreeText
 from overdue.domain.escalation import Stage
 from overdue.domain.penalty import CapApplied
@@ -58,7 +59,7 @@ class ExplanationOut(Out):
     currency: str
     oldest_unpaid_due_date: date | None
     days_past_due: int
-    bucket: str
+    bucket: BucketName
     stage: Stage
     in_arrears: bool
     overdue: OverdueAmounts
@@ -90,7 +91,7 @@ class OverdueLoan(Out):
     currency: str
     oldest_unpaid_due_date: date
     days_past_due: int
-    bucket: str
+    bucket: BucketName
     stage: Stage
     in_arrears: bool
     paused: bool
@@ -124,7 +125,7 @@ class BlockedLoanPage(Out):
 
 
 class BucketFigures(Out):
-    bucket: str
+    bucket: BucketName
     currency: str
     loans: int
     past_due_minor: int
@@ -188,3 +189,43 @@ class WaiverRequest(BaseModel):
     amount_minor: PositiveMinor
     reason: FreeText = Field(min_length=1, max_length=500)
     business_date: date | None = None
+
+
+class OpenDayOut(Out):
+    business_date: date = Field(description="the first day not closed here yet")
+    markers_received: int = Field(
+        description="close-of-business markers received (one per partition)"
+    )
+    partitions: int = Field(description="markers needed: the partitions of ledger.loans")
+    review_started: bool = Field(description="the day's review of loans has begun")
+
+
+class BusinessClockOut(Out):
+    """How far the overdue service has closed the ledger's business days: a day is closed
+    here once the ledger's marker arrived on every partition and every loan was reviewed.
+    The ledger's own clock (today, simulated or not) is the ledger's ``GET /business-clock``."""
+
+    first_closed_day: date | None = Field(description="the first business day closed here")
+    last_closed_day: date | None = Field(
+        description="the latest business day closed here: the default `as_of` of the "
+        "listings and portfolio figures"
+    )
+    last_closed_at: datetime | None = Field(description="when that close finished")
+    closing: OpenDayOut | None = Field(
+        description="the day being closed, while its markers arrive or its review runs"
+    )
+
+
+class StageStart(Out):
+    stage: Stage
+    from_dpd: int = Field(description="the stage starts when DPD reaches this")
+
+
+class ProductPolicyOut(Out):
+    """A product's overdue policy as this service applies it: buckets (their names are the
+    `bucket` values of listings and events), the escalation ladder and every rule's value."""
+
+    product_code: str
+    buckets: list[str] = Field(description="bucket names, from the lowest DPD up")
+    stages: list[StageStart] = Field(description="the escalation ladder, in order")
+    policy: OverduePolicySpec

@@ -61,3 +61,11 @@ def test_custom_ladder_moves_the_edges() -> None:
     assert stage_for(1, ladder) is Stage.CURRENT
     assert stage_for(8, ladder) is Stage.EARLY
     assert stage_for(60, ladder) is Stage.LEGAL
+
+
+def test_the_published_stage_names_are_the_ladders_stages() -> None:
+    from typing import get_args
+
+    from lendkit.contracts.policies import StageName
+
+    assert list(get_args(StageName)) == [stage.value for stage in Stage]
