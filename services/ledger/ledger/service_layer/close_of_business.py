@@ -1,11 +1,11 @@
 """Close of business for a business date D, set-based and idempotent per date.
 
 The business clock never skips a day (``lendkit.business_clock``): closing D when the last
-closed day is D - n closes D - n + 1 ... D in order, in this one transaction, each day as
-below; a date before the first closed day is refused (409), and so is a catch-up longer
+closed day is D - n closes D - n + 1 ... D in order, each earlier day committed on its
+own and D in the caller's transaction, each day as below; a date before the first closed day is refused (409), and so is a catch-up longer
 than ``max_catch_up_days`` (422). Runs are serialised by a transaction-scoped advisory lock.
 
-For each day, in the same transaction, with no per-loan Python loop:
+For each day, in one transaction, with no per-loan Python loop:
 
 1. claim D in ``cob_runs`` (a second run for D finds it claimed and does nothing);
 2. recognise contractual interest of every instalment due on or before D not yet
@@ -68,7 +68,13 @@ async def close_business_day(
     except CatchUpTooLong as exc:
         raise Invalid(str(exc)) from exc
     for day in days[:-1]:
-        await _close_one_day(uow, day)
+        # Each day caught up commits on its own (as the overdue service commits per chunk):
+        # a long catch-up holds no transaction open for all its days, its markers go out
+        # day by day, and a failure keeps the days already closed (closing is idempotent
+        # per date, so a retry carries on from there). This run's lock stays held meanwhile.
+        async with uow.sibling() as day_uow:
+            await _close_one_day(day_uow, day)
+            await day_uow.commit()
     result = await _close_one_day(uow, business_date)
     return replace(result, caught_up=tuple(days[:-1]))
 

@@ -197,3 +197,22 @@ def test_the_command_line_catches_up_and_refuses_like_the_api(
 
     assert cli.main(["close-of-business", "2001-01-01"]) == 2
     assert "before the business clock's first closed day" in capsys.readouterr().err
+
+
+async def test_each_day_caught_up_is_committed_before_the_day_asked_for(ledger: Ledger) -> None:
+    from ledger.service_layer.close_of_business import close_business_day
+
+    await _close(ledger, "2031-12-01")
+    async with ledger.runtime.uow() as uow:
+        result = await close_business_day(uow, date(2031, 12, 4))
+        assert result.caught_up == (date(2031, 12, 2), date(2031, 12, 3))
+        # The run has not committed: the days it caught up already have, for everyone.
+        async with ledger.runtime.session_factory() as other:
+            seen = await other.execute(
+                text(
+                    "SELECT business_date::text FROM cob_runs "
+                    "WHERE business_date > '2031-12-01' ORDER BY 1"
+                )
+            )
+            assert list(seen.scalars()) == ["2031-12-02", "2031-12-03"]
+        await uow.commit()
