@@ -111,7 +111,9 @@ async def test_openapi_documents_errors_and_idempotency_keys(world: World) -> No
         for method, operation in item.items()
         if "overdue" in operation.get("tags", [])
     ]
-    assert len(operations) == 9  # with GET /blocked-loans
+    assert (
+        len(operations) == 11
+    )  # with GET /blocked-loans, /business-clock, /products/{code}/policy
     for path, method, operation in operations:
         responses = operation["responses"]
         success = next(s for s in responses if s.startswith("2"))
