@@ -3,7 +3,8 @@ the service answers, for every operation, with real requests:
 
 - ``x-roles``: every role outside it gets 403, every role in it gets past the role check;
 - 401 without a token, 413 for a body over the limit, 400 for a body that is not JSON,
-  422 for a well-formed but invalid request, wherever the document lists them.
+  422 for a well-formed but invalid request, 404 for a made-up id, wherever the document
+  lists them (409 depends on state: each service's own tests produce it).
 
 Requests use made-up ids and invalid bodies, so nothing is changed.
 """
@@ -149,6 +150,9 @@ async def test_every_documented_request_error_is_what_the_service_answers(
         assert "413" in documented, (method, path)
         big = await _call(service, method, url, allowed, content=b" " * (limit + 1))
         assert big.status_code == 413, (method, path)
+        if method == "get" and "404" in documented and "{" in path:
+            missing = await _call(service, method, url, allowed)  # a made-up id
+            assert missing.status_code == 404, (method, path, missing.text)
         if "requestBody" in operation:
             assert "400" in documented, (method, path)
             malformed = await _call(service, method, url, allowed, content=b"{not json")
