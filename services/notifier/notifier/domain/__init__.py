@@ -1,0 +1,1 @@
+"""The notifier's pure domain: the contact policy and its value objects."""
