@@ -1,7 +1,124 @@
-"""The notifier database's own tables (the kit's outbox and processed-event tables come from lendkit)."""
+"""The notifier database's own tables (the kit's outbox and processed-event tables come from lendkit).
+
+Personal data (addresses) lives only here, in ``contact_channels``; everything else, and
+every event, log line and metric label, carries ids.
+
+- ``contact_profiles``: one row per borrower: language (zh-CN, en), IANA timezone (NULL when
+  unknown: the policy then uses the window allowed in every candidate zone), jurisdiction.
+- ``contact_channels``: the borrower's channels (push, sms, email, call) with their address,
+  an opaque ``address_id`` used in decisions and events, a priority and the opt-out state.
+- ``contact_attempts``: the append-only contact-attempt record. Each state change of an
+  attempt (decided, deferred, sent, delivered, failed, suppressed, undeliverable) is a new
+  row with its decision, rule and reasons; a trigger refuses UPDATE and DELETE. ``trigger_key``
+  is unique for the first row of an attempt (state ``decided``), so the same trigger twice
+  gives one attempt.
+- ``deferred_sends``: sends deferred by quiet hours, persisted until due (and dispatched by
+  a loop that survives restarts); a row is removed once its attempt moves on.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
+
+contact_profiles = Table(
+    "contact_profiles",
+    metadata,
+    Column("borrower_id", Text, primary_key=True),
+    Column("language", Text, nullable=False, server_default="zh-CN"),
+    Column("timezone", Text, nullable=True),
+    Column("jurisdiction", Text, nullable=False, server_default="other"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+contact_channels = Table(
+    "contact_channels",
+    metadata,
+    Column(
+        "borrower_id",
+        Text,
+        ForeignKey("contact_profiles.borrower_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("channel", Text, primary_key=True),
+    Column("address", Text, nullable=False),
+    Column("address_id", Text, nullable=False, unique=True),
+    Column("priority", Integer, nullable=False, server_default="100"),
+    Column("opted_out", Boolean, nullable=False, server_default="false"),
+    Column("opted_out_at", DateTime(timezone=True), nullable=True),
+)
+
+contact_attempts = Table(
+    "contact_attempts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("attempt_id", Text, nullable=False),
+    Column("trigger_key", Text, nullable=False),
+    Column("borrower_id", Text, nullable=False),
+    Column("loan_id", Text, nullable=True),
+    Column("purpose", Text, nullable=False),
+    Column("mandatory", Boolean, nullable=False, server_default="false"),
+    Column("state", Text, nullable=False),
+    Column("channel", Text, nullable=True),
+    Column("address_id", Text, nullable=True),
+    Column("rule", Text, nullable=True),
+    Column("reasons", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("until", DateTime(timezone=True), nullable=True),
+    Column("template", Text, nullable=True),
+    Column("template_version", Text, nullable=True),
+    Column("provider", Text, nullable=True),
+    Column("call_outcome", Text, nullable=True),
+    Column("automated", Boolean, nullable=False, server_default="false"),
+    Column("borrower_initiated", Boolean, nullable=False, server_default="false"),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(
+        "contact_attempts_trigger_key",
+        "trigger_key",
+        unique=True,
+        postgresql_where=text("state = 'decided'"),
+    ),
+    Index("contact_attempts_attempt", "attempt_id", "id"),
+    Index("contact_attempts_borrower", "borrower_id", "recorded_at"),
+    Index("contact_attempts_loan", "loan_id", "recorded_at"),
+)
+
+deferred_sends = Table(
+    "deferred_sends",
+    metadata,
+    Column("attempt_id", Text, primary_key=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Index("deferred_sends_due", "due_at"),
+    UniqueConstraint("attempt_id", name="deferred_sends_attempt"),
+)
+
+APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION contact_attempts_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'contact_attempts is append-only: % refused', TG_OP
+        USING ERRCODE = 'restrict_violation';
+END;
+$$ LANGUAGE plpgsql
+"""
+
+APPEND_ONLY_TRIGGER = """
+CREATE TRIGGER contact_attempts_append_only
+BEFORE UPDATE OR DELETE OR TRUNCATE ON contact_attempts
+FOR EACH STATEMENT EXECUTE FUNCTION contact_attempts_append_only()
+"""
