@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from lendkit.app import create_service_app
-from lendkit.db import UnitOfWork
 from lendkit.runtime import ServiceRuntime
+from notifier.entrypoints.consumers import CONSUMERS
+from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from notifier.settings import Settings
 
 
-def create_runtime(settings: Settings | None = None) -> ServiceRuntime[UnitOfWork]:
-    return ServiceRuntime(settings or Settings(), UnitOfWork)
+def create_runtime(settings: Settings | None = None) -> ServiceRuntime[NotifierUnitOfWork]:
+    return ServiceRuntime(settings or Settings(), NotifierUnitOfWork, CONSUMERS)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -17,6 +17,7 @@ from notifier.adapters.tables import (
     contact_channels,
     contact_profiles,
     deferred_sends,
+    loans,
     metadata,
 )
 
@@ -25,7 +26,7 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_TABLES = [contact_profiles, contact_channels, contact_attempts, deferred_sends]
+_TABLES = [contact_profiles, contact_channels, contact_attempts, loans, deferred_sends]
 
 
 def upgrade() -> None:

@@ -12,6 +12,8 @@ every event, log line and metric label, carries ids.
   row with its decision, rule and reasons; a trigger refuses UPDATE and DELETE. ``trigger_key``
   is unique for the first row of an attempt (state ``decided``), so the same trigger twice
   gives one attempt.
+- ``loans``: which borrower each loan belongs to (from ``ledger.loan.disbursed``), so facts
+  that carry only the loan id reach the right person.
 - ``deferred_sends``: sends deferred by quiet hours, persisted until due (and dispatched by
   a loop that survives restarts); a row is removed once its attempt moves on.
 """
@@ -79,6 +81,7 @@ contact_attempts = Table(
     Column("address_id", Text, nullable=True),
     Column("rule", Text, nullable=True),
     Column("reasons", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("context", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("until", DateTime(timezone=True), nullable=True),
     Column("template", Text, nullable=True),
     Column("template_version", Text, nullable=True),
@@ -96,6 +99,16 @@ contact_attempts = Table(
     Index("contact_attempts_attempt", "attempt_id", "id"),
     Index("contact_attempts_borrower", "borrower_id", "recorded_at"),
     Index("contact_attempts_loan", "loan_id", "recorded_at"),
+)
+
+loans = Table(
+    "loans",
+    metadata,
+    Column("loan_id", Text, primary_key=True),
+    Column("borrower_id", Text, nullable=False, index=True),
+    Column("product_code", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("timezone", Text, nullable=True),
 )
 
 deferred_sends = Table(

@@ -1,0 +1,135 @@
+"""Providers behind one interface: a sandbox that records messages (development, tests) and
+an HTTP webhook provider (httpx: timeouts, retries with exponential backoff and jitter, the
+attempt id as idempotency key); ``Failover`` tries a channel's providers by priority.
+
+Logs carry the attempt id and the provider name, never the address."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+log = logging.getLogger("notifier.providers")
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    attempt_id: str
+    channel: str
+    address: str
+    body: str
+    purpose: str
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    provider: str
+    delivered: bool
+    """True when the provider confirms delivery synchronously (the sandbox does)."""
+
+
+class ProviderError(Exception):
+    pass
+
+
+class Provider(Protocol):
+    name: str
+
+    async def send(self, message: OutgoingMessage) -> Receipt: ...
+
+
+@dataclass
+class SandboxProvider:
+    """Records every message it is handed (keyed by attempt id: a resend is not a second one)."""
+
+    name: str = "sandbox"
+    fail_times: int = 0
+    always_fail: bool = False
+    messages: dict[str, OutgoingMessage] = field(default_factory=dict)
+    calls: int = 0
+
+    async def send(self, message: OutgoingMessage) -> Receipt:
+        self.calls += 1
+        if self.always_fail or self.calls <= self.fail_times:
+            raise ProviderError(f"{self.name} refused attempt {message.attempt_id}")
+        self.messages.setdefault(message.attempt_id, message)
+        return Receipt(self.name, delivered=True)
+
+
+@dataclass
+class WebhookProvider:
+    """POSTs the message to an integrator's URL with ``Idempotency-Key: <attempt id>``."""
+
+    name: str
+    url: str
+    timeout_s: float = 5.0
+    attempts: int = 3
+    backoff_s: float = 0.2
+    client: httpx.AsyncClient | None = None
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def send(self, message: OutgoingMessage) -> Receipt:
+        client = self.client or httpx.AsyncClient(timeout=self.timeout_s)
+        try:
+            last: Exception | None = None
+            for attempt in range(self.attempts):
+                try:
+                    response = await client.post(
+                        self.url,
+                        json={
+                            "attempt_id": message.attempt_id,
+                            "channel": message.channel,
+                            "to": message.address,
+                            "body": message.body,
+                        },
+                        headers={"Idempotency-Key": message.attempt_id},
+                        timeout=self.timeout_s,
+                    )
+                    if response.status_code < 500 and response.status_code != 429:
+                        if response.is_success:
+                            return Receipt(self.name, delivered=False)
+                        raise ProviderError(f"{self.name} refused: HTTP {response.status_code}")
+                    last = ProviderError(f"{self.name}: HTTP {response.status_code}")
+                except httpx.HTTPError as exc:
+                    last = exc
+                log.warning(
+                    "provider retry",
+                    extra={
+                        "provider": self.name,
+                        "attempt_id": message.attempt_id,
+                        "try": attempt + 1,
+                    },
+                )
+                if attempt + 1 < self.attempts:
+                    delay = self.backoff_s * (2**attempt)
+                    await self.sleep(delay + random.uniform(0, delay))  # noqa: S311 - jitter
+            raise ProviderError(f"{self.name} failed after {self.attempts} tries: {last}")
+        finally:
+            if self.client is None:
+                await client.aclose()
+
+
+@dataclass
+class Failover:
+    """A channel's providers in priority order: the first that accepts wins."""
+
+    providers: Sequence[Provider]
+
+    async def send(self, message: OutgoingMessage) -> Receipt:
+        errors: list[str] = []
+        for provider in self.providers:
+            try:
+                return await provider.send(message)
+            except (ProviderError, httpx.HTTPError) as exc:
+                errors.append(f"{provider.name}: {exc}")
+                log.warning(
+                    "provider failed, failing over",
+                    extra={"provider": provider.name, "attempt_id": message.attempt_id},
+                )
+        raise ProviderError("; ".join(errors) or "no provider for the channel")

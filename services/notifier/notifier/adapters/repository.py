@@ -1,0 +1,309 @@
+"""The notifier's repositories: loans, contact profiles and the append-only attempt record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier.adapters.tables import (
+    contact_attempts,
+    contact_channels,
+    contact_profiles,
+    deferred_sends,
+    loans,
+)
+from notifier.domain.policy import CallOutcome, Channel, Jurisdiction, PastCall
+from notifier.domain.profile import ChannelSetting, ContactProfile
+
+
+class LoanRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self, loan_id: str, borrower_id: str, product_code: str, currency: str, timezone: str | None
+    ) -> None:
+        await self.session.execute(
+            pg_insert(loans)
+            .values(
+                loan_id=loan_id,
+                borrower_id=borrower_id,
+                product_code=product_code,
+                currency=currency,
+                timezone=timezone,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def borrower_of(self, loan_id: str) -> str | None:
+        found = await self.session.execute(
+            select(loans.c.borrower_id).where(loans.c.loan_id == loan_id)
+        )
+        return found.scalar_one_or_none()
+
+
+class ProfileRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, borrower_id: str) -> ContactProfile | None:
+        profile = (
+            await self.session.execute(
+                select(contact_profiles).where(contact_profiles.c.borrower_id == borrower_id)
+            )
+        ).one_or_none()
+        if profile is None:
+            return None
+        rows = (
+            await self.session.execute(
+                select(contact_channels).where(contact_channels.c.borrower_id == borrower_id)
+            )
+        ).all()
+        return ContactProfile(
+            borrower_id=borrower_id,
+            language=profile.language,
+            timezone=profile.timezone,
+            jurisdiction=Jurisdiction(profile.jurisdiction),
+            channels=tuple(
+                ChannelSetting(Channel(r.channel), r.address_id, r.priority, r.opted_out)
+                for r in rows
+            ),
+        )
+
+    async def put(
+        self,
+        borrower_id: str,
+        language: str,
+        timezone: str | None,
+        jurisdiction: Jurisdiction,
+        channels: list[tuple[Channel, str, int]],
+    ) -> None:
+        """Create or replace a profile; ``channels`` are (channel, address, priority)."""
+        await self.session.execute(
+            pg_insert(contact_profiles)
+            .values(
+                borrower_id=borrower_id,
+                language=language,
+                timezone=timezone,
+                jurisdiction=jurisdiction.value,
+            )
+            .on_conflict_do_update(
+                index_elements=["borrower_id"],
+                set_={
+                    "language": language,
+                    "timezone": timezone,
+                    "jurisdiction": jurisdiction.value,
+                    "updated_at": func.now(),
+                },
+            )
+        )
+        for channel, address, priority in channels:
+            await self.session.execute(
+                pg_insert(contact_channels)
+                .values(
+                    borrower_id=borrower_id,
+                    channel=channel.value,
+                    address=address,
+                    address_id=f"{borrower_id}:{channel.value}",
+                    priority=priority,
+                )
+                .on_conflict_do_update(
+                    index_elements=["borrower_id", "channel"],
+                    set_={"address": address, "priority": priority},
+                )
+            )
+
+    async def opt_out(self, borrower_id: str, channel: Channel, at: datetime) -> bool:
+        done = await self.session.execute(
+            contact_channels.update()
+            .where(
+                and_(
+                    contact_channels.c.borrower_id == borrower_id,
+                    contact_channels.c.channel == channel.value,
+                )
+            )
+            .values(opted_out=True, opted_out_at=at)
+        )
+        return bool(getattr(done, "rowcount", 0))
+
+    async def address(self, address_id: str) -> str | None:
+        """The one place an address is read: for the provider, after commit."""
+        found = await self.session.execute(
+            select(contact_channels.c.address).where(contact_channels.c.address_id == address_id)
+        )
+        return found.scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptState:
+    attempt_id: str
+    trigger_key: str
+    borrower_id: str
+    loan_id: str | None
+    purpose: str
+    mandatory: bool
+    state: str
+    channel: str | None
+    address_id: str | None
+    template: str | None
+    template_version: str | None
+    context: dict[str, str]
+
+
+class AttemptRepository:
+    """Append-only: ``start`` and ``append`` insert rows, nothing is ever updated."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def start(
+        self,
+        attempt_id: str,
+        trigger_key: str,
+        borrower_id: str,
+        loan_id: str,
+        purpose: str,
+        mandatory: bool,
+        context: dict[str, str],
+    ) -> bool:
+        """The attempt's first row; False when this trigger was already decided."""
+        done = await self.session.execute(
+            pg_insert(contact_attempts)
+            .values(
+                attempt_id=attempt_id,
+                trigger_key=trigger_key,
+                borrower_id=borrower_id,
+                loan_id=loan_id,
+                purpose=purpose,
+                mandatory=mandatory,
+                context=context,
+                state="decided",
+            )
+            .on_conflict_do_nothing(
+                index_elements=["trigger_key"], index_where=text("state = 'decided'")
+            )
+            .returning(contact_attempts.c.id)
+        )
+        return done.scalar_one_or_none() is not None
+
+    async def append(self, first: AttemptState, state: str, **fields: Any) -> None:
+        row = {
+            "attempt_id": first.attempt_id,
+            "trigger_key": first.trigger_key,
+            "borrower_id": first.borrower_id,
+            "loan_id": first.loan_id,
+            "purpose": first.purpose,
+            "mandatory": first.mandatory,
+            "channel": first.channel,
+            "address_id": first.address_id,
+            "template": first.template,
+            "template_version": first.template_version,
+            "context": first.context,
+            "state": state,
+        }
+        row.update(fields)
+        await self.session.execute(insert(contact_attempts).values(**row))
+
+    async def latest(self, attempt_id: str) -> AttemptState | None:
+        row = (
+            await self.session.execute(
+                select(contact_attempts)
+                .where(contact_attempts.c.attempt_id == attempt_id)
+                .order_by(contact_attempts.c.id.desc())
+                .limit(1)
+            )
+        ).one_or_none()
+        return None if row is None else _state(row)
+
+    async def ready_to_send(self, now: datetime, limit: int = 500) -> list[AttemptState]:
+        """Attempts whose latest row is ``queued`` (a crash after recording leaves them here,
+        so they are sent after a restart), in recording order."""
+        latest = (
+            select(func.max(contact_attempts.c.id).label("id"))
+            .group_by(contact_attempts.c.attempt_id)
+            .subquery()
+        )
+        rows = (
+            await self.session.execute(
+                select(contact_attempts)
+                .join(latest, latest.c.id == contact_attempts.c.id)
+                .where(contact_attempts.c.state == "queued")
+                .order_by(contact_attempts.c.id)
+                .limit(limit)
+            )
+        ).all()
+        return [_state(r) for r in rows]
+
+    async def defer(self, attempt_id: str, due_at: datetime) -> None:
+        await self.session.execute(
+            pg_insert(deferred_sends)
+            .values(attempt_id=attempt_id, due_at=due_at, payload={})
+            .on_conflict_do_update(index_elements=["attempt_id"], set_={"due_at": due_at})
+        )
+
+    async def take_due(self, now: datetime, limit: int = 500) -> list[str]:
+        """Deferred sends that are due, removed from the queue (in the caller's transaction)."""
+        rows = await self.session.execute(
+            text(
+                "DELETE FROM deferred_sends WHERE attempt_id IN (SELECT attempt_id FROM deferred_sends "
+                "WHERE due_at <= :now ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED) "
+                "RETURNING attempt_id"
+            ),
+            {"now": now, "limit": limit},
+        )
+        return [r[0] for r in rows]
+
+    async def past_calls(self, borrower_id: str, since: datetime) -> tuple[PastCall, ...]:
+        rows = (
+            await self.session.execute(
+                select(contact_attempts).where(
+                    contact_attempts.c.borrower_id == borrower_id,
+                    contact_attempts.c.channel == Channel.CALL.value,
+                    contact_attempts.c.call_outcome.is_not(None),
+                    contact_attempts.c.recorded_at >= since,
+                )
+            )
+        ).all()
+        return tuple(
+            PastCall(
+                at=r.recorded_at,
+                debt_id=r.loan_id or "",
+                number_id=r.address_id or "",
+                outcome=CallOutcome(r.call_outcome),
+                automated=r.automated,
+                borrower_initiated=r.borrower_initiated,
+            )
+            for r in rows
+        )
+
+    async def history(
+        self, *, loan_id: str | None = None, borrower_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        query = select(contact_attempts).order_by(contact_attempts.c.id)
+        if loan_id is not None:
+            query = query.where(contact_attempts.c.loan_id == loan_id)
+        if borrower_id is not None:
+            query = query.where(contact_attempts.c.borrower_id == borrower_id)
+        return [dict(r._mapping) for r in (await self.session.execute(query)).all()]
+
+
+def _state(row: Any) -> AttemptState:
+    return AttemptState(
+        attempt_id=row.attempt_id,
+        trigger_key=row.trigger_key,
+        borrower_id=row.borrower_id,
+        loan_id=row.loan_id,
+        purpose=row.purpose,
+        mandatory=row.mandatory,
+        state=row.state,
+        channel=row.channel,
+        address_id=row.address_id,
+        template=row.template,
+        template_version=row.template_version,
+        context=dict(row.context or {}),
+    )

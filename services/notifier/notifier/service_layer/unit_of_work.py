@@ -1,0 +1,21 @@
+"""The notifier's unit of work: the kit's transaction + outbox with this service's repositories."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from lendkit.db import UnitOfWork
+from notifier.adapters.repository import AttemptRepository, LoanRepository, ProfileRepository
+
+
+class NotifierUnitOfWork(UnitOfWork):
+    loans: LoanRepository
+    profiles: ProfileRepository
+    attempts: AttemptRepository
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.loans = LoanRepository(self.session)
+        self.profiles = ProfileRepository(self.session)
+        self.attempts = AttemptRepository(self.session)
+        return self
