@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from lendkit.app import create_service_app
 from lendkit.runtime import ServiceRuntime
+from notifier.entrypoints.api import router
 from notifier.entrypoints.consumers import CONSUMERS
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from notifier.settings import Settings
@@ -20,5 +21,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         create_runtime(settings),
         title="Notifier service",
         description="Contacts borrowers: channels, templates, preferences and opt-outs, contact policy, delivery receipts.",
-        routers=[],
+        routers=[router],
     )

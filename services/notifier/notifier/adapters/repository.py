@@ -131,6 +131,35 @@ class ProfileRepository:
         )
         return bool(getattr(done, "rowcount", 0))
 
+    async def set_preferences(
+        self, borrower_id: str, language: str | None, opted_out: frozenset[Channel], at: datetime
+    ) -> None:
+        if language is not None:
+            await self.session.execute(
+                contact_profiles.update()
+                .where(contact_profiles.c.borrower_id == borrower_id)
+                .values(language=language, updated_at=func.now())
+            )
+        for channel in Channel:
+            out = channel in opted_out
+            await self.session.execute(
+                contact_channels.update()
+                .where(
+                    contact_channels.c.borrower_id == borrower_id,
+                    contact_channels.c.channel == channel.value,
+                    contact_channels.c.opted_out.is_not(out),
+                )
+                .values(opted_out=out, opted_out_at=at if out else None)
+            )
+
+    async def borrower_by_address(self, channel: Channel, address: str) -> str | None:
+        found = await self.session.execute(
+            select(contact_channels.c.borrower_id).where(
+                contact_channels.c.channel == channel.value, contact_channels.c.address == address
+            )
+        )
+        return found.scalars().first()
+
     async def address(self, address_id: str) -> str | None:
         """The one place an address is read: for the provider, after commit."""
         found = await self.session.execute(
