@@ -1,0 +1,99 @@
+"""An in-memory unit of work for the notifier's handlers (no database, no Kafka)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from lendkit.events import CloudEvent
+from notifier.adapters.repository import AttemptState
+from notifier.domain.policy import PastCall
+from notifier.domain.profile import ContactProfile
+
+
+class FakeLoans:
+    def __init__(self) -> None:
+        self.borrowers: dict[str, str] = {}
+
+    async def add(self, loan_id: str, borrower_id: str, *_: Any) -> None:
+        self.borrowers.setdefault(loan_id, borrower_id)
+
+    async def borrower_of(self, loan_id: str) -> str | None:
+        return self.borrowers.get(loan_id)
+
+
+class FakeProfiles:
+    def __init__(self) -> None:
+        self.profiles: dict[str, ContactProfile] = {}
+
+    async def get(self, borrower_id: str) -> ContactProfile | None:
+        return self.profiles.get(borrower_id)
+
+
+class FakeAttempts:
+    def __init__(self) -> None:
+        self.rows: list[tuple[AttemptState, dict[str, Any]]] = []
+        self.deferred: dict[str, datetime] = {}
+        self.calls: tuple[PastCall, ...] = ()
+
+    async def start(
+        self,
+        attempt_id: str,
+        trigger_key: str,
+        borrower_id: str,
+        loan_id: str,
+        purpose: str,
+        mandatory: bool,
+        context: dict[str, str],
+    ) -> bool:
+        if any(s.trigger_key == trigger_key for s, _ in self.rows):
+            return False
+        state = AttemptState(
+            attempt_id,
+            trigger_key,
+            borrower_id,
+            loan_id,
+            purpose,
+            mandatory,
+            "decided",
+            None,
+            None,
+            None,
+            None,
+            context,
+        )
+        self.rows.append((state, {}))
+        return True
+
+    async def append(self, first: AttemptState, state: str, **fields: Any) -> None:
+        self.rows.append((replace(first, state=state), fields))
+
+    async def defer(self, attempt_id: str, due_at: datetime) -> None:
+        self.deferred[attempt_id] = due_at
+
+    async def past_calls(self, borrower_id: str, since: datetime) -> tuple[PastCall, ...]:
+        return self.calls
+
+
+class FakeUnitOfWork:
+    source = "notifier"
+
+    def __init__(self) -> None:
+        self.loans = FakeLoans()
+        self.profiles = FakeProfiles()
+        self.attempts = FakeAttempts()
+        self.emitted: list[CloudEvent] = []
+        self.committed = False
+
+    async def emit(self, event: CloudEvent) -> None:
+        self.emitted.append(event)
+
+    async def emit_all(self, events: list[CloudEvent]) -> None:
+        self.emitted.extend(events)
+
+    async def commit(self) -> None:
+        self.committed = True
+
+    def states(self) -> list[str]:
+        return [s.state for s, _ in self.attempts.rows]

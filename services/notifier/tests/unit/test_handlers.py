@@ -1,0 +1,101 @@
+"""Handlers on a fake unit of work: triggers are decided once and recorded with their events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from lendkit.contracts import notifier, overdue
+from lendkit.events import new_event
+from notifier.domain.policy import Channel, Jurisdiction
+from notifier.domain.profile import ChannelSetting, ContactProfile
+from notifier.service_layer import handlers
+from notifier.service_layer.clock import CLOCK
+
+from .fakes import FakeUnitOfWork
+
+pytestmark = pytest.mark.unit
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def uow() -> Iterator[FakeUnitOfWork]:
+    fake = FakeUnitOfWork()
+    fake.profiles.profiles["B-1"] = ContactProfile(
+        "B-1",
+        "zh-CN",
+        "Asia/Shanghai",
+        Jurisdiction.CN,
+        (ChannelSetting(Channel.SMS, "B-1:sms", 1), ChannelSetting(Channel.EMAIL, "B-1:email", 2)),
+    )
+    yield fake
+    CLOCK.pinned = None
+
+
+def became_overdue(loan: str = "L-1", borrower: str = "B-1") -> Any:
+    return new_event(
+        overdue.LoanBecameOverdue(
+            loan_id=loan,
+            borrower_id=borrower,
+            business_date=date(2026, 5, 4),
+            oldest_unpaid_due_date=date(2026, 5, 3),
+            days_past_due=1,
+            bucket="1-30",
+            overdue_minor=100,
+            currency="CNY",
+        ),
+        source="/tests",
+    )
+
+
+async def test_the_same_trigger_twice_is_one_attempt(uow: FakeUnitOfWork) -> None:
+    CLOCK.pinned = datetime(2026, 5, 4, 12, 0, tzinfo=SHANGHAI)
+    event = became_overdue()
+    await handlers.on_loan_became_overdue(cast(Any, uow), event)
+    await handlers.on_loan_became_overdue(cast(Any, uow), event)
+    assert uow.states() == ["decided", "queued"]
+    assert uow.attempts.rows[1][1]["channel"] == "sms"
+    assert uow.emitted == []  # nothing is sent inside the consumer's transaction
+
+
+async def test_2330_shanghai_is_recorded_deferred_with_its_event(uow: FakeUnitOfWork) -> None:
+    CLOCK.pinned = datetime(2026, 5, 4, 23, 30, tzinfo=SHANGHAI)
+    await handlers.on_loan_became_overdue(cast(Any, uow), became_overdue())
+    assert uow.states() == ["decided", "deferred"]
+    [until] = uow.attempts.deferred.values()
+    assert until == datetime(2026, 5, 5, 8, 0, tzinfo=SHANGHAI)
+    [event] = uow.emitted
+    assert event.payload(notifier.MessageDeferred).until == until
+
+
+async def test_a_mandatory_notice_without_a_profile_is_undeliverable(uow: FakeUnitOfWork) -> None:
+    CLOCK.pinned = datetime(2026, 5, 4, 12, 0, tzinfo=SHANGHAI)
+    notice = overdue.CreditReportNoticeDue(
+        loan_id="L-9", borrower_id="B-9", business_date=date(2026, 5, 4), days_past_due=30
+    )
+    await handlers.on_credit_report_notice_due(cast(Any, uow), new_event(notice, source="/tests"))
+    assert uow.states() == ["decided", "undeliverable"]
+    [event] = uow.emitted
+    suppressed = event.payload(notifier.MessageSuppressed)
+    assert suppressed.undeliverable and suppressed.rule == "no_address"
+
+
+async def test_stage_changes_reach_the_borrower_of_a_known_loan_only(uow: FakeUnitOfWork) -> None:
+    CLOCK.pinned = datetime(2026, 5, 4, 12, 0, tzinfo=SHANGHAI)
+    change = overdue.StageChanged(
+        loan_id="L-1",
+        business_date=date(2026, 5, 4),
+        from_stage="early",
+        to_stage="mid",
+        days_past_due=31,
+    )
+    await handlers.on_stage_changed(cast(Any, uow), new_event(change, source="/tests"))
+    assert uow.states() == []
+    uow.loans.borrowers["L-1"] = "B-1"
+    await handlers.on_stage_changed(cast(Any, uow), new_event(change, source="/tests"))
+    assert uow.states() == ["decided", "queued"]
