@@ -98,6 +98,15 @@ contact_attempts = Table(
     Index("contact_attempts_loan", "loan_id", "recorded_at"),
 )
 
+products = Table(
+    "products",
+    metadata,
+    Column("product_code", Text, primary_key=True),
+    Column("penalty_daily_rate", Text, nullable=False),
+    Column("credit_report_notice_dpd", Integer, nullable=False),
+    Column("notification_policy", JSONB, nullable=False),
+)
+
 loans = Table(
     "loans",
     metadata,
@@ -134,7 +143,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION contact_attempts_append_only()
 """
 
 
-_TABLES = [contact_profiles, contact_channels, contact_attempts, loans, deferred_sends]
+_TABLES = [contact_profiles, contact_channels, contact_attempts, products, loans, deferred_sends]
 
 
 def upgrade() -> None:

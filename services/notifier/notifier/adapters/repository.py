@@ -16,6 +16,7 @@ from notifier.adapters.tables import (
     contact_profiles,
     deferred_sends,
     loans,
+    products,
 )
 from notifier.domain.policy import CallOutcome, Channel, Jurisdiction, PastCall
 from notifier.domain.profile import ChannelSetting, ContactProfile
@@ -45,6 +46,44 @@ class LoanRepository:
             select(loans.c.borrower_id).where(loans.c.loan_id == loan_id)
         )
         return found.scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class ProductTerms:
+    penalty_daily_rate: str
+    credit_report_notice_dpd: int
+    notification_policy: dict[str, Any]
+
+
+class ProductRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def put(self, code: str, terms: ProductTerms) -> None:
+        values = {
+            "penalty_daily_rate": terms.penalty_daily_rate,
+            "credit_report_notice_dpd": terms.credit_report_notice_dpd,
+            "notification_policy": terms.notification_policy,
+        }
+        await self.session.execute(
+            pg_insert(products)
+            .values(product_code=code, **values)
+            .on_conflict_do_update(index_elements=["product_code"], set_=values)
+        )
+
+    async def terms_of_loan(self, loan_id: str) -> ProductTerms | None:
+        row = (
+            await self.session.execute(
+                select(
+                    products.c.penalty_daily_rate,
+                    products.c.credit_report_notice_dpd,
+                    products.c.notification_policy,
+                )
+                .join(loans, loans.c.product_code == products.c.product_code)
+                .where(loans.c.loan_id == loan_id)
+            )
+        ).one_or_none()
+        return None if row is None else ProductTerms(row[0], row[1], dict(row[2]))
 
 
 class ProfileRepository:

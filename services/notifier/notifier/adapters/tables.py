@@ -12,6 +12,9 @@ every event, log line and metric label, carries ids.
   row with its decision, rule and reasons; a trigger refuses UPDATE and DELETE. ``trigger_key``
   is unique for the first row of an attempt (state ``decided``), so the same trigger twice
   gives one attempt.
+- ``products``: each product's penalty rate and credit-report DPD (for the reminders' line on
+  what a missed payment costs) and its notification policy (the contact rules), as the ledger
+  published them.
 - ``loans``: which borrower each loan belongs to (from ``ledger.loan.disbursed``), so facts
   that carry only the loan id reach the right person.
 - ``deferred_sends``: sends deferred by quiet hours, persisted until due (and dispatched by
@@ -99,6 +102,15 @@ contact_attempts = Table(
     Index("contact_attempts_attempt", "attempt_id", "id"),
     Index("contact_attempts_borrower", "borrower_id", "recorded_at"),
     Index("contact_attempts_loan", "loan_id", "recorded_at"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("product_code", Text, primary_key=True),
+    Column("penalty_daily_rate", Text, nullable=False),
+    Column("credit_report_notice_dpd", Integer, nullable=False),
+    Column("notification_policy", JSONB, nullable=False),
 )
 
 loans = Table(

@@ -12,9 +12,13 @@ from jinja2 import DictLoader, Environment, StrictUndefined
 TEMPLATE_VERSION = "2026-12-02.1"
 
 _TEXTS: dict[str, str] = {
-    "en/due_reminder": "Your instalment of {{ amount }} is due on {{ due_date }}. "
-    "A missed payment costs a penalty of {{ penalty_rate }} per day.",
-    "zh-CN/due_reminder": "您的 {{ amount }} 还款将于 {{ due_date }} 到期。逾期将按每日 {{ penalty_rate }} 收取罚息。",
+    "en/due_reminder": "Your instalment of {{ amount }} is due on {{ due_date }}."
+    "{% if penalty_rate %} A missed payment costs a penalty of {{ penalty_rate }} of the overdue "
+    "amount per day, and is reported to the credit bureau after {{ credit_report_dpd }} days "
+    "overdue.{% endif %}",
+    "zh-CN/due_reminder": "您的 {{ amount }} 还款将于 {{ due_date }} 到期。"
+    "{% if penalty_rate %}逾期将按未还金额每日 {{ penalty_rate }} 收取罚息，逾期 {{ credit_report_dpd }} "
+    "天后将报送征信。{% endif %}",
     "en/became_overdue": "Your loan {{ loan_id }} is overdue by {{ days }} days: {{ amount }} is unpaid. "
     "Help and restructuring options: {{ help_url }}",
     "zh-CN/became_overdue": "您的贷款 {{ loan_id }} 已逾期 {{ days }} 天，未还金额 {{ amount }}。帮助与重组方案：{{ help_url }}",

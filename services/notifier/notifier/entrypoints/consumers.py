@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from lendkit.contracts import ledger, overdue
-from lendkit.contracts.topics import LEDGER_LOANS, OVERDUE_LOANS
+from lendkit.contracts.topics import LEDGER_LOANS, LEDGER_PRODUCTS, OVERDUE_LOANS
 from lendkit.runtime import ConsumerSpec
 from notifier.service_layer import handlers
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
 CONSUMERS: ConsumerSpec[NotifierUnitOfWork] = ConsumerSpec(
-    topics=[LEDGER_LOANS, OVERDUE_LOANS],
+    topics=[LEDGER_PRODUCTS, LEDGER_LOANS, OVERDUE_LOANS],
     handlers={
+        ledger.ProductPublished: handlers.on_product_published,
         ledger.LoanDisbursed: handlers.on_loan_disbursed,
         ledger.RepaymentDue: handlers.on_repayment_due,
         overdue.LoanBecameOverdue: handlers.on_loan_became_overdue,

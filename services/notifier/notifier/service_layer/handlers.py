@@ -4,19 +4,24 @@ here: ``dispatch`` sends queued attempts after commit."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 from uuid import NAMESPACE_URL, uuid5
 
 from lendkit.consumer.handlers import rejecting
 from lendkit.contracts import ledger, notifier, overdue
+from lendkit.contracts.policies import NotificationPolicySpec, OverduePolicySpec
 from lendkit.events import CloudEvent, new_event
-from notifier.adapters.repository import AttemptState
+from notifier.adapters.repository import AttemptState, ProductTerms
 from notifier.domain.policy import (
     Channel,
     ContactPolicy,
     ContactRequest,
+    ContactRules,
     Decision,
+    Jurisdiction,
     Outcome,
+    QuietHours,
     Rule,
 )
 from notifier.domain.profile import MANDATORY_PURPOSES, Trigger
@@ -25,6 +30,35 @@ from notifier.service_layer.clock import CLOCK
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
 POLICY = ContactPolicy()
+
+
+def rules_from(spec: NotificationPolicySpec) -> ContactRules:
+    """A product's notification policy as the contact policy's rules (stricter, never looser:
+    the spec bounds each cap by its regulatory maximum)."""
+    defaults = ContactRules()
+    quiet = dict(defaults.quiet_hours)
+    for q in spec.quiet_hours:
+        quiet[Jurisdiction(q.jurisdiction if q.jurisdiction in ("CN", "US") else "other")] = (
+            QuietHours(time.fromisoformat(q.start), time.fromisoformat(q.end))
+        )
+    return ContactRules(
+        quiet_hours=quiet,
+        calls_per_window=spec.max_call_attempts_per_7_days,
+        days_after_conversation=spec.no_calls_days_after_conversation,
+        unanswered_per_number_per_day=spec.max_unanswered_attempts_per_day_per_number,
+        robot_connected_per_day=spec.max_connected_voice_calls_per_day,
+    )
+
+
+async def _policy_for(uow: NotifierUnitOfWork, loan_id: str) -> ContactPolicy:
+    terms = await uow.products.terms_of_loan(loan_id)
+    if terms is None or not terms.notification_policy:
+        return POLICY
+    return ContactPolicy(
+        rules_from(NotificationPolicySpec.model_validate(terms.notification_policy))
+    )
+
+
 HELP_URL = "https://help.example/loans"
 
 
@@ -100,7 +134,8 @@ async def decide_and_record(
             mandatory=attempt.mandatory,
             calls=await uow.attempts.past_calls(attempt.borrower_id, now - timedelta(days=8)),
         )
-        decision = POLICY.decide(request)
+        policy = await _policy_for(uow, attempt.loan_id or "")
+        decision = policy.decide(request)
     address_id = None
     if profile is not None and decision.channel is not None:
         address_id = next(c.address_id for c in profile.channels if c.channel is decision.channel)
@@ -152,6 +187,21 @@ async def decide_and_record(
     return decision
 
 
+@rejecting()
+async def on_product_published(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
+    product = event.payload(ledger.ProductPublished)
+    overdue_policy = OverduePolicySpec.model_validate(product.overdue_policy)
+    NotificationPolicySpec.model_validate(product.notification_policy)  # refuse an invalid one
+    await uow.products.put(
+        product.code,
+        ProductTerms(
+            penalty_daily_rate=str(overdue_policy.penalty_daily_rate),
+            credit_report_notice_dpd=overdue_policy.credit_report_notice_dpd,
+            notification_policy=product.notification_policy,
+        ),
+    )
+
+
 async def on_loan_disbursed(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
     loan = event.payload(ledger.LoanDisbursed)
     await uow.loans.add(
@@ -161,12 +211,18 @@ async def on_loan_disbursed(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
 
 async def on_repayment_due(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
     due = event.payload(ledger.RepaymentDue)
+    terms = await uow.products.terms_of_loan(due.loan_id)
     context = {
         "amount": money(due.amount_due_minor, due.currency, "en"),
         "amount_minor": str(due.amount_due_minor),
         "currency": due.currency,
         "due_date": due.due_date.isoformat(),
-        "penalty_rate": "0.05%",
+        # The product's own figures; "" when the product was never published here (the
+        # template then leaves the line out rather than state a rate that may be wrong).
+        "penalty_rate": ""
+        if terms is None
+        else f"{(Decimal(terms.penalty_daily_rate) * 100).normalize():f}%",
+        "credit_report_dpd": "" if terms is None else str(terms.credit_report_notice_dpd),
     }
     await notify(
         uow, _trigger(event, due.loan_id, due.borrower_id, "due_reminder", context), CLOCK.now()

@@ -5,17 +5,24 @@ from __future__ import annotations
 from typing import Self
 
 from lendkit.db import UnitOfWork
-from notifier.adapters.repository import AttemptRepository, LoanRepository, ProfileRepository
+from notifier.adapters.repository import (
+    AttemptRepository,
+    LoanRepository,
+    ProductRepository,
+    ProfileRepository,
+)
 
 
 class NotifierUnitOfWork(UnitOfWork):
     loans: LoanRepository
     profiles: ProfileRepository
     attempts: AttemptRepository
+    products: ProductRepository
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.loans = LoanRepository(self.session)
         self.profiles = ProfileRepository(self.session)
         self.attempts = AttemptRepository(self.session)
+        self.products = ProductRepository(self.session)
         return self

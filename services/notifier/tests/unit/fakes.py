@@ -23,6 +23,17 @@ class FakeLoans:
         return self.borrowers.get(loan_id)
 
 
+class FakeProducts:
+    def __init__(self) -> None:
+        self.terms: dict[str, Any] = {}
+
+    async def put(self, code: str, terms: Any) -> None:
+        self.terms[code] = terms
+
+    async def terms_of_loan(self, loan_id: str) -> Any:
+        return self.terms.get(loan_id)
+
+
 class FakeProfiles:
     def __init__(self) -> None:
         self.profiles: dict[str, ContactProfile] = {}
@@ -82,6 +93,7 @@ class FakeUnitOfWork:
     def __init__(self) -> None:
         self.loans = FakeLoans()
         self.profiles = FakeProfiles()
+        self.products = FakeProducts()
         self.attempts = FakeAttempts()
         self.emitted: list[CloudEvent] = []
         self.committed = False
