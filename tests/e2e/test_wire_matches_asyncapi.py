@@ -12,14 +12,20 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 from aiokafka import AIOKafkaConsumer
 
-from lendkit.contracts.notifier import MessageDelivered
+from lendkit.contracts.notifier import (
+    MessageDeferred,
+    MessageDelivered,
+    MessageFailed,
+    MessageSent,
+    MessageSuppressed,
+)
 from lendkit.contracts.restructure import PlanAccepted
 from lendkit.events import new_event
 from lendkit.events.generate import contract_specs
@@ -149,6 +155,24 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
     )
     await close_business_days(ledger, date(2026, 9, 16), date(2026, 9, 17))
     await _wait_for(platform, "overdue.loans", "overdue.credit_report.reportable.v1", loan_id)
+    at = datetime(2026, 9, 15, 9, 0, tzinfo=UTC)
+    ids = {"loan_id": loan_id, "message_id": uuid.uuid4().hex, "borrower_id": "B-wire"}
+    for fact in (
+        MessageSent(
+            **ids,
+            purpose="became_overdue",
+            channel="sms",
+            provider="sandbox",
+            template_version="1",
+            sent_at=at,
+        ),
+        MessageFailed(
+            **ids, purpose="became_overdue", channel="email", reason="refused", failed_at=at
+        ),
+        MessageSuppressed(**ids, purpose="stage_changed", rule="opt_out", decided_at=at),
+        MessageDeferred(**ids, purpose="stage_changed", channel="sms", until=at, decided_at=at),
+    ):
+        await _publish(platform, fact, source="notifier")
 
     await _post(overdue, f"/loans/{loan_id}/pause", {"reason": "dispute"})
     await _post(overdue, f"/loans/{loan_id}/resume", {"reason": "resolved"})

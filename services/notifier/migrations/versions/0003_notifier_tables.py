@@ -23,7 +23,6 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
-    UniqueConstraint,
     func,
     text,
 )
@@ -124,7 +123,6 @@ deferred_sends = Table(
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("payload", JSONB, nullable=False),
     Index("deferred_sends_due", "due_at"),
-    UniqueConstraint("attempt_id", name="deferred_sends_attempt"),
 )
 
 APPEND_ONLY_FUNCTION = """
