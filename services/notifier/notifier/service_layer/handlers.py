@@ -126,7 +126,9 @@ async def decide_and_record(
             now=now,
             channels=ordered[:1],
             addresses={
-                c.channel: c.address_id for c in profile.channels if c.channel is not Channel.CALL
+                c.channel: c.address_id
+                for c in profile.by_priority()
+                if c.channel is not Channel.CALL
             },
             timezone=profile.timezone,
             jurisdiction=profile.jurisdiction,
