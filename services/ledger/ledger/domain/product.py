@@ -11,7 +11,7 @@ from ledger.domain.allocation import AllocationOrder
 from ledger.domain.errors import InvalidProduct
 from ledger.domain.money import Rounding, is_known_currency
 from ledger.domain.periods import DayCount, Frequency, period_rate
-from lendkit.schedules.amortise import ScheduleType
+from lendkit.schedules.amortise import ScheduleType as ScheduleType
 
 #: A contractual annual rate above this is treated as a data error, not a product.
 MAX_ANNUAL_RATE = Decimal("1")
