@@ -11,6 +11,7 @@ from lendkit.schedules.amortise import (
     ScheduleType,
     amortise,
     annuity_payment,
+    new_loan_schedule,
     regular_schedule,
 )
 from lendkit.schedules.errors import InvalidSchedule, ScheduleMathError, UnknownCurrency
@@ -48,6 +49,7 @@ __all__ = [
     "currency_exponent",
     "due_dates",
     "first_period_rate",
+    "new_loan_schedule",
     "next_due_date",
     "period_rate",
     "regular_schedule",

@@ -27,7 +27,14 @@ from enum import StrEnum
 
 from lendkit.schedules.errors import InvalidSchedule
 from lendkit.schedules.money import CALCULATION_PRECISION, Rounding, round_minor
-from lendkit.schedules.periods import DayCount, Frequency, due_dates, period_rate
+from lendkit.schedules.periods import (
+    DayCount,
+    Frequency,
+    due_dates,
+    first_period_rate,
+    next_due_date,
+    period_rate,
+)
 
 
 class ScheduleType(StrEnum):
@@ -131,3 +138,37 @@ def regular_schedule(
     rate = period_rate(annual_rate, frequency, day_count)
     dates = due_dates(first_due_date, term, frequency)
     return amortise(principal, rate, schedule_type, rounding, dates, start_seq)
+
+
+def new_loan_schedule(
+    principal: int,
+    *,
+    annual_rate: Decimal,
+    term: int,
+    disbursed_on: date,
+    first_due_date: date | None,
+    schedule_type: ScheduleType,
+    frequency: Frequency,
+    day_count: DayCount,
+    rounding: Rounding,
+) -> tuple[ScheduledInstalment, ...]:
+    """The schedule of a new loan (the ledger's booking, a prospective borrower's quote).
+
+    Without ``first_due_date`` the first instalment falls due one period after
+    ``disbursed_on`` and monthly due dates keep the disbursement day (clamped to month
+    end); with it, they keep the first due date's day, and a first period shorter or
+    longer than one period is charged broken-period interest.
+    """
+    if first_due_date is None:
+        first = next_due_date(disbursed_on, frequency)
+        anchor_day = disbursed_on.day
+    else:
+        if first_due_date <= disbursed_on:
+            raise InvalidSchedule(
+                f"first due date {first_due_date} must be after disbursement {disbursed_on}"
+            )
+        first, anchor_day = first_due_date, first_due_date.day
+    dates = due_dates(first, term, frequency, anchor_day)
+    first_rate = first_period_rate(annual_rate, frequency, day_count, disbursed_on, first)
+    rate = period_rate(annual_rate, frequency, day_count)
+    return amortise(principal, rate, schedule_type, rounding, dates, 1, first_rate=first_rate)

@@ -51,12 +51,12 @@ from ledger.domain.product import MAX_ANNUAL_RATE, MAX_TERM, LoanProduct
 from lendkit.schedules.amortise import (
     ScheduledInstalment,
     ScheduleType,
-    amortise,
     annuity_payment,
+    new_loan_schedule,
     regular_schedule,
 )
 from lendkit.schedules.errors import InvalidSchedule
-from lendkit.schedules.periods import Frequency, due_dates, first_period_rate, next_due_date
+from lendkit.schedules.periods import Frequency
 
 __all__ = [
     "Instalment",
@@ -149,31 +149,20 @@ def build_schedule(
     shorter or longer than one period is charged broken-period interest (see the
     module docstring).
     """
-    if first_due_date is None:
-        first = next_due_date(disbursed_on, product.frequency)
-        anchor_day = disbursed_on.day
-    else:
-        if first_due_date <= disbursed_on:
-            raise InvalidSchedule(
-                f"first due date {first_due_date} must be after disbursement {disbursed_on}"
-            )
-        first, anchor_day = first_due_date, first_due_date.day
-    dates = due_dates(first, product.term, product.frequency, anchor_day)
-    first_rate = first_period_rate(
-        product.annual_rate, product.frequency, product.day_count, disbursed_on, first
-    )
     return Schedule(
         currency=product.currency,
         principal=principal_minor,
         instalments=Instalment.all_of(
-            amortise(
+            new_loan_schedule(
                 principal_minor,
-                product.period_rate,
-                product.schedule_type,
-                product.rounding,
-                dates,
-                1,
-                first_rate=first_rate,
+                annual_rate=product.annual_rate,
+                term=product.term,
+                disbursed_on=disbursed_on,
+                first_due_date=first_due_date,
+                schedule_type=product.schedule_type,
+                frequency=product.frequency,
+                day_count=product.day_count,
+                rounding=product.rounding,
             )
         ),
     )
