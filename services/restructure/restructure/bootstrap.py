@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from lendkit.app import create_service_app
 from lendkit.db import UnitOfWork
 from lendkit.runtime import ServiceRuntime
+from restructure.entrypoints import api
 from restructure.settings import Settings
 
 
@@ -19,5 +20,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         create_runtime(settings),
         title="Restructure service",
         description="Flexible repayment plans: eligibility, quotes, offers, acceptance, activation and monitoring.",
-        routers=[],
+        routers=[api.router],
     )

@@ -360,6 +360,26 @@ class RestructurePolicySpec(PolicyModel):
         min_length=1,
         max_length=7,
     )
+    min_payments_made: Annotated[StrictInt, Field(ge=0, le=600)] = Field(
+        default=0, description="instalments the borrower must have paid before any plan"
+    )
+    hardship_reason_required_for: list[RestructureOption] = Field(
+        default_factory=list, max_length=7, description="options that need a stated reason"
+    )
+    max_discount_bps: Annotated[StrictInt, Field(ge=0, le=10_000)] = Field(
+        default=0, description="largest settlement discount, basis points of what is owed"
+    )
+    max_extension_periods: Annotated[StrictInt, Field(ge=1, le=120)] = 12
+    max_holiday_periods: Annotated[StrictInt, Field(ge=1, le=12)] = 3
+    deferred_interest: Literal["capitalise", "add_to_first", "waive"] = "capitalise"
+    approval_threshold_minor: Annotated[StrictInt, Field(ge=0)] = Field(
+        default=0,
+        description="settlements and waivers forgiving more than this need a second person",
+    )
+    plan_grace_days: Annotated[StrictInt, Field(ge=0, le=60)] = 5
+    on_break: Literal["resume_collections", "restore_original_terms"] = "resume_collections"
+    promise_grace_days: Annotated[StrictInt, Field(ge=0, le=30)] = 2
+    promise_amount_threshold_minor: Annotated[StrictInt, Field(ge=0)] = 0
 
     @model_validator(mode="after")
     def _a_range(self) -> Self:

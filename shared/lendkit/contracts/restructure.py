@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import Field
 
-from lendkit.contracts.money import NonNegativeMinor, Rate
+from lendkit.contracts.money import Currency, InstalmentTerms, NonNegativeMinor, Rate, Shape
 from lendkit.contracts.topics import RESTRUCTURE_PLANS
 from lendkit.events.catalogue import EventPayload, event_type
 
@@ -25,3 +26,189 @@ class PlanAccepted(EventPayload):
     new_term: int = Field(ge=1)
     new_annual_rate: Rate
     penalty_waiver_minor: NonNegativeMinor = 0
+
+
+PlanTypeName = Literal[
+    "payment_holiday",
+    "term_extension",
+    "re_amortisation",
+    "rate_reduction",
+    "penalty_waiver",
+    "discounted_settlement",
+    "promise_to_pay",
+]
+AmountKind = Literal["interest", "penalty", "fee", "deferred_interest"]
+
+
+class PlanAmount(Shape):
+    """An owed amount and what the plan does with it."""
+
+    kind: AmountKind
+    amount_minor: NonNegativeMinor
+
+
+@event_type(
+    "restructure.plan.accepted.v2",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "The borrower accepted a plan; carries the exact new schedule. The ledger books "
+        "exactly these instalments after checking that their principal equals the "
+        "outstanding principal plus the capitalised amounts minus the principal written off."
+    ),
+)
+class PlanAcceptedV2(EventPayload):
+    plan_id: str
+    loan_id: str
+    plan_type: PlanTypeName
+    currency: Currency
+    effective_date: date
+    new_annual_rate: Rate
+    rewrites_schedule: bool
+    outstanding_principal_minor: NonNegativeMinor
+    instalments: list[InstalmentTerms]
+    capitalised: list[PlanAmount] = Field(default_factory=list)
+    carried_to_first: list[PlanAmount] = Field(default_factory=list)
+    waived: list[PlanAmount] = Field(default_factory=list)
+    written_off_principal_minor: NonNegativeMinor = 0
+    settlement_deadline: date | None = None
+
+
+@event_type(
+    "restructure.hardship.requested.v1",
+    topic=RESTRUCTURE_PLANS,
+    description="A borrower stated a hardship reason and asked for plan quotes.",
+)
+class HardshipRequested(EventPayload):
+    request_id: str
+    loan_id: str
+    requested_on: date
+    reason: str
+
+
+@event_type(
+    "restructure.quote.issued.v1",
+    topic=RESTRUCTURE_PLANS,
+    description="A quote (exact schedule, total cost, effective annual cost) was issued.",
+)
+class QuoteIssued(EventPayload):
+    quote_id: str
+    request_id: str
+    loan_id: str
+    plan_type: PlanTypeName
+    total_cost_minor: NonNegativeMinor
+    effective_annual_cost: Rate
+    expires_on: date
+
+
+@event_type(
+    "restructure.offer.made.v1",
+    topic=RESTRUCTURE_PLANS,
+    description="An offer (from a quote, or made by operations) awaits the borrower.",
+)
+class OfferMade(EventPayload):
+    offer_id: str
+    loan_id: str
+    plan_type: PlanTypeName
+    expires_on: date
+    made_by: str
+
+
+@event_type(
+    "restructure.offer.expired.v1",
+    topic=RESTRUCTURE_PLANS,
+    description="An offer was not accepted by its expiry date; nothing changes.",
+)
+class OfferExpired(EventPayload):
+    offer_id: str
+    loan_id: str
+    expired_on: date
+
+
+@event_type(
+    "restructure.plan.activated.v1",
+    topic=RESTRUCTURE_PLANS,
+    description="The ledger rewrote the schedule; the plan is active and the loan forborne.",
+)
+class PlanActivated(EventPayload):
+    plan_id: str
+    loan_id: str
+    activated_on: date
+    schedule_version: int = Field(ge=1)
+
+
+@event_type(
+    "restructure.plan.broken.v1",
+    topic=RESTRUCTURE_PLANS,
+    description="A plan instalment was missed beyond the plan's grace.",
+)
+class PlanBroken(EventPayload):
+    plan_id: str
+    loan_id: str
+    broken_on: date
+    missed_seq: int = Field(ge=1)
+    on_break: Literal["resume_collections", "restore_original_terms"]
+
+
+@event_type(
+    "restructure.plan.completed.v1",
+    topic=RESTRUCTURE_PLANS,
+    description="Every plan instalment was paid.",
+)
+class PlanCompleted(EventPayload):
+    plan_id: str
+    loan_id: str
+    completed_on: date
+
+
+PromiseOutcomeName = Literal["kept", "partly_kept", "broken"]
+
+
+@event_type(
+    "restructure.promise.made.v1",
+    topic=RESTRUCTURE_PLANS,
+    description="A promise to pay an amount by a date (borrower, ops or a call outcome).",
+)
+class PromiseMade(EventPayload):
+    promise_id: str
+    loan_id: str
+    made_on: date
+    promised_on: date
+    amount_minor: NonNegativeMinor
+    currency: Currency
+
+
+@event_type(
+    "restructure.promise.resolved.v1",
+    topic=RESTRUCTURE_PLANS,
+    description="A promise was kept, partly kept or broken by the payments matched to it.",
+)
+class PromiseResolved(EventPayload):
+    promise_id: str
+    loan_id: str
+    resolved_on: date
+    outcome: PromiseOutcomeName
+    matched_minor: NonNegativeMinor
+
+
+ForbearanceEventName = Literal[
+    "forbearance_started", "cure_period_ended", "probation_ended", "re_defaulted"
+]
+
+
+@event_type(
+    "restructure.forbearance.changed.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "A forbearance clock moved: started, cure period ended, probation ended or "
+        "re-defaulted (restarting both clocks); carries the dates of both clocks."
+    ),
+)
+class ForbearanceChanged(EventPayload):
+    loan_id: str
+    event: ForbearanceEventName
+    on: date
+    status: Literal["cure", "probation", "exited"]
+    forborne_on: date
+    cure_ends_on: date | None = None
+    probation_starts_on: date | None = None
+    probation_ends_on: date | None = None

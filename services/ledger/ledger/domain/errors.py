@@ -3,28 +3,34 @@
 Every error is a ``LedgerDomainError``, a ``lendkit.errors.Invalid`` (422, mapped to
 problem+json once by the app; dead-lettered with the reason by the consumers), and still a
 ``ValueError`` (pydantic validators that call the domain turn it into a validation error).
-The subclasses say which rule was broken.
+The subclasses say which rule was broken. ``UnknownCurrency`` and ``InvalidSchedule``
+come from the kit's schedule arithmetic (:mod:`lendkit.schedules.errors`): ``Invalid``
+and ``ValueError`` too, but not ``LedgerDomainError``.
 """
 
 from __future__ import annotations
 
 from lendkit.errors import Invalid
+from lendkit.schedules.errors import InvalidSchedule, UnknownCurrency
+
+__all__ = [
+    "InvalidAllocation",
+    "InvalidProduct",
+    "InvalidSchedule",
+    "InvalidValueDate",
+    "InvalidWaiver",
+    "LedgerDomainError",
+    "UnbalancedEntry",
+    "UnknownCurrency",
+]
 
 
 class LedgerDomainError(Invalid, ValueError):
     """A ledger business rule was broken by the input."""
 
 
-class UnknownCurrency(LedgerDomainError):
-    """The ISO 4217 code is not one the ledger knows the minor-unit exponent of."""
-
-
 class InvalidProduct(LedgerDomainError):
     """A loan product's terms are inconsistent or out of range."""
-
-
-class InvalidSchedule(LedgerDomainError):
-    """A repayment schedule cannot be built from the given inputs."""
 
 
 class InvalidAllocation(LedgerDomainError):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from types import MappingProxyType
 
 from ledger.domain.allocation import AllocationOrder
 from ledger.domain.errors import InvalidProduct
 from ledger.domain.money import Rounding, is_known_currency
 from ledger.domain.periods import DayCount, Frequency, period_rate
+from lendkit.schedules.amortise import ScheduleType as ScheduleType
 
 #: A contractual annual rate above this is treated as a data error, not a product.
 MAX_ANNUAL_RATE = Decimal("1")
@@ -20,14 +20,6 @@ MAX_TERM = 600
 #: Earliest reminder, in days before a due date, and most reminders per instalment.
 MAX_REMINDER_DAYS_BEFORE = 60
 MAX_REMINDERS = 10
-
-
-class ScheduleType(StrEnum):
-    """How principal and interest are spread over the instalments."""
-
-    ANNUITY = "ANNUITY"  # 等额本息: equal total payment every period
-    EQUAL_PRINCIPAL = "EQUAL_PRINCIPAL"  # 等额本金: equal principal, falling interest
-    BULLET = "BULLET"  # interest every period, all principal at maturity
 
 
 def _frozen(policy: Mapping[str, object]) -> Mapping[str, object]:

@@ -8,11 +8,13 @@ yet recognised on a replaced instalment is simply not owed any more.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ledger.domain.component import LedgerComponent
 from ledger.domain.replay import Charge
+from ledger.domain.schedule import Instalment
+from lendkit.schedules.errors import InvalidSchedule
 
 
 @dataclass(frozen=True)
@@ -59,3 +61,35 @@ def replace_instalment(
             )
         )
     return ReplacedInstalment(paid_principal, paid_interest, tuple(moves))
+
+
+def checked_exact_schedule(
+    plan_id: str,
+    *,
+    quoted_outstanding: int,
+    outstanding_principal: int,
+    start_seq: int,
+    instalments: Sequence[Instalment],
+) -> tuple[Instalment, ...]:
+    """A plan's exact schedule (``restructure.plan.accepted.v2``), once it conserves the
+    balance: quoted on the outstanding principal the ledger has, its principal parts sum to
+    it, and it is numbered on from the current schedule; else every discrepancy, refused."""
+    problems = []
+    if quoted_outstanding != outstanding_principal:
+        problems.append(
+            f"quoted on an outstanding principal of {quoted_outstanding}, "
+            f"the ledger has {outstanding_principal}"
+        )
+    principal = sum(i.principal for i in instalments)
+    if principal != outstanding_principal:
+        problems.append(f"the schedule's principal {principal} is not {outstanding_principal}")
+    seqs = [i.seq for i in instalments]
+    if seqs != list(range(start_seq, start_seq + len(seqs))):
+        problems.append(f"instalments must be numbered from {start_seq}, got {seqs}")
+    if any(i.principal < 0 or i.interest < 0 for i in instalments):
+        problems.append("an instalment has a negative part")
+    if problems:
+        raise InvalidSchedule(
+            f"plan {plan_id} does not conserve the balance: {'; '.join(problems)}"
+        )
+    return tuple(instalments)

@@ -1,5 +1,8 @@
 """Repayment schedules: 等额本息 (annuity), 等额本金 (equal principal) and bullet.
 
+The arithmetic is the kit's (:mod:`lendkit.schedules.amortise`, shared with the
+restructure service's quotes); this module builds the ledger's schedules from it.
+
 Rules shared by every schedule type:
 
 * amounts are integer minor units; interest for a period is
@@ -37,23 +40,31 @@ first instalment ``965.92``; instalments 2..11 are 1066.19.
 
 from __future__ import annotations
 
-import decimal
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from ledger.domain.allocation import InstalmentDue
 from ledger.domain.component import LedgerComponent
-from ledger.domain.errors import InvalidSchedule
-from ledger.domain.money import CALCULATION_PRECISION, Rounding, round_minor
-from ledger.domain.periods import (
-    Frequency,
-    due_dates,
-    first_period_rate,
-    next_due_date,
-    period_rate,
+from ledger.domain.product import MAX_ANNUAL_RATE, MAX_TERM, LoanProduct
+from lendkit.schedules.amortise import (
+    ScheduledInstalment,
+    ScheduleType,
+    annuity_payment,
+    new_loan_schedule,
+    regular_schedule,
 )
-from ledger.domain.product import MAX_ANNUAL_RATE, MAX_TERM, LoanProduct, ScheduleType
+from lendkit.schedules.errors import InvalidSchedule
+from lendkit.schedules.periods import Frequency
+
+__all__ = [
+    "Instalment",
+    "Schedule",
+    "annuity_payment",
+    "build_schedule",
+    "rewrite_remaining_schedule",
+]
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,11 @@ class Instalment:
     due_date: date
     principal: int
     interest: int
+
+    @classmethod
+    def all_of(cls, scheduled: Iterable[ScheduledInstalment]) -> tuple[Instalment, ...]:
+        """The kit's scheduled instalments as ledger instalments."""
+        return tuple(cls(i.seq, i.due_date, i.principal, i.interest) for i in scheduled)
 
     @property
     def total(self) -> int:
@@ -119,20 +135,6 @@ class Schedule:
         return tuple(i.as_due() for i in self.instalments)
 
 
-def annuity_payment(principal: int, rate: Decimal, term: int, rounding: Rounding) -> int:
-    """The level 等额本息 payment ``P * r / (1 - (1 + r) ** -n)`` rounded to minor units.
-
-    >>> annuity_payment(1_000_000, Decimal("0.015"), 12, Rounding.HALF_EVEN)
-    91680
-    """
-    if rate == 0:
-        return round_minor(Decimal(principal) / term, rounding)
-    with decimal.localcontext() as ctx:
-        ctx.prec = CALCULATION_PRECISION
-        exact = Decimal(principal) * rate / (1 - (1 + rate) ** -term)
-    return round_minor(exact, rounding)
-
-
 def build_schedule(
     principal_minor: int,
     product: LoanProduct,
@@ -147,30 +149,21 @@ def build_schedule(
     shorter or longer than one period is charged broken-period interest (see the
     module docstring).
     """
-    if first_due_date is None:
-        first = next_due_date(disbursed_on, product.frequency)
-        anchor_day = disbursed_on.day
-    else:
-        if first_due_date <= disbursed_on:
-            raise InvalidSchedule(
-                f"first due date {first_due_date} must be after disbursement {disbursed_on}"
-            )
-        first, anchor_day = first_due_date, first_due_date.day
-    dates = due_dates(first, product.term, product.frequency, anchor_day)
-    first_rate = first_period_rate(
-        product.annual_rate, product.frequency, product.day_count, disbursed_on, first
-    )
     return Schedule(
         currency=product.currency,
         principal=principal_minor,
-        instalments=_amortise(
-            principal_minor,
-            product.period_rate,
-            product.schedule_type,
-            product.rounding,
-            dates,
-            1,
-            first_rate=first_rate,
+        instalments=Instalment.all_of(
+            new_loan_schedule(
+                principal_minor,
+                annual_rate=product.annual_rate,
+                term=product.term,
+                disbursed_on=disbursed_on,
+                first_due_date=first_due_date,
+                schedule_type=product.schedule_type,
+                frequency=product.frequency,
+                day_count=product.day_count,
+                rounding=product.rounding,
+            )
         ),
     )
 
@@ -201,63 +194,20 @@ def rewrite_remaining_schedule(
         raise InvalidSchedule(f"term {term} must be between 1 and {MAX_TERM}")
     if start_seq < 1:
         raise InvalidSchedule(f"start_seq {start_seq} must be at least 1")
-    freq = frequency or product.frequency
-    rate = period_rate(annual_rate, freq, product.day_count)
-    dates = due_dates(first_due_date, term, freq)
     return Schedule(
         currency=product.currency,
         principal=outstanding_principal,
-        instalments=_amortise(
-            outstanding_principal,
-            rate,
-            schedule_type or product.schedule_type,
-            product.rounding,
-            dates,
-            start_seq,
+        instalments=Instalment.all_of(
+            regular_schedule(
+                outstanding_principal,
+                annual_rate=annual_rate,
+                term=term,
+                first_due_date=first_due_date,
+                start_seq=start_seq,
+                schedule_type=schedule_type or product.schedule_type,
+                frequency=frequency or product.frequency,
+                day_count=product.day_count,
+                rounding=product.rounding,
+            )
         ),
     )
-
-
-def _amortise(
-    principal: int,
-    rate: Decimal,
-    schedule_type: ScheduleType,
-    rounding: Rounding,
-    dates: tuple[date, ...],
-    start_seq: int,
-    *,
-    first_rate: Decimal | None = None,
-) -> tuple[Instalment, ...]:
-    """Split ``principal`` over ``dates``; ``first_rate`` (default ``rate``) is the first
-    period's interest rate, which never changes the principal parts."""
-    if isinstance(principal, bool) or not isinstance(principal, int) or principal <= 0:
-        raise InvalidSchedule(f"principal must be a positive number of minor units: {principal!r}")
-    term = len(dates)
-    if schedule_type is ScheduleType.BULLET:
-        parts = [0] * (term - 1) + [principal]
-    elif schedule_type is ScheduleType.EQUAL_PRINCIPAL or rate == 0:
-        parts = [principal // term] * (term - 1) + [principal - principal // term * (term - 1)]
-    else:
-        parts = []  # annuity: principal parts depend on the running balance
-
-    payment = annuity_payment(principal, rate, term, rounding) if not parts else 0
-    instalments: list[Instalment] = []
-    balance = principal
-    with decimal.localcontext() as ctx:
-        ctx.prec = CALCULATION_PRECISION
-        for k, due in enumerate(dates):
-            regular_interest = round_minor(balance * rate, rounding)
-            if parts:
-                part = parts[k]
-            elif k == term - 1:
-                part = balance
-            else:
-                part = max(0, min(payment - regular_interest, balance))
-            interest = (
-                round_minor(balance * first_rate, rounding)
-                if k == 0 and first_rate is not None
-                else regular_interest
-            )
-            instalments.append(Instalment(start_seq + k, due, part, interest))
-            balance -= part
-    return tuple(instalments)

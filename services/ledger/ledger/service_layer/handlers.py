@@ -39,6 +39,7 @@ from ledger.adapters.contract_shapes import (
 from ledger.adapters.penalty_batch import LoanFacts, NewCharge
 from ledger.adapters.records import ChargeRecord, InstalmentRecord, LoanState
 from ledger.domain import (
+    Instalment,
     LedgerComponent,
     LedgerDomainError,
     charge_booked_entry,
@@ -46,14 +47,14 @@ from ledger.domain import (
     rewrite_remaining_schedule,
 )
 from ledger.domain.charges import appends_like_replay, ensure_waivable, net_charges
-from ledger.domain.restructure import replace_instalment
+from ledger.domain.restructure import checked_exact_schedule, replace_instalment
 from ledger.service_layer.settlement import consequences, resettle
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.consumer import rejecting
 from lendkit.contracts.ledger import ChargeBooked, ScheduleRewritten
 from lendkit.contracts.money import Component as ContractComponent
 from lendkit.contracts.overdue import PenaltyAssessed, PenaltyWaived
-from lendkit.contracts.restructure import PlanAccepted
+from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2
 from lendkit.errors import Invalid, NotFound, ServiceError
 from lendkit.events import CloudEvent, new_event
 
@@ -82,6 +83,60 @@ async def on_penalty_waived(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
 @rejecting(LedgerDomainError, ServiceError)
 async def on_plan_accepted(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
     await rewrite_schedule(uow, event.payload(PlanAccepted), event.id)
+
+
+@rejecting(LedgerDomainError, ServiceError)
+async def on_plan_accepted_v2(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
+    """Book exactly the plan's schedule (``plan.accepted.v2``) after checking that it
+    conserves the outstanding principal. Booked today: schedule rewrites whose only
+    adjustment is a penalty waiver; capitalised amounts, other waivers, write-offs and
+    plans that keep the schedule are refused with the reason (dead letter), not guessed."""
+    plan = event.payload(PlanAcceptedV2)
+    unsupported = [
+        name
+        for name, present in (
+            ("capitalised amounts", bool(plan.capitalised)),
+            ("waivers other than penalty", any(a.kind != "penalty" for a in plan.waived)),
+            ("principal written off", plan.written_off_principal_minor > 0),
+            ("a plan that keeps the schedule", not plan.rewrites_schedule),
+            (
+                "carried deferred interest",
+                any(a.kind == "deferred_interest" for a in plan.carried_to_first),
+            ),
+        )
+        if present
+    ]
+    if unsupported:
+        raise Invalid(f"plan {plan.plan_id}: the ledger does not book {', '.join(unsupported)} yet")
+    if not plan.instalments:
+        raise Invalid(f"plan {plan.plan_id} has no instalments")
+    v1 = PlanAccepted(
+        plan_id=plan.plan_id,
+        loan_id=plan.loan_id,
+        option=plan.plan_type,
+        effective_date=plan.effective_date,
+        first_due_date=plan.instalments[0].due_date,
+        new_term=len(plan.instalments),
+        new_annual_rate=plan.new_annual_rate,
+        penalty_waiver_minor=sum(a.amount_minor for a in plan.waived if a.kind == "penalty"),
+    )
+    await rewrite_schedule(uow, v1, event.id, exact=plan)
+
+
+def exact_instalments(
+    plan: PlanAcceptedV2, outstanding_principal: int, start_seq: int
+) -> tuple[Instalment, ...]:
+    """The plan's own instalments, checked by :func:`ledger.domain.checked_exact_schedule`."""
+    return checked_exact_schedule(
+        plan.plan_id,
+        quoted_outstanding=plan.outstanding_principal_minor,
+        outstanding_principal=outstanding_principal,
+        start_seq=start_seq,
+        instalments=[
+            Instalment(i.seq, i.due_date, i.principal_minor, i.interest_minor)
+            for i in plan.instalments
+        ],
+    )
 
 
 async def book_charge(
@@ -250,7 +305,11 @@ async def _book_plain(
 
 
 async def rewrite_schedule(
-    uow: LedgerUnitOfWork, plan: PlanAccepted, source_event_id: str
+    uow: LedgerUnitOfWork,
+    plan: PlanAccepted,
+    source_event_id: str,
+    *,
+    exact: PlanAcceptedV2 | None = None,
 ) -> ScheduleRewritten:
     state: LoanState | None = await uow.loans.load(plan.loan_id)
     if state is None:
@@ -264,15 +323,19 @@ async def rewrite_schedule(
     if outstanding_principal == 0:
         raise Invalid("no principal is outstanding; the plan cannot re-amortise charges alone")
     rate = Decimal(plan.new_annual_rate)
-    new = rewrite_remaining_schedule(
-        outstanding_principal,
-        state.product,
-        annual_rate=rate,
-        term=plan.new_term,
-        first_due_date=plan.first_due_date,
-        start_seq=max(i.seq for i in state.instalments) + 1,
-    )
-    first_new = new.instalments[0].seq
+    start_seq = max(i.seq for i in state.instalments) + 1
+    if exact is None:
+        new_instalments = rewrite_remaining_schedule(
+            outstanding_principal,
+            state.product,
+            annual_rate=rate,
+            term=plan.new_term,
+            first_due_date=plan.first_due_date,
+            start_seq=start_seq,
+        ).instalments
+    else:
+        new_instalments = exact_instalments(exact, outstanding_principal, start_seq)
+    first_new = new_instalments[0].seq
     remaining = net_charges(state.charges)
     kept: list[InstalmentRecord] = []
     moves: list[tuple[LedgerComponent, int, int]] = []  # (component, from seq, amount)
@@ -299,7 +362,7 @@ async def rewrite_schedule(
         )
         moves += [(component, i.seq, amount) for component, amount in closing.moves]
     new_rows = [
-        InstalmentRecord.new(n.seq, n.due_date, n.principal, n.interest) for n in new.instalments
+        InstalmentRecord.new(n.seq, n.due_date, n.principal, n.interest) for n in new_instalments
     ]
     version = await uow.loans.next_version(loan.loan_id)
     loan.schedule_version, loan.annual_rate = version, rate

@@ -133,6 +133,18 @@ async def test_a_valid_policy_is_accepted_and_published_in_full(ledger: Ledger) 
         "max_restructures_in_12_months": 1,
         "offer_expiry_days": 7,
         "allowed_options": ["term_extension"],
+        # the restructure service's eligibility, maker-checker and promise knobs, written out
+        "min_payments_made": 0,
+        "hardship_reason_required_for": [],
+        "max_discount_bps": 0,
+        "max_extension_periods": 12,
+        "max_holiday_periods": 3,
+        "deferred_interest": "capitalise",
+        "approval_threshold_minor": 0,
+        "plan_grace_days": 5,
+        "on_break": "resume_collections",
+        "promise_grace_days": 2,
+        "promise_amount_threshold_minor": 0,
     }
 
 

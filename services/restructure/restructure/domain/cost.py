@@ -1,0 +1,51 @@
+"""Effective annual cost of a schedule: the annual rate ``i`` at which the payments,
+discounted by ``(1 + i) ** (days / 365)`` from the start date, equal the amount financed
+(the APRC convention). Solved by bisection in ``Decimal``; no floats."""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from lendkit.schedules import CALCULATION_PRECISION
+
+_LOW, _HIGH = Decimal("-0.99"), Decimal("100")
+_QUANTUM = Decimal("0.0001")
+
+
+def effective_annual_cost(
+    financed: int, start: date, payments: Sequence[tuple[date, int]]
+) -> Decimal:
+    """The effective annual rate (4 decimals) of repaying ``financed`` by ``payments``.
+
+    >>> effective_annual_cost(10000, date(2026, 1, 1), [(date(2027, 1, 1), 11000)])
+    Decimal('0.1000')
+    """
+    if financed <= 0 or not payments:
+        return Decimal("0.0000")
+    with decimal.localcontext() as ctx:
+        ctx.prec = CALCULATION_PRECISION
+        flows = [
+            (Decimal(max(0, (d - start).days)) / 365, Decimal(amount)) for d, amount in payments
+        ]
+
+        def npv(rate: Decimal) -> Decimal:
+            base = 1 + rate
+            return sum((a / base**t for t, a in flows), Decimal(0)) - financed
+
+        low, high = _LOW, _HIGH
+        if npv(high) > 0:
+            return high.quantize(_QUANTUM)
+        if npv(low) < 0:
+            return low.quantize(_QUANTUM)
+        for _ in range(200):
+            mid = (low + high) / 2
+            if npv(mid) > 0:
+                low = mid
+            else:
+                high = mid
+            if high - low < Decimal("1e-12"):
+                break
+        return ((low + high) / 2).quantize(_QUANTUM, rounding=decimal.ROUND_HALF_EVEN)
