@@ -138,11 +138,11 @@ class ServiceRuntime(Generic[U]):
         if not background:
             return
         if self.settings.run_outbox_relay:
-            self._spawn(lambda: self.relay().run(self._stop), "outbox-relay")
+            self.spawn(lambda: self.relay().run(self._stop), "outbox-relay")
         if self.settings.run_consumers and self.consumer_spec is not None:
-            self._spawn(lambda: self.consumer().run(self._stop), "consumer")
+            self.spawn(lambda: self.consumer().run(self._stop), "consumer")
         if self.settings.run_kit_retention:
-            self._spawn(self._retention, "kit-retention")
+            self.spawn(self._retention, "kit-retention")
 
     async def _retention(self) -> None:
         await run_retention(
@@ -166,7 +166,7 @@ class ServiceRuntime(Generic[U]):
                 await self.producer.stop()
                 await asyncio.sleep(1.0)
 
-    def _spawn(self, loop: Callable[[], Awaitable[None]], name: str) -> None:
+    def spawn(self, loop: Callable[[], Awaitable[None]], name: str) -> None:
         """Run ``loop`` until stop; if it crashes, log and start it again."""
 
         async def guarded() -> None:
@@ -180,6 +180,11 @@ class ServiceRuntime(Generic[U]):
                     await asyncio.sleep(1.0)
 
         self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set when the runtime stops: a service's own background loop (``spawn``) ends then."""
+        return self._stop
 
     async def stop(self) -> None:
         self._stop.set()

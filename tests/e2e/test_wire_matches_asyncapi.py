@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 from aiokafka import AIOKafkaConsumer
 
+from lendkit.contracts.money import InstalmentTerms
 from lendkit.contracts.notifier import (
     MessageDeferred,
     MessageDelivered,
@@ -26,7 +27,7 @@ from lendkit.contracts.notifier import (
     MessageSent,
     MessageSuppressed,
 )
-from lendkit.contracts.restructure import PlanAccepted
+from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2
 from lendkit.events import new_event
 from lendkit.events.generate import contract_specs
 from lendkit.testing import KAFKA, eventually
@@ -205,6 +206,27 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
         source="restructure",
     )
     await _wait_for(platform, "ledger.loans", "ledger.schedule.rewritten.v1", loan_id)
+    # The exact-schedule version, for a loan no service knows (both consumers refuse it to
+    # their dead letters; here only its shape on the wire matters).
+    await _publish(
+        platform,
+        PlanAcceptedV2(
+            plan_id=uuid.uuid4().hex,
+            loan_id=f"WIRE-NONE-{uuid.uuid4().hex[:6]}",
+            plan_type="rate_reduction",
+            currency="CNY",
+            effective_date=date(2026, 9, 18),
+            new_annual_rate="0",
+            rewrites_schedule=True,
+            outstanding_principal_minor=1_000,
+            instalments=[
+                InstalmentTerms(
+                    seq=4, due_date=date(2026, 10, 18), principal_minor=1_000, interest_minor=0
+                )
+            ],
+        ),
+        source="restructure",
+    )
 
     # Paid off (more than everything, the rest stays a credit balance): every instalment
     # settled, the loan settled and cured.

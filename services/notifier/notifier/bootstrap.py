@@ -48,16 +48,16 @@ class NotifierRuntime(ServiceRuntime[NotifierUnitOfWork]):
         await super().start(background=background)
         settings = self.settings
         if background and isinstance(settings, Settings) and settings.run_dispatcher:
-            self._spawn(self._dispatch_loop, "dispatcher")
+            self.spawn(self._dispatch_loop, "dispatcher")
 
     async def _dispatch_loop(self) -> None:
         interval = (
             self.settings.dispatch_interval_ms / 1000 if isinstance(self.settings, Settings) else 1
         )
-        while not self._stop.is_set():
+        while not self.stopping.is_set():
             await dispatch(self.uow, self.providers, CLOCK.now())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=interval)
+                await asyncio.wait_for(self.stopping.wait(), timeout=interval)
 
 
 def create_runtime(settings: Settings | None = None) -> NotifierRuntime:

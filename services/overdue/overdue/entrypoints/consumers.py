@@ -25,6 +25,7 @@ CONSUMERS: ConsumerSpec[OverdueUnitOfWork] = ConsumerSpec(
         ledger.ScheduleRewritten: handlers.on_schedule_rewritten,
         ledger.BusinessDayClosed: handlers.on_business_day_closed,
         restructure.PlanAccepted: handlers.on_plan_accepted,
+        restructure.PlanAcceptedV2: handlers.on_plan_accepted_v2,
         notifier.MessageDelivered: handlers.on_message_delivered,
     },
 )

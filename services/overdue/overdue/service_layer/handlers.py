@@ -161,9 +161,21 @@ async def on_business_day_closed(uow: OverdueUnitOfWork, event: CloudEvent) -> N
 @rejecting()
 async def on_plan_accepted(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     plan = event.payload(restructure.PlanAccepted)
-    loan = await _known_loan(uow, plan.loan_id)
+    await _pause_for_plan(uow, plan.loan_id, plan.plan_id)
+
+
+@rejecting()
+async def on_plan_accepted_v2(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
+    """The plan with its exact schedule: delinquency pauses as for v1 until the ledger's
+    rewritten schedule arrives."""
+    plan = event.payload(restructure.PlanAcceptedV2)
+    await _pause_for_plan(uow, plan.loan_id, plan.plan_id)
+
+
+async def _pause_for_plan(uow: OverdueUnitOfWork, loan_id: str, plan_id: str) -> None:
+    loan = await _known_loan(uow, loan_id)
     await pause_loan(
-        uow, loan, reason=_plan_reason(plan.plan_id), actor=RESTRUCTURE_ACTOR, plan_id=plan.plan_id
+        uow, loan, reason=_plan_reason(plan_id), actor=RESTRUCTURE_ACTOR, plan_id=plan_id
     )
 
 
