@@ -43,6 +43,7 @@ from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from ledger.settings import Settings
 from lendkit.auth import Admin, Anyone, Ops, Principal, Role, Staff, ensure_may_see
 from lendkit.contracts.ledger import LoanDisbursed
+from lendkit.errors import NotFound
 from lendkit.idempotency import IdempotencyKey, idempotent_post
 from lendkit.openapi import (
     AUTH,
@@ -75,8 +76,9 @@ def _clock(request: Request) -> LedgerClock:
     return LedgerClock.from_settings(_settings(request))
 
 
-def _no_such_resource() -> ProblemError:
-    return ProblemError(404, "Not Found", "No such resource")
+def _no_such_resource() -> NotFound:
+    """The same answer for a missing loan and another borrower's (existence not disclosed)."""
+    return NotFound("No such resource")
 
 
 async def _visible_loan(session: ReadSession, principal: Principal, loan_id: str) -> LoanRecord:

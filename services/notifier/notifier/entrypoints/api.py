@@ -5,7 +5,6 @@ reads of the contact-attempt record. Addresses are written here and never answer
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -30,6 +29,7 @@ from notifier.entrypoints.schemas import (
     ProfileOut,
 )
 from notifier.service_layer import commands
+from notifier.service_layer.clock import CLOCK
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
 router = service_router("notifier")
@@ -140,7 +140,7 @@ async def post_preferences(
             borrower_id,
             language=body.language,
             opted_out=body.opted_out,
-            now=datetime.now(UTC),
+            now=CLOCK.now(),
         )
         return 200, _profile_out(profile)
 
@@ -170,7 +170,7 @@ async def post_inbound_message(
 ) -> JSONResponse:
     async def work(uow: NotifierUnitOfWork) -> tuple[int, Any]:
         opted = await commands.inbound_message(
-            uow, body.channel, body.from_address, body.text, datetime.now(UTC)
+            uow, body.channel, body.from_address, body.text, CLOCK.now()
         )
         return 200, InboundOut(opted_out=opted).model_dump()
 
