@@ -1,0 +1,1 @@
+"""Operations helpers shared by the ops CLI, the console and the simulator."""
