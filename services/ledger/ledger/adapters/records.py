@@ -16,6 +16,7 @@ __all__ = [
     "LoanRecord",
     "LoanState",
     "PaymentRecord",
+    "SettlementOffer",
 ]
 
 
@@ -114,3 +115,19 @@ class LoanState:
 
     def instalment(self, seq: int) -> InstalmentRecord | None:
         return next((i for i in self.instalments if i.seq == seq), None)
+
+
+@dataclass(frozen=True)
+class SettlementOffer:
+    """A discounted settlement the ledger holds: ``amount`` paid from ``accepted_on`` to
+    ``deadline`` settles the loan; the quoted penalty and fee waivers are booked then."""
+
+    plan_id: str
+    loan_id: str
+    amount: int
+    deadline: date
+    accepted_on: date
+    waived_penalty: int = 0
+    waived_fee: int = 0
+    status: str = "pending"
+    resolved_on: date | None = None
