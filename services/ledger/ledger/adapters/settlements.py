@@ -34,8 +34,7 @@ def _offer(row: Row[Any]) -> SettlementOffer:
         amount=m["amount"],
         deadline=m["deadline"],
         accepted_on=m["accepted_on"],
-        waived_penalty=m["waived_penalty"],
-        waived_fee=m["waived_fee"],
+        plan=m["plan"],
         status=m["status"],
         resolved_on=m["resolved_on"],
     )
@@ -56,8 +55,7 @@ class SettlementRepository:
                 amount=offer.amount,
                 deadline=offer.deadline,
                 accepted_on=offer.accepted_on,
-                waived_penalty=offer.waived_penalty,
-                waived_fee=offer.waived_fee,
+                plan=dict(offer.plan),
             )
             .on_conflict_do_nothing()
             .returning(settlements.c.plan_id)

@@ -229,8 +229,8 @@ settlements = Table(
     Column("amount", BigInteger, nullable=False),
     Column("deadline", Date, nullable=False),
     Column("accepted_on", Date, nullable=False),
-    Column("waived_penalty", BigInteger, nullable=False, server_default="0"),
-    Column("waived_fee", BigInteger, nullable=False, server_default="0"),
+    #: The accepted plan as received (``PlanAcceptedV2``), booked exactly when completed.
+    Column("plan", JSONB, nullable=False),
     Column("status", Text, nullable=False, server_default="pending"),
     Column("resolved_on", Date, nullable=True),
     _created_at(),

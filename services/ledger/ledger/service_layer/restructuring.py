@@ -16,12 +16,15 @@ Plans that keep the schedule: a penalty / fee waiver is booked on the instalment
 it, oldest first (``ChargeBooked`` per instalment, then ``ledger.plan.booked``); a promise
 to pay books nothing.
 
-Discounted settlements are held (``uow.settlements``): when the live payments valued from
-acceptance to the deadline reach the amount (:func:`review_settlement`, after every
-payment), the quoted penalty and fee waivers are booked (the replay then puts the
-settlement's money on interest and principal), the remainder is forgiven (penalty, fees,
-recognised interest waived; principal written off last) by closing every open instalment
-at what was paid, and the loan settles: ``ledger.settlement.completed``. A settlement whose
+Discounted settlements are held (``uow.settlements``, the plan as received): when the
+live payments valued from acceptance to the deadline reach the amount
+(:func:`review_settlement`, after every payment), the plan is booked exactly as quoted on
+the position at acceptance (the payments before it stand): the open instalments closed,
+the lump (the principal not written off, with the carried amounts) due on the deadline,
+the quoted penalty, fees and interest waived and the principal written off. The replay
+puts the settlement's payments on the lump; whatever is still owed (charges assessed
+since acceptance) is forgiven too, and the loan settles: ``ledger.settlement.completed``.
+While a settlement is pending, other plans for the loan are refused. A settlement whose
 deadline has passed lapses at that day's close of business (:func:`lapse_settlements`):
 ``ledger.settlement.lapsed``, nothing else changes.
 """
@@ -29,7 +32,7 @@ deadline has passed lapses at that day's close of business (:func:`lapse_settlem
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -44,10 +47,10 @@ from ledger.domain import (
     rewrite_remaining_schedule,
 )
 from ledger.domain.charges import net_charges
+from ledger.domain.resettlement import replay_loan
 from ledger.domain.restructure import (
     PLAN_COMPONENTS,
     PlanDisposition,
-    charged_by_seq,
     checked_exact_schedule,
     moved_totals,
     plan_adjustments,
@@ -121,6 +124,7 @@ async def book_plan(uow: LedgerUnitOfWork, plan: PlanAcceptedV2, source_event_id
     else:
         if not plan.instalments:
             raise Invalid(f"plan {plan.plan_id} has no instalments")
+        await _no_pending_settlement(uow, plan)
         v1 = PlanAccepted(
             plan_id=plan.plan_id,
             loan_id=plan.loan_id,
@@ -166,6 +170,15 @@ def _close_open_instalments(
     return kept, moves
 
 
+@dataclass
+class _Rewrite:
+    rewritten: ScheduleRewritten
+    events: list[CloudEvent]
+    moves: list[Move]
+    first_new: int
+    carried: Mapping[str, int]
+
+
 async def rewrite_schedule(
     uow: LedgerUnitOfWork,
     plan: PlanAccepted,
@@ -173,7 +186,56 @@ async def rewrite_schedule(
     *,
     exact: PlanAcceptedV2 | None = None,
 ) -> ScheduleRewritten:
+    """Rewrite the remaining schedule from ``plan`` (v1), or book ``exact`` (v2)."""
     state = await _load(uow, plan.loan_id)
+    loan = state.loan
+    if exact is not None:
+        await _no_pending_settlement(uow, exact)
+    done = await _rewrite(uow, state, plan, source_event_id, exact=exact)
+    if exact is not None:
+        terms_ = disposition(exact)
+        booked = PlanBooked(
+            loan_id=loan.loan_id,
+            plan_id=plan.plan_id,
+            plan_type=exact.plan_type,
+            booked_on=plan.effective_date,
+            schedule_version=done.rewritten.schedule_version,
+            rewrote_schedule=True,
+            capitalised=_booked(terms_.capitalised),
+            carried_to_first=_booked(done.carried),
+            waived=_booked(terms_.waived),
+        )
+        done.events.append(new_event(booked, source=uow.source))
+    await uow.emit_all(done.events)
+    carried_penalty = sum(a for c, _, a in done.moves if c is LedgerComponent.PENALTY)
+    if exact is None and (waiver := min(plan.penalty_waiver_minor, carried_penalty)):
+        # Every unpaid penalty now sits on the first new instalment: the plan waives from it
+        # (at most what it carries there), audited like any waiver and published as
+        # ChargeBooked with the amount booked.
+        await book_charge(
+            uow,
+            loan_id=loan.loan_id,
+            seq=done.first_new,
+            component=LedgerComponent.PENALTY,
+            amount=-waiver,
+            currency=loan.currency,
+            business_date=plan.effective_date,
+            source_event_id=f"{source_event_id}:penalty-waiver",
+        )
+    return done.rewritten
+
+
+async def _rewrite(
+    uow: LedgerUnitOfWork,
+    state: LoanState,
+    plan: PlanAccepted,
+    source_event_id: str,
+    *,
+    exact: PlanAcceptedV2 | None,
+) -> _Rewrite:
+    """The new schedule version, the charges and journal entries that move, capitalise,
+    waive and write off, the re-settlement; the events, not yet emitted. Open instalments
+    are closed at what their ``outstanding`` says is paid."""
     loan = state.loan
     replaced = [i for i in state.instalments if i.owed > 0]
     if not replaced:
@@ -279,36 +341,17 @@ async def rewrite_schedule(
         balances=open_balances(state.instalments),
     )
     events = [new_event(rewritten, source=uow.source), *consequences(uow.source, state, result)]
-    if exact is not None and plan_terms is not None and adjustments is not None:
-        booked = PlanBooked(
-            loan_id=loan.loan_id,
-            plan_id=plan.plan_id,
-            plan_type=exact.plan_type,
-            booked_on=plan.effective_date,
-            schedule_version=version,
-            rewrote_schedule=True,
-            capitalised=_booked(plan_terms.capitalised),
-            carried_to_first=_booked(adjustments.carried),
-            waived=_booked(plan_terms.waived),
+    carried = {} if adjustments is None else adjustments.carried
+    return _Rewrite(rewritten, events, moves, first_new, carried)
+
+
+async def _no_pending_settlement(uow: LedgerUnitOfWork, plan: PlanAcceptedV2) -> None:
+    pending = await uow.settlements.pending_for(plan.loan_id)
+    if pending is not None and pending.plan_id != plan.plan_id:
+        raise Conflict(
+            f"loan {plan.loan_id} has a pending settlement (plan {pending.plan_id}) until "
+            f"{pending.deadline}; plan {plan.plan_id} is not booked"
         )
-        events.append(new_event(booked, source=uow.source))
-    await uow.emit_all(events)
-    carried_penalty = sum(a for c, _, a in moves if c is LedgerComponent.PENALTY)
-    if exact is None and (waiver := min(plan.penalty_waiver_minor, carried_penalty)):
-        # Every unpaid penalty now sits on the first new instalment: the plan waives from it
-        # (at most what it carries there), audited like any waiver and published as
-        # ChargeBooked with the amount booked.
-        await book_charge(
-            uow,
-            loan_id=loan.loan_id,
-            seq=first_new,
-            component=LedgerComponent.PENALTY,
-            amount=-waiver,
-            currency=loan.currency,
-            business_date=plan.effective_date,
-            source_event_id=f"{source_event_id}:penalty-waiver",
-        )
-    return rewritten
 
 
 def _refuse_unless(plan: PlanAcceptedV2, state: LoanState, problems: list[str]) -> None:
@@ -328,6 +371,7 @@ def _refuse_unless(plan: PlanAcceptedV2, state: LoanState, problems: list[str]) 
 async def waive_for_plan(uow: LedgerUnitOfWork, plan: PlanAcceptedV2, source_event_id: str) -> None:
     """A plan that keeps the schedule and waives penalty and fees (full or partial): each
     waiver booked on the instalments that owe it, oldest first."""
+    await _no_pending_settlement(uow, plan)
     state = await _load(uow, plan.loan_id)
     waived = _by_kind(plan.waived)
     problems = []
@@ -393,12 +437,13 @@ async def hold_settlement(uow: LedgerUnitOfWork, plan: PlanAcceptedV2) -> Settle
         plan.plan_id,
         quoted_outstanding=plan.outstanding_principal_minor,
         outstanding_principal=_outstanding_principal(state),
-        start_seq=lump.seq,
+        start_seq=max(i.seq for i in state.instalments) + 1,
         instalments=[Instalment(lump.seq, lump.due_date, lump.principal_minor, 0)],
         written_off_principal=plan.written_off_principal_minor,
     )
+    if lump.interest_minor:
+        raise Invalid(f"plan {plan.plan_id}: a settlement's lump carries no interest")
     assert plan.settlement_deadline is not None
-    waived = _by_kind(plan.waived)
     offer = SettlementOffer(
         plan_id=plan.plan_id,
         loan_id=plan.loan_id,
@@ -407,8 +452,7 @@ async def hold_settlement(uow: LedgerUnitOfWork, plan: PlanAcceptedV2) -> Settle
         + sum(a.amount_minor for a in plan.carried_to_first),
         deadline=plan.settlement_deadline,
         accepted_on=plan.effective_date,
-        waived_penalty=waived.get("penalty", 0),
-        waived_fee=waived.get("fee", 0),
+        plan=plan.model_dump(mode="json"),
     )
     if not await uow.settlements.add(offer):
         pending = await uow.settlements.pending_for(plan.loan_id)
@@ -446,40 +490,42 @@ async def review_settlement(uow: LedgerUnitOfWork, state: LoanState, on: date) -
 async def _complete_settlement(
     uow: LedgerUnitOfWork, state: LoanState, offer: SettlementOffer, paid: int, on: date
 ) -> list[CloudEvent]:
+    """Book the held plan exactly (as of acceptance: the settlement's own payments then pay
+    the lump), then forgive whatever is still owed (charges assessed since)."""
     loan = state.loan
+    plan = PlanAcceptedV2.model_validate(offer.plan)
     reference = f"settlement:{offer.plan_id}"
-    waived: dict[str, int] = {}
-    entries: list[JournalEntry] = []
-    # 1. The quoted penalty and fee waivers: the replay then puts the settlement's money on
-    #    interest and principal, as the quote did.
-    seqs = [i.seq for i in state.instalments]
-    for kind, amount in (("penalty", offer.waived_penalty), ("fee", offer.waived_fee)):
-        component = PLAN_COMPONENTS[kind]
-        charged = charged_by_seq(net_charges(state.charges), component, on, seqs)
-        for seq, take in spread_waiver(charged, min(amount, sum(charged.values()))):
-            charge = await uow.loans.add_charge(
-                loan.loan_id,
-                seq=seq,
-                component=component,
-                amount=-take,
-                kind="waived",
-                business_date=on,
-                source_event_id=f"{reference}:waive:{kind}:{seq}",
-            )
-            assert charge is not None
-            state.charges.append(charge)
-            entries.append(charge_waived_entry(component, take, loan.currency))
-            waived[kind] = waived.get(kind, 0) + take
-    await uow.loans.add_journal_entries(
-        loan.loan_id, entries, business_date=on, reference=reference
+    # The position the plan was quoted on: what the payments before acceptance left owed.
+    before = replay_loan(
+        [i.contractual() for i in state.instalments],
+        [p for p in state.payments if p.value_date < offer.accepted_on],
+        state.charges,
+        state.product.allocation_order,
     )
-    events = consequences(uow.source, state, await resettle(uow.loans, state, on))
-    # 2. The remainder forgiven: every open instalment closed at what was paid.
-    version = loan.schedule_version
-    written_off = _outstanding_principal(state)
-    replaced = [i.seq for i in state.instalments if i.owed > 0]
-    if replaced:
+    owed_then = {due.seq: due for due in before.outstanding}
+    for i in state.instalments:
+        i.outstanding = {c: owed_then[i.seq].owes(c) for c in LedgerComponent}
+    lump = plan.instalments[0]
+    as_v1 = PlanAccepted(
+        plan_id=plan.plan_id,
+        loan_id=plan.loan_id,
+        option=plan.plan_type,
+        effective_date=on,
+        first_due_date=lump.due_date,
+        new_term=1,
+        new_annual_rate=plan.new_annual_rate,
+    )
+    done = await _rewrite(uow, state, as_v1, reference, exact=plan)
+    events = done.events
+    waived = _by_kind(plan.waived)
+    written_off = plan.written_off_principal_minor
+    version = done.rewritten.schedule_version
+    residue = [i.seq for i in state.instalments if i.owed > 0]
+    if residue:
+        # Owed beyond the quote (a penalty assessed since acceptance, say): forgiven too,
+        # every open instalment closed at what was paid.
         kept, moves = _close_open_instalments(state)
+        residue_principal = _outstanding_principal(state)
         version = await uow.loans.next_version(loan.loan_id)
         loan.schedule_version = version
         await uow.loans.add_schedule_version(
@@ -499,15 +545,16 @@ async def _complete_settlement(
                 amount=-amount,
                 kind="written_off",
                 business_date=on,
-                source_event_id=f"{reference}:{n}",
+                source_event_id=f"{reference}:residue:{n}",
             )
             assert charge is not None
             state.charges.append(charge)
             closing.append(charge_waived_entry(component, amount, loan.currency))
             kind = component.value.lower()
             waived[kind] = waived.get(kind, 0) + amount
-        if written_off:
-            closing.append(principal_written_off_entry(written_off, loan.currency))
+        if residue_principal:
+            closing.append(principal_written_off_entry(residue_principal, loan.currency))
+            written_off += residue_principal
         await uow.loans.add_journal_entries(
             loan.loan_id, closing, business_date=on, reference=reference
         )
@@ -517,10 +564,10 @@ async def _complete_settlement(
             loan_id=loan.loan_id,
             schedule_version=version,
             plan_id=offer.plan_id,
-            reason="discounted_settlement",
+            reason=plan.plan_type,
             effective_date=on,
             annual_rate=str(loan.annual_rate),
-            instalments=terms(i for i in state.instalments if i.seq >= min(replaced)),
+            instalments=terms(i for i in state.instalments if i.seq >= min(residue)),
             balances=open_balances(state.instalments),
         )
         events += [new_event(rewritten, source=uow.source)]

@@ -7,6 +7,7 @@ Create Date: 2026-12-02
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0006"
 down_revision = "0005"
@@ -20,8 +21,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("deadline", sa.Date(), nullable=False),
         sa.Column("accepted_on", sa.Date(), nullable=False),
-        sa.Column("waived_penalty", sa.BigInteger(), nullable=False, server_default="0"),
-        sa.Column("waived_fee", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("plan", postgresql.JSONB(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False, server_default="pending"),
         sa.Column("resolved_on", sa.Date(), nullable=True),
         sa.Column(

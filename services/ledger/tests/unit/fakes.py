@@ -25,7 +25,13 @@ from ledger.adapters.records import (
     PaymentRecord,
     SettlementOffer,
 )
-from ledger.domain import AllocationResult, JournalEntry, LedgerComponent, LoanProduct
+from ledger.domain import (
+    AllocationResult,
+    JournalEntry,
+    LedgerComponent,
+    LoanProduct,
+    charge_booked_entry,
+)
 from ledger.domain.clock import ClosedDay
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.contracts.ledger import ChargeBooked
@@ -277,6 +283,13 @@ class FakePenaltyBatch:
                     c.amount,
                     "assessed",
                     c.business_date,
+                )
+            )
+            stored.journal.append(
+                (
+                    charge_booked_entry(LedgerComponent(component), c.amount, c.currency),
+                    c.business_date,
+                    c.source_event_id,
                 )
             )
             for i in stored.state.instalments:
