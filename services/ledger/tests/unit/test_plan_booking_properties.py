@@ -65,7 +65,7 @@ from .fakes import FakeLedgerUnitOfWork
 pytestmark = pytest.mark.unit
 
 DISBURSED = date(2025, 1, 10)
-P, I, PEN, FEE = (
+P, INT, PEN, FEE = (
     LedgerComponent.PRINCIPAL,
     LedgerComponent.INTEREST,
     LedgerComponent.PENALTY,
@@ -152,9 +152,9 @@ def position(uow: FakeLedgerUnitOfWork, as_of: date) -> LoanPosition:
             product.rounding,
         ),
         unpaid=tuple(
-            ScheduledInstalment(i.seq, i.due_date, i.outstanding[P], i.outstanding[I])
+            ScheduledInstalment(i.seq, i.due_date, i.outstanding[P], i.outstanding[INT])
             for i in s.instalments
-            if i.outstanding[P] or i.outstanding[I]
+            if i.outstanding[P] or i.outstanding[INT]
         ),
         penalty=sum(i.outstanding[PEN] for i in s.instalments),
         fee=sum(i.outstanding[FEE] for i in s.instalments),
@@ -169,7 +169,7 @@ def assert_reconciles(uow: FakeLedgerUnitOfWork) -> None:
     owed = {c: sum(i.outstanding[c] for i in s.instalments) for c in LedgerComponent}
     unrecognised = sum(i.interest for i in s.instalments if not i.interest_recognised)
     assert books[Account.LOAN_PRINCIPAL] == owed[P]
-    assert books[Account.INTEREST_RECEIVABLE] == owed[I] - unrecognised
+    assert books[Account.INTEREST_RECEIVABLE] == owed[INT] - unrecognised
     assert books[Account.PENALTY_RECEIVABLE] == owed[PEN]
     assert books[Account.FEE_RECEIVABLE] == owed[FEE]
     assert -books[Account.BORROWER_CREDIT] == s.loan.credit_balance
@@ -276,7 +276,7 @@ async def _check_booking(uow: FakeLedgerUnitOfWork, pos: LoanPosition, quote: Qu
         head = s.instalment(first)
         assert head is not None
         carried_interest = quote.carried.get("interest", 0) + quote.carried.get(DEFERRED, 0)
-        assert head.outstanding[I] == head.interest + carried_interest
+        assert head.outstanding[INT] == head.interest + carried_interest
         assert head.outstanding[PEN] == quote.carried.get("penalty", 0)
         assert head.outstanding[FEE] == quote.carried.get("fee", 0)
         assert all(i.owed == 0 for i in s.instalments if i.seq < first)
