@@ -189,8 +189,7 @@ async def rewrite_schedule(
     """Rewrite the remaining schedule from ``plan`` (v1), or book ``exact`` (v2)."""
     state = await _load(uow, plan.loan_id)
     loan = state.loan
-    if exact is not None:
-        await _no_pending_settlement(uow, exact)
+    await _no_pending_settlement(uow, exact or plan)
     done = await _rewrite(uow, state, plan, source_event_id, exact=exact)
     if exact is not None:
         terms_ = disposition(exact)
@@ -345,7 +344,10 @@ async def _rewrite(
     return _Rewrite(rewritten, events, moves, first_new, carried)
 
 
-async def _no_pending_settlement(uow: LedgerUnitOfWork, plan: PlanAcceptedV2) -> None:
+async def _no_pending_settlement(
+    uow: LedgerUnitOfWork, plan: PlanAccepted | PlanAcceptedV2
+) -> None:
+    """While a settlement is held, the loan's schedule stays as the settlement was quoted."""
     pending = await uow.settlements.pending_for(plan.loan_id)
     if pending is not None and pending.plan_id != plan.plan_id:
         raise Conflict(

@@ -362,3 +362,31 @@ async def test_a_quote_on_another_balance_is_refused_with_the_reason() -> None:
             await handlers.on_plan_accepted_v2(
                 uow.as_ledger(), new_event(plan, source="restructure")
             )
+
+
+async def test_while_a_settlement_is_held_another_plan_is_refused() -> None:
+    uow, as_of = await _overdue((ScheduleType.ANNUITY, Decimal("0.12"), 3, 300_000, 1, 5, 500, 0))
+    pos = position(uow, as_of)
+    await _book(uow, discounted_settlement(pos, 100_000, as_of + timedelta(days=10)), pos)
+    plan = plan_accepted("PLAN-2", term_extension(pos, 2), pos, as_of)
+    async with uow:
+        with pytest.raises(RejectedEvent, match="has a pending settlement"):
+            await handlers.on_plan_accepted_v2(
+                uow.as_ledger(), new_event(plan, source="restructure")
+            )
+    assert state(uow).loan.schedule_version == 1
+
+
+async def test_a_plan_capitalising_more_than_is_owed_is_refused_naming_the_amount() -> None:
+    uow, as_of = await _overdue((ScheduleType.ANNUITY, Decimal("0.12"), 3, 300_000, 1, 5, 500, 0))
+    pos = position(uow, as_of)
+    richer = LoanPosition(pos.loan_id, pos.as_of, pos.terms, pos.unpaid, penalty=900)
+    plan = plan_accepted(
+        "PLAN-1", term_extension(richer, 2, capitalise_arrears=True), richer, as_of
+    )
+    async with uow:
+        with pytest.raises(RejectedEvent, match="penalty: the plan capitalises 900"):
+            await handlers.on_plan_accepted_v2(
+                uow.as_ledger(), new_event(plan, source="restructure")
+            )
+    assert state(uow).loan.schedule_version == 1
