@@ -1,6 +1,7 @@
 """What goes over Kafka is what ``docs/asyncapi.json`` says: one loan's life through the
 ledger and the overdue service (missed instalment, penalties, stages, credit-report gate,
-pause and resume, a waiver, a reversed payment, a restructuring, payoff), then every
+pause and resume, a waiver, a reversed payment, a restructuring, payoff; discounted
+settlements paid in time and lapsed on two more loans), then every
 message on the platform's topics is read raw and checked against the AsyncAPI document:
 its channel lists the message, and its headers, key and payload validate against the
 message's header schema, key binding and payload schema. Every event type of the catalogue
@@ -139,6 +140,15 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
         "disbursed_on": "2026-08-10",
     }
     await open_loan(ledger, product, loan)
+    # Two loans for discounted settlements: one paid in time, one lapsing.
+    settle_id, lapse_id = (f"WIRE-S-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    for other in (settle_id, lapse_id):
+        r = await ledger.client.post(
+            "/loans",
+            json={**loan, "loan_id": other},
+            headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert r.status_code == 201, r.text
 
     # Missed instalment 1 (due 2026-09-10): reminder, due, overdue, penalties, stages, notice.
     await close_business_days(ledger, date(2026, 9, 7), date(2026, 9, 15))
@@ -228,6 +238,43 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
         source="restructure",
     )
 
+    # Discounted settlements (2,000.00 of the 3,000.00 principal, 1,000.00 written off): held
+    # (ledger.plan.booked), one paid in time (ledger.settlement.completed), one lapsing at
+    # the close of its deadline day (ledger.settlement.lapsed).
+    for other, deadline in ((settle_id, date(2026, 9, 30)), (lapse_id, date(2026, 9, 18))):
+        await _publish(
+            platform,
+            PlanAcceptedV2(
+                plan_id=uuid.uuid4().hex,
+                loan_id=other,
+                plan_type="discounted_settlement",
+                currency="CNY",
+                effective_date=date(2026, 9, 18),
+                new_annual_rate="0.12",
+                rewrites_schedule=True,
+                outstanding_principal_minor=300_000,
+                instalments=[
+                    InstalmentTerms(
+                        seq=4, due_date=deadline, principal_minor=200_000, interest_minor=0
+                    )
+                ],
+                written_off_principal_minor=100_000,
+                settlement_deadline=deadline,
+            ),
+            source="restructure",
+        )
+        await _wait_for(platform, "ledger.loans", "ledger.plan.booked.v1", other)
+    await _post(
+        ledger,
+        f"/loans/{settle_id}/payments",
+        {
+            "external_reference": uuid.uuid4().hex,
+            "amount_minor": 200_000,
+            "value_date": "2026-09-18",
+        },
+    )
+    await _wait_for(platform, "ledger.loans", "ledger.settlement.completed.v1", settle_id)
+
     # Paid off (more than everything, the rest stays a credit balance): every instalment
     # settled, the loan settled and cured.
     async def penalties_in() -> bool:
@@ -246,6 +293,8 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
     )
     await _wait_for(platform, "ledger.loans", "ledger.loan.settled.v1", loan_id)
     await _wait_for(platform, "overdue.loans", "overdue.loan.cured.v1", loan_id)
+    await close_business_days(ledger, date(2026, 9, 18), date(2026, 9, 18))
+    await _wait_for(platform, "ledger.loans", "ledger.settlement.lapsed.v1", lapse_id)
 
     asyncapi = json.loads((DOCS / "asyncapi.json").read_text())
     messages = asyncapi["components"]["messages"]

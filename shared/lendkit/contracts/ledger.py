@@ -10,7 +10,7 @@ than what it already applied (a replayed dead letter never rolls its state back)
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -23,6 +23,7 @@ from lendkit.contracts.money import (
     MinorUnits,
     NonNegativeMinor,
     Rate,
+    Shape,
 )
 from lendkit.contracts.topics import LEDGER_LOANS, LEDGER_PRODUCTS
 from lendkit.events.catalogue import EventPayload, event_type
@@ -231,6 +232,71 @@ class ScheduleRewritten(EventPayload):
     instalments: list[InstalmentTerms]
     balances: list[InstalmentBalance]
     loan_version: LoanVersion = None
+
+
+BookedKind = Literal["interest", "penalty", "fee", "deferred_interest"]
+
+
+class BookedAmount(Shape):
+    """An amount of one kind a plan booking capitalised, carried, waived or wrote off."""
+
+    kind: BookedKind
+    amount_minor: NonNegativeMinor
+
+
+@event_type(
+    "ledger.plan.booked.v1",
+    topic=LEDGER_LOANS,
+    description="The ledger booked an accepted restructuring plan (restructure.plan.accepted.v2) "
+    "exactly as quoted: the schedule rewritten (then also ledger.schedule.rewritten), the "
+    "capitalised, carried and waived amounts journalled. A discounted settlement is held "
+    "(settlement_amount_minor by settlement_deadline) until ledger.settlement.completed or "
+    "ledger.settlement.lapsed.",
+)
+class PlanBooked(EventPayload):
+    loan_id: str
+    plan_id: str
+    plan_type: str
+    booked_on: date
+    schedule_version: int
+    rewrote_schedule: bool
+    capitalised: list[BookedAmount] = Field(default_factory=list)
+    carried_to_first: list[BookedAmount] = Field(default_factory=list)
+    waived: list[BookedAmount] = Field(default_factory=list)
+    settlement_amount_minor: NonNegativeMinor | None = None
+    settlement_deadline: date | None = None
+
+
+@event_type(
+    "ledger.settlement.completed.v1",
+    topic=LEDGER_LOANS,
+    description="A discounted settlement was paid in full by its deadline: the remainder was "
+    "written off (penalty, fees, interest waived, principal written off last) and the loan "
+    "closed.",
+)
+class SettlementCompleted(EventPayload):
+    loan_id: str
+    plan_id: str
+    completed_on: date
+    paid_minor: NonNegativeMinor
+    waived: list[BookedAmount] = Field(default_factory=list)
+    written_off_principal_minor: NonNegativeMinor = 0
+    schedule_version: int
+
+
+@event_type(
+    "ledger.settlement.lapsed.v1",
+    topic=LEDGER_LOANS,
+    description="A discounted settlement's deadline passed without the amount paid: the offer "
+    "lapsed and nothing was written off (the loan stays on its terms).",
+)
+class SettlementLapsed(EventPayload):
+    loan_id: str
+    plan_id: str
+    deadline: date
+    lapsed_on: date
+    paid_minor: NonNegativeMinor
+    amount_minor: NonNegativeMinor
 
 
 @event_type(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from ledger.domain import AllocationResult, Instalment, InstalmentDue, LedgerComponent, LoanProduct
 from ledger.domain.resettlement import AllocationKey
@@ -16,6 +18,7 @@ __all__ = [
     "LoanRecord",
     "LoanState",
     "PaymentRecord",
+    "SettlementOffer",
 ]
 
 
@@ -114,3 +117,18 @@ class LoanState:
 
     def instalment(self, seq: int) -> InstalmentRecord | None:
         return next((i for i in self.instalments if i.seq == seq), None)
+
+
+@dataclass(frozen=True)
+class SettlementOffer:
+    """A discounted settlement the ledger holds: ``amount`` paid from ``accepted_on`` to
+    ``deadline`` settles the loan; ``plan`` (the accepted plan as received) is booked then."""
+
+    plan_id: str
+    loan_id: str
+    amount: int
+    deadline: date
+    accepted_on: date
+    plan: Mapping[str, Any] = field(default_factory=dict)
+    status: str = "pending"
+    resolved_on: date | None = None

@@ -219,6 +219,29 @@ cob_runs = Table(
     _created_at(),
 )
 
+#: Discounted settlements held from ``restructure.plan.accepted.v2`` until paid in time
+#: (``completed``) or their deadline passes (``lapsed``). At most one pending per loan.
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("plan_id", Text, primary_key=True),
+    Column("loan_id", Text, ForeignKey("loans.loan_id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("deadline", Date, nullable=False),
+    Column("accepted_on", Date, nullable=False),
+    #: The accepted plan as received (``PlanAcceptedV2``), booked exactly when completed.
+    Column("plan", JSONB, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("resolved_on", Date, nullable=True),
+    _created_at(),
+)
+Index(
+    "ux_settlements_pending_loan",
+    settlements.c.loan_id,
+    unique=True,
+    postgresql_where=settlements.c.status == "pending",
+)
+
 LEDGER_TABLES = (
     products,
     loans,
@@ -231,4 +254,5 @@ LEDGER_TABLES = (
     journal_entries,
     journal_lines,
     cob_runs,
+    settlements,
 )

@@ -38,6 +38,7 @@ class Account(StrEnum):
     FEE_INCOME = "FEE_INCOME"  # income
     BORROWER_CREDIT = "BORROWER_CREDIT"  # liability: over-payment held for the borrower
     DISBURSEMENT_CLEARING = "DISBURSEMENT_CLEARING"  # liability: loan paid out, to settle
+    PRINCIPAL_WRITTEN_OFF = "PRINCIPAL_WRITTEN_OFF"  # expense: principal forgiven (settlement)
 
 
 #: Where a paid component is credited.
@@ -174,6 +175,40 @@ def charge_booked_entry(component: LedgerComponent, amount: int, currency: str) 
 def charge_waived_entry(component: LedgerComponent, amount: int, currency: str) -> JournalEntry:
     """A charge waived: Dr income, Cr receivable (the booking's mirror)."""
     return charge_booked_entry(component, amount, currency).reversed(f"{component.lower()} waived")
+
+
+def capitalised_entry(component: LedgerComponent, amount: int, currency: str) -> JournalEntry:
+    """A recognised receivable (interest, penalty, fee) capitalised by a restructuring plan:
+    Dr loan principal, Cr the receivable (the debt changes form, no new income)."""
+    _positive(amount, "capitalised amount")
+    _income_account(component)
+    return JournalEntry(
+        currency,
+        (_dr(Account.LOAN_PRINCIPAL, amount), _cr(RECEIVABLE_ACCOUNT[component], amount)),
+        f"{component.lower()} capitalised",
+    )
+
+
+def deferred_interest_capitalised_entry(amount: int, currency: str) -> JournalEntry:
+    """Interest of a payment holiday's deferred periods added to the principal: Dr loan
+    principal, Cr interest income (earned over the holiday, owed as principal)."""
+    _positive(amount, "deferred interest")
+    return JournalEntry(
+        currency,
+        (_dr(Account.LOAN_PRINCIPAL, amount), _cr(Account.INTEREST_INCOME, amount)),
+        "deferred interest capitalised",
+    )
+
+
+def principal_written_off_entry(amount: int, currency: str) -> JournalEntry:
+    """Principal forgiven (a discounted settlement paid in time): Dr principal written off
+    (expense), Cr loan principal."""
+    _positive(amount, "principal written off")
+    return JournalEntry(
+        currency,
+        (_dr(Account.PRINCIPAL_WRITTEN_OFF, amount), _cr(Account.LOAN_PRINCIPAL, amount)),
+        "principal written off",
+    )
 
 
 def _receivable_credits(lines: Iterable[AllocationLine]) -> list[JournalLine]:

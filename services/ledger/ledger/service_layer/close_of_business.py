@@ -13,7 +13,9 @@ For each day, in one transaction, with no per-loan Python loop:
 3. publish ``RepaymentUpcoming`` for instalments due D + n for each of the product's
    ``reminder_days_before`` (T-3 and T-1 by default) that still owe something;
 4. publish ``RepaymentDue`` for instalments due on D that still owe something;
-5. publish ``BusinessDayClosed`` to every partition of ``ledger.loans``, after the day's events.
+5. lapse every discounted settlement whose deadline is D or earlier and was not paid in
+   time (``SettlementLapsed``; ``service_layer.restructuring.lapse_settlements``);
+6. publish ``BusinessDayClosed`` to every partition of ``ledger.loans``, after the day's events.
 
 Event ids are derived from (loan, version, instalment, date, kind), so even a replayed run
 could not publish a reminder twice. The statements are ``ledger.adapters.close_of_business``.
@@ -26,6 +28,7 @@ from datetime import date
 
 from ledger.adapters.close_of_business import DayCounts
 from ledger.domain import interest_due_entry
+from ledger.service_layer.restructuring import lapse_settlements
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.business_clock import (
     DEFAULT_MAX_CATCH_UP_DAYS,
@@ -85,6 +88,7 @@ async def _close_one_day(uow: LedgerUnitOfWork, business_date: date) -> CloseOfB
         return CloseOfBusinessResult(business_date, already_closed=True)
     recognised = await job.recognise_interest(business_date, interest_due_entry(1, "CNY"))
     upcoming, due = await job.publish_reminders(business_date)
+    await uow.emit_all(await lapse_settlements(uow, business_date))
     result = CloseOfBusinessResult(
         business_date,
         already_closed=False,

@@ -19,6 +19,7 @@ from ledger.adapters.records import InstalmentRecord, LoanRecord, PaymentRecord
 from ledger.domain import LoanProduct, build_schedule, disbursement_entry
 from ledger.domain.clock import LedgerClock, check_reversal_date, check_value_date
 from ledger.domain.resettlement import allocates_directly
+from ledger.service_layer.restructuring import review_settlement
 from ledger.service_layer.settlement import allocated_event, consequences, resettle, settle_latest
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.contracts.ledger import (
@@ -193,6 +194,7 @@ async def record_payment(
             new_event(received, source=uow.source),
             new_event(allocated, source=uow.source),
             *consequences(uow.source, state, result, skip=payment.payment_id),
+            *await review_settlement(uow, state, value_date),
         ]
     )
     return PaymentRecorded(payment, allocated)

@@ -13,6 +13,7 @@ from ledger.adapters.close_of_business import CloseOfBusinessJob
 from ledger.adapters.loan_versions import stamp_versions
 from ledger.adapters.penalty_batch import PenaltyBatch
 from ledger.adapters.repository import LoanRepository, ProductRepository
+from ledger.adapters.settlements import SettlementRepository
 from lendkit.db import UnitOfWork
 from lendkit.events import CloudEvent
 
@@ -21,6 +22,8 @@ class LedgerUnitOfWork(UnitOfWork):
     loans: LoanRepository
     products: ProductRepository
     business_days: BusinessDays
+    #: Discounted settlements held until paid in time or lapsed.
+    settlements: SettlementRepository
     #: Set-based SQL of the daily jobs, on this unit of work's connection.
     penalty_batch: PenaltyBatch
     close_of_business: CloseOfBusinessJob
@@ -30,6 +33,7 @@ class LedgerUnitOfWork(UnitOfWork):
         self.loans = LoanRepository(self.session)
         self.products = ProductRepository(self.session)
         self.business_days = BusinessDays(self.session)
+        self.settlements = SettlementRepository(self.session)
         self.penalty_batch = PenaltyBatch(self.session)
         self.close_of_business = CloseOfBusinessJob(self.session, self.source)
         return self

@@ -23,8 +23,15 @@ from ledger.adapters.records import (
     LoanRecord,
     LoanState,
     PaymentRecord,
+    SettlementOffer,
 )
-from ledger.domain import AllocationResult, JournalEntry, LedgerComponent, LoanProduct
+from ledger.domain import (
+    AllocationResult,
+    JournalEntry,
+    LedgerComponent,
+    LoanProduct,
+    charge_booked_entry,
+)
 from ledger.domain.clock import ClosedDay
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.contracts.ledger import ChargeBooked
@@ -278,6 +285,13 @@ class FakePenaltyBatch:
                     c.business_date,
                 )
             )
+            stored.journal.append(
+                (
+                    charge_booked_entry(LedgerComponent(component), c.amount, c.currency),
+                    c.business_date,
+                    c.source_event_id,
+                )
+            )
             for i in stored.state.instalments:
                 if i.seq == c.seq:
                     i.outstanding[LedgerComponent.PENALTY] += c.amount
@@ -316,6 +330,44 @@ class FakePenaltyBatch:
             await self.uow.emit(new_event(booked, source=source))
 
 
+class FakeSettlements:
+    """Settlements held in memory: one pending per loan, resolved once."""
+
+    def __init__(self, loans: FakeLoans) -> None:
+        self.loans = loans
+        self.rows: dict[str, SettlementOffer] = {}
+
+    async def add(self, offer: SettlementOffer) -> bool:
+        if offer.plan_id in self.rows or await self.pending_for(offer.loan_id) is not None:
+            return False
+        self.rows[offer.plan_id] = offer
+        return True
+
+    async def pending_for(self, loan_id: str) -> SettlementOffer | None:
+        return next(
+            (o for o in self.rows.values() if o.loan_id == loan_id and o.status == "pending"),
+            None,
+        )
+
+    async def complete(self, plan_id: str, on: date) -> None:
+        if self.rows[plan_id].status == "pending":
+            self.rows[plan_id] = replace(self.rows[plan_id], status="completed", resolved_on=on)
+
+    async def lapse_due(self, business_date: date) -> list[tuple[SettlementOffer, int]]:
+        lapsed = []
+        for o in list(self.rows.values()):
+            if o.status != "pending" or o.deadline > business_date:
+                continue
+            self.rows[o.plan_id] = replace(o, status="lapsed", resolved_on=business_date)
+            paid = sum(
+                p.amount
+                for p in self.loans.stored[o.loan_id].state.payments
+                if not p.reversed and o.accepted_on <= p.value_date <= o.deadline
+            )
+            lapsed.append((self.rows[o.plan_id], paid))
+        return lapsed
+
+
 class FakeLedgerUnitOfWork(FakeUnitOfWork):
     source = "ledger-test"
 
@@ -327,6 +379,7 @@ class FakeLedgerUnitOfWork(FakeUnitOfWork):
         self.loans = FakeLoans(self.products)
         self.business_days = FakeBusinessDays(last_closed)
         self.penalty_batch = FakePenaltyBatch(self.loans, self)
+        self.settlements = FakeSettlements(self.loans)
 
     def as_ledger(self) -> LedgerUnitOfWork:
         """This fake where a command's signature wants the real unit of work."""

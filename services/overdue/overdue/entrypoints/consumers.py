@@ -23,6 +23,8 @@ CONSUMERS: ConsumerSpec[OverdueUnitOfWork] = ConsumerSpec(
         ledger.PaymentReversed: handlers.on_payment_reversed,
         ledger.ChargeBooked: handlers.on_charge_booked,
         ledger.ScheduleRewritten: handlers.on_schedule_rewritten,
+        ledger.PlanBooked: handlers.on_plan_booked,
+        ledger.SettlementLapsed: handlers.on_settlement_lapsed,
         ledger.BusinessDayClosed: handlers.on_business_day_closed,
         restructure.PlanAccepted: handlers.on_plan_accepted,
         restructure.PlanAcceptedV2: handlers.on_plan_accepted_v2,

@@ -169,7 +169,33 @@ async def on_plan_accepted_v2(uow: OverdueUnitOfWork, event: CloudEvent) -> None
     """The plan with its exact schedule: delinquency pauses as for v1 until the ledger's
     rewritten schedule arrives."""
     plan = event.payload(restructure.PlanAcceptedV2)
+    if plan.plan_type == "promise_to_pay":
+        return  # the ledger books nothing for a promise: no rewrite would end the pause
     await _pause_for_plan(uow, plan.loan_id, plan.plan_id)
+
+
+@rejecting()
+async def on_plan_booked(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
+    """A plan the ledger booked without rewriting the schedule (a penalty / fee waiver)
+    ends the pause its acceptance started; a rewrite ends it with the new schedule, a held
+    settlement when completed (schedule rewritten) or lapsed."""
+    booked = event.payload(ledger.PlanBooked)
+    if booked.rewrote_schedule or booked.settlement_amount_minor is not None:
+        return
+    await _resume_for_plan(uow, booked.loan_id, booked.plan_id, "booked by the ledger")
+
+
+@rejecting()
+async def on_settlement_lapsed(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
+    """A settlement not paid by its deadline: collections resume on the loan's terms."""
+    lapsed = event.payload(ledger.SettlementLapsed)
+    await _resume_for_plan(uow, lapsed.loan_id, lapsed.plan_id, "settlement lapsed")
+
+
+async def _resume_for_plan(uow: OverdueUnitOfWork, loan_id: str, plan_id: str, why: str) -> None:
+    loan = await _known_loan(uow, loan_id)
+    if loan.paused and loan.pause_reason == _plan_reason(plan_id):
+        await resume_loan(uow, loan, reason=f"plan {plan_id} {why}", actor="ledger")
 
 
 async def _pause_for_plan(uow: OverdueUnitOfWork, loan_id: str, plan_id: str) -> None:

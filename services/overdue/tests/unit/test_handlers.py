@@ -337,3 +337,140 @@ async def test_an_invalid_product_policy_is_rejected_and_never_stored() -> None:
                 uow, event(product({**POLICY, "penalty_daily_rate": 0.0005}))
             )
     assert uow.products.rows == {}
+
+
+def plan_v2(plan_type: str, plan_id: str = "plan-2") -> restructure.PlanAcceptedV2:
+    return restructure.PlanAcceptedV2(
+        plan_id=plan_id,
+        loan_id=LOAN,
+        plan_type=plan_type,
+        currency="CNY",
+        effective_date=date(2026, 3, 20),
+        new_annual_rate="0.18",
+        rewrites_schedule=plan_type not in ("penalty_waiver", "promise_to_pay"),
+        outstanding_principal_minor=233_508,
+        instalments=TERMS,
+    )
+
+
+async def _accept(uow: FakeOverdueUnitOfWork, plan: restructure.PlanAcceptedV2) -> None:
+    async with uow:
+        await handlers.on_plan_accepted_v2(uow, event(plan))
+        await uow.commit()
+
+
+async def test_a_lapsed_settlement_resumes_collections() -> None:
+    uow = await tracked_loan()
+    await _accept(uow, plan_v2("discounted_settlement"))
+    assert uow.loans.rows[LOAN].paused
+    async with uow:
+        await handlers.on_plan_booked(
+            uow,
+            event(
+                ledger.PlanBooked(
+                    loan_id=LOAN,
+                    plan_id="plan-2",
+                    plan_type="discounted_settlement",
+                    booked_on=date(2026, 3, 20),
+                    schedule_version=1,
+                    rewrote_schedule=False,
+                    settlement_amount_minor=150_000,
+                    settlement_deadline=date(2026, 4, 3),
+                )
+            ),
+        )
+        await uow.commit()
+    assert uow.loans.rows[LOAN].paused  # held: still paused until paid or lapsed
+    async with uow:
+        await handlers.on_settlement_lapsed(
+            uow,
+            event(
+                ledger.SettlementLapsed(
+                    loan_id=LOAN,
+                    plan_id="plan-2",
+                    deadline=date(2026, 4, 3),
+                    lapsed_on=date(2026, 4, 3),
+                    paid_minor=100_000,
+                    amount_minor=150_000,
+                )
+            ),
+        )
+        await uow.commit()
+    assert not uow.loans.rows[LOAN].paused
+    (resumed,) = uow.published(contract.DelinquencyResumed)
+    assert resumed.reason == "plan plan-2 settlement lapsed"
+
+
+async def test_a_waiver_plan_booked_without_a_rewrite_resumes_collections() -> None:
+    uow = await tracked_loan()
+    await _accept(uow, plan_v2("penalty_waiver"))
+    assert uow.loans.rows[LOAN].paused
+    async with uow:
+        await handlers.on_plan_booked(
+            uow,
+            event(
+                ledger.PlanBooked(
+                    loan_id=LOAN,
+                    plan_id="plan-2",
+                    plan_type="penalty_waiver",
+                    booked_on=date(2026, 3, 20),
+                    schedule_version=1,
+                    rewrote_schedule=False,
+                )
+            ),
+        )
+        await uow.commit()
+    assert not uow.loans.rows[LOAN].paused
+
+
+async def test_a_promise_to_pay_does_not_pause_collections() -> None:
+    uow = await tracked_loan()
+    await _accept(uow, plan_v2("promise_to_pay"))
+    assert not uow.loans.rows[LOAN].paused
+    assert not uow.published(contract.DelinquencyPaused)
+
+
+async def test_a_re_aged_schedule_cures_the_loan_and_ends_the_plan_pause() -> None:
+    uow = await tracked_loan()
+    await _accept(uow, plan_v2("term_extension"))
+    uow.loans.rows[LOAN] = replace(
+        uow.loans.rows[LOAN], bucket="1-30", stage=Stage.REMINDER.value, in_arrears=True
+    )
+    new_terms = [
+        InstalmentTerms(
+            seq=4 + n, due_date=date(2026, 4 + n, 15), principal_minor=p, interest_minor=0
+        )
+        for n, p in enumerate((78_000, 78_000, 77_508))
+    ]
+    async with uow:
+        await handlers.on_schedule_rewritten(
+            uow,
+            event(
+                ledger.ScheduleRewritten(
+                    loan_id=LOAN,
+                    schedule_version=2,
+                    plan_id="plan-2",
+                    reason="term_extension",
+                    effective_date=date(2026, 3, 20),
+                    annual_rate="0.18",
+                    instalments=new_terms,
+                    balances=[
+                        InstalmentBalance(
+                            seq=t.seq,
+                            due_date=t.due_date,
+                            principal_minor=t.principal_minor,
+                            interest_minor=0,
+                            penalty_minor=0,
+                            fee_minor=0,
+                        )
+                        for t in new_terms
+                    ],
+                    loan_version=5,
+                )
+            ),
+        )
+        await uow.commit()
+    loan = uow.loans.rows[LOAN]
+    assert not loan.paused and not loan.in_arrears and loan.bucket == "current"
+    (cured,) = uow.published(contract.LoanCured)
+    assert cured.business_date == date(2026, 3, 20)
