@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Annotated
@@ -92,15 +93,15 @@ def tail_command(
         ):
             _print_line(line, payload=payload)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command("lag")
 def lag_command(
-    group: Annotated[list[str] | None, typer.Option(help="groups (default: every service's)")] = None,
+    group: Annotated[
+        list[str] | None, typer.Option(help="groups (default: every service's)")
+    ] = None,
     bootstrap: Bootstrap = "127.0.0.1:19092",
     namespace: Namespace = "",
 ) -> None:

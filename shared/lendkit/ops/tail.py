@@ -279,7 +279,5 @@ async def read_lines(
     """What :func:`tail` yields without following: what is on the topics now."""
     return [
         line
-        async for line in tail(
-            bootstrap, topics, where=where, last=last, follow=False, limit=limit
-        )
+        async for line in tail(bootstrap, topics, where=where, last=last, follow=False, limit=limit)
     ]

@@ -129,7 +129,11 @@ async def test_dead_letters_are_listed_with_reasons_and_replayed_once() -> None:
     found = await list_dead_letters(KAFKA, group, namespace=namespace)
     assert len(found) == 1
     d = found[0]
-    assert (d.reason, d.error_type, d.attempts) == ("loan L-DL unknown to the ledger", "NotFound", 5)
+    assert (d.reason, d.error_type, d.attempts) == (
+        "loan L-DL unknown to the ledger",
+        "NotFound",
+        5,
+    )
     assert (d.original_topic, d.original_partition, d.original_offset) == (original, 1, 42)
     assert (d.key, d.type, d.parked, d.replayed) == (
         "L-DL",
