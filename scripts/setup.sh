@@ -13,9 +13,16 @@ stamp=".venv/.installed-$(cat shared/pyproject.toml services/*/pyproject.toml re
 if [ ! -f "$stamp" ]; then
   log "installing Python packages (pinned)"
   "$PY" -m pip install -q --disable-pip-version-check -r requirements-dev.txt \
-    -e shared -e services/ledger -e services/overdue -e services/notifier -e services/restructure
+    -e shared -e services/ledger -e services/overdue -e services/notifier -e services/restructure \
+    -e services/console
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+# The console's browser tests drive Debian's chromium (Playwright's own browser download is
+# not used: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD, executable_path=/usr/bin/chromium).
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing chromium (Debian package) for the console's browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 bash scripts/infra/postgres.sh install
 bash scripts/infra/kafka.sh install

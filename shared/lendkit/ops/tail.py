@@ -15,12 +15,13 @@ service's offsets. The ops CLI, the console and the simulator share it.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from lendkit.contracts.topics import TOPICS
@@ -54,6 +55,8 @@ _NEVER_SHOWN = frozenset({"phone", "phone_number", "email", "address", "to", "re
 _SUMMARY_FIELDS = 6
 #: Empty polls after which a reader that does not follow gives up on what is left.
 _IDLE_POLLS = 4
+#: How producers place a keyed record (murmur2 of the key), so a loan's partition is known.
+_PARTITIONER = DefaultPartitioner()
 
 
 def loan_topics(namespace: str = "") -> list[str]:
@@ -228,11 +231,13 @@ async def tail(
     follow: bool = True,
     limit: int | None = None,
     idle_ms: int = 500,
+    on_ready: Callable[[], object] | None = None,
 ) -> AsyncIterator[EventLine]:
     """Readable lines from ``topics``: from ``where.since`` (by broker timestamp), else the
     last ``last`` records of each partition, else only what arrives from now on. With
     ``follow`` it waits for more; without, it stops at the end offsets seen at the start.
-    At most ``limit`` lines (kept by the filter) are yielded."""
+    At most ``limit`` lines (kept by the filter) are yielded. ``on_ready`` is called once
+    the partitions are positioned: anything published after it is seen."""
     where = where or TailFilter()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="latest"
@@ -245,6 +250,8 @@ async def tail(
             return
         ends = await _seek(consumer, partitions, since=where.since, last=last)
         remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+        if on_ready is not None:
+            on_ready()
         yielded = idle = 0
         while follow or remaining:
             batch = await consumer.getmany(timeout_ms=idle_ms, max_records=500)
@@ -281,3 +288,42 @@ async def read_lines(
         line
         async for line in tail(bootstrap, topics, where=where, last=last, follow=False, limit=limit)
     ]
+
+
+async def loan_events(
+    bootstrap: str, topics: Sequence[str], loan_id: str, *, last: int = 20_000
+) -> list[EventLine]:
+    """Every event of one loan on ``topics`` among the last ``last`` records of the
+    partition its key hashes to (the producers' default partitioner), oldest first: a
+    loan's timeline without reading every partition."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        key = loan_id.encode()
+        partitions = []
+        for topic in topics:
+            every = sorted(consumer.partitions_for_topic(topic) or ())
+            if every:
+                partitions.append(TopicPartition(topic, _PARTITIONER(key, every, every)))
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        ends = await _seek(consumer, partitions, since=None, last=last)
+        found: list[EventLine] = []
+        remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+        idle = 0
+        while remaining and idle < _IDLE_POLLS:
+            batch = await consumer.getmany(*remaining, timeout_ms=300, max_records=5_000)
+            idle = 0 if batch else idle + 1
+            for tp, records in batch.items():
+                for record in records:
+                    if record.offset >= ends[tp]:
+                        break
+                    if record.key == key:
+                        found.append(event_line(record))
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        return sorted(found, key=lambda line: (line.time, line.topic, line.offset))
+    finally:
+        await consumer.stop()
