@@ -20,9 +20,11 @@ if [ ! -f "$stamp" ]; then
 fi
 # The console's browser tests drive Debian's chromium (Playwright's own browser download is
 # not used: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD, executable_path=/usr/bin/chromium).
-if [ ! -x /usr/bin/chromium ]; then
-  log "installing chromium (Debian package) for the console's browser tests"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# fonts-noto-cjk: the console's zh-CN pages in its screenshots.
+if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
+  log "installing chromium and CJK fonts (Debian packages) for the console's browser tests"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 bash scripts/infra/postgres.sh install
 bash scripts/infra/kafka.sh install

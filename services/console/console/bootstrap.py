@@ -16,7 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from console.adapters.event_hub import EventHub
 from console.adapters.services import PlatformApi
 from console.entrypoints import web
-from console.entrypoints.session import LoginRequired
+from console.entrypoints.session import LoginRequired, Refused, locale_of
+from console.i18n import t
 from console.settings import Settings
 from lendkit.auth import TokenCodec
 from lendkit.ops.tail import loan_topics
@@ -74,6 +75,19 @@ def create_app(
         if request.headers.get("hx-request") == "true" or request.url.path.endswith("/stream"):
             return Response(status_code=401)
         return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        if request.headers.get("hx-request") == "true" or request.url.path.endswith("/stream"):
+            return Response(status_code=403)
+        return web.render(
+            request,
+            "login.html",
+            locale_of(request),
+            None,
+            403,
+            error=t("refused", locale_of(request)),
+        )
 
     @app.exception_handler(ProblemError)
     async def problem(request: Request, exc: ProblemError) -> Response:

@@ -257,7 +257,8 @@ async def dead_letters(settings: Settings) -> list[DeadLetter]:
 
 async def contacts(settings: Settings) -> dict[str, Any]:
     """Contact outcomes by channel, suppressions by rule, delivery rate per channel and the
-    failed messages, from the newest records of the notifier's topic."""
+    undeliverable messages (failed, or suppressed as undeliverable), from the newest records
+    of the notifier's topic."""
     lines = await read_lines(
         settings.kafka_bootstrap_servers,
         [settings.topic_namespace + NOTIFIER_CONTACTS],
@@ -272,7 +273,7 @@ async def contacts(settings: Settings) -> dict[str, Any]:
         outcome[(str(p.get("channel") or "-"), kind)] += 1
         if kind == "suppressed":
             rules[str(p.get("rule") or "-")] += 1
-        if kind == "failed":
+        if kind == "failed" or p.get("undeliverable") is True:
             failed.append(line)
     channels = sorted({c for c, _ in outcome})
     kinds = sorted({k for _, k in outcome})

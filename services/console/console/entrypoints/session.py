@@ -49,6 +49,7 @@ def viewer(request: Request) -> Principal:
         return principal_of(request.app.state.tokens, token)
     except ProblemError as exc:
         raise LoginRequired from exc
+    # Refused (a valid token without ops or admin) goes on: the app answers 403.
 
 
 def admin(principal: Annotated[Principal, Depends(viewer)]) -> Principal:

@@ -127,7 +127,7 @@ async def running_platform(log_dir: Path) -> AsyncIterator[Platform]:
         "CONSOLE_DEVELOPMENT_MODE": "true",
     }
     urls["console"] = f"http://127.0.0.1:{base}"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(log_dir.mkdir, parents=True, exist_ok=True)
     platform = Platform(namespace, urls, databases)
     try:
         for name in (*SERVICES, "console"):
