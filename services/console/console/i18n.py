@@ -46,6 +46,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "bucket": {"en": "Bucket", "zh-CN": "逾期分组"},
     "currency": {"en": "Currency", "zh-CN": "币种"},
     "count": {"en": "Loans", "zh-CN": "笔数"},
+    "times": {"en": "Count", "zh-CN": "次数"},
     "past_due": {"en": "Past due", "zh-CN": "逾期金额"},
     "outstanding_principal": {"en": "Outstanding principal", "zh-CN": "未偿本金"},
     "by_bucket": {
