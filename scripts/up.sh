@@ -39,6 +39,6 @@ for svc in ledger overdue notifier restructure console; do
   curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { log "$svc not ready"; exit 1; }
   log "$svc ready on http://127.0.0.1:$port (OpenAPI: /docs)"
 done
-log "operations console: http://127.0.0.1:${PORTS[console]}/ (sign in with:" \
-  "$PY -m lendkit.dev_tokens console --role ops --role admin)"
+log "operations console: http://127.0.0.1:${PORTS[console]}/ (a sign-in token:" \
+  "CONSOLE_DEVELOPMENT_MODE=true $PY -m lendkit.dev_tokens console --role ops --role admin)"
 log "platform up in $(( $(date +%s) - started ))s; logs in .var/log; stop with scripts/down.sh"
