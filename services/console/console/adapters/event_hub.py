@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
 
 from lendkit.ops.tail import EventLine, TailFilter, tail
 
@@ -58,17 +57,34 @@ class EventHub:
                 queue.get_nowait()  # a slow viewer loses its oldest line, not the hub
             queue.put_nowait(line)
 
-    async def watch(self, where: TailFilter) -> AsyncIterator[EventLine]:
-        """The newest lines kept, then every new line, that ``where`` keeps."""
-        queue: asyncio.Queue[EventLine] = asyncio.Queue(_QUEUE)
-        self._watchers.add(queue)
-        try:
-            for line in list(self.recent):
-                if where.keeps(line):
-                    yield line
-            while True:
-                line = await queue.get()
-                if where.keeps(line):
-                    yield line
-        finally:
-            self._watchers.discard(queue)
+    def watch(self, where: TailFilter) -> Watch:
+        """A viewer's stream: the newest lines kept, then every new line, that ``where``
+        keeps. Close it when the viewer leaves."""
+        watch = Watch(self, where)
+        for line in list(self.recent):
+            if where.keeps(line) and not watch.queue.full():
+                watch.queue.put_nowait(line)
+        self._watchers.add(watch.queue)
+        return watch
+
+    def forget(self, queue: asyncio.Queue[EventLine]) -> None:
+        self._watchers.discard(queue)
+
+
+class Watch:
+    """What one viewer is sent. :meth:`next` may be cancelled (a heartbeat timeout) without
+    losing a line: the queue keeps it for the next call."""
+
+    def __init__(self, hub: EventHub, where: TailFilter) -> None:
+        self._hub = hub
+        self._where = where
+        self.queue: asyncio.Queue[EventLine] = asyncio.Queue(_QUEUE)
+
+    async def next(self) -> EventLine:
+        while True:
+            line = await self.queue.get()
+            if self._where.keeps(line):
+                return line
+
+    def close(self) -> None:
+        self._hub.forget(self.queue)

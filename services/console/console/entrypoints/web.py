@@ -248,18 +248,18 @@ async def event_stream(
 
     async def stream() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
-        lines = hub.watch(where).__aiter__()
+        watch = hub.watch(where)
         try:
             while not await request.is_disconnected():
                 try:
-                    line = await asyncio.wait_for(lines.__anext__(), _HEARTBEAT_SECONDS)
+                    line = await asyncio.wait_for(watch.next(), _HEARTBEAT_SECONDS)
                 except TimeoutError:
                     yield ": heartbeat\n\n"
                     continue
                 ident = f"{line.topic}:{line.partition}:{line.offset}"
                 yield f"id: {ident}\nevent: cloudevent\ndata: {_line_json(line, zone, locale)}\n\n"
         finally:
-            await lines.aclose()
+            watch.close()
 
     return StreamingResponse(
         stream(),

@@ -26,7 +26,7 @@ from lendkit.migrations import upgrade
 from lendkit.settings import ServiceSettings
 from lendkit.testing import KAFKA, create_platform_topics, fresh_database, unique
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 SERVICES = ("ledger", "overdue", "notifier", "restructure")
 PRODUCT = {"code": "CON-CASH-3", "currency": "CNY", "annual_rate": "0.12", "term": 3}
 PRODUCT_USD = {"code": "CON-USD-3", "currency": "USD", "annual_rate": "0.10", "term": 3}
