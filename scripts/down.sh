@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Stops what scripts/up.sh started: the four services, Kafka and PostgreSQL. Data is kept
+# Stops what scripts/up.sh started: the console, the four services, Kafka and PostgreSQL. Data is kept
 # in .var/ (delete it for a clean slate).
 source "$(dirname "$0")/infra/common.sh"
 cd "$ROOT"
-for svc in ledger overdue notifier restructure; do
+for svc in console ledger overdue notifier restructure; do
   pidfile="$RUN/$svc.pid"
   if [ -f "$pidfile" ]; then
     pid=$(cat "$pidfile")

@@ -13,9 +13,18 @@ stamp=".venv/.installed-$(cat shared/pyproject.toml services/*/pyproject.toml re
 if [ ! -f "$stamp" ]; then
   log "installing Python packages (pinned)"
   "$PY" -m pip install -q --disable-pip-version-check -r requirements-dev.txt \
-    -e shared -e services/ledger -e services/overdue -e services/notifier -e services/restructure
+    -e shared -e services/ledger -e services/overdue -e services/notifier -e services/restructure \
+    -e services/console
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+# The console's browser tests drive Debian's chromium (Playwright's own browser download is
+# not used: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD, executable_path=/usr/bin/chromium).
+# fonts-noto-cjk: the console's zh-CN pages in its screenshots.
+if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
+  log "installing chromium and CJK fonts (Debian packages) for the console's browser tests"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 bash scripts/infra/postgres.sh install
 bash scripts/infra/kafka.sh install

@@ -9,15 +9,15 @@ bash scripts/infra/start.sh
 
 # A development machine: the services accept the kit's development JWT secret (outside
 # development mode they refuse to start with it). Set *_JWT_SECRET to use your own.
-for prefix in LEDGER OVERDUE NOTIFIER RESTRUCTURE; do
+for prefix in LEDGER OVERDUE NOTIFIER RESTRUCTURE CONSOLE; do
   export "${prefix}_DEVELOPMENT_MODE=true"
 done
 # A simulated business clock: any day may be closed, today follows the closes (the README's
 # first five minutes and simulations). LEDGER_SIMULATED_CLOCK=false for the wall clock.
 export LEDGER_SIMULATED_CLOCK="${LEDGER_SIMULATED_CLOCK:-true}"
 
-declare -A PORTS=([ledger]=8001 [overdue]=8002 [notifier]=8003 [restructure]=8004)
-for svc in ledger overdue notifier restructure; do
+declare -A PORTS=([ledger]=8001 [overdue]=8002 [notifier]=8003 [restructure]=8004 [console]=8005)
+for svc in ledger overdue notifier restructure console; do
   pidfile="$RUN/$svc.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     log "$svc already running"
@@ -27,7 +27,7 @@ for svc in ledger overdue notifier restructure; do
   echo $! >"$pidfile"
 done
 
-for svc in ledger overdue notifier restructure; do
+for svc in ledger overdue notifier restructure console; do
   port=${PORTS[$svc]}
   for _ in $(seq 1 600); do
     if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
@@ -39,4 +39,6 @@ for svc in ledger overdue notifier restructure; do
   curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { log "$svc not ready"; exit 1; }
   log "$svc ready on http://127.0.0.1:$port (OpenAPI: /docs)"
 done
+log "operations console: http://127.0.0.1:${PORTS[console]}/ (a sign-in token:" \
+  "CONSOLE_DEVELOPMENT_MODE=true $PY -m lendkit.dev_tokens console --role ops --role admin)"
 log "platform up in $(( $(date +%s) - started ))s; logs in .var/log; stop with scripts/down.sh"

@@ -18,7 +18,7 @@ import typer
 
 from lendkit.auth import InsecureJwtSecret, Role, TokenCodec
 
-SERVICES = ("ledger", "overdue", "notifier", "restructure")
+SERVICES = ("ledger", "overdue", "notifier", "restructure", "console")
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
 
