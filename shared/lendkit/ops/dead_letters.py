@@ -31,6 +31,7 @@ from lendkit.dead_letters import (
     header_value,
     replay_count,
 )
+from lendkit.ops.metadata import topic_partitions
 from lendkit.ops.tail import event_line
 
 
@@ -127,10 +128,8 @@ async def list_dead_letters(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        numbers = (await topic_partitions(bootstrap, [topic])).get(topic, [])
+        partitions = [TopicPartition(topic, p) for p in numbers]
         if not partitions:
             return []
         consumer.assign(partitions)

@@ -17,6 +17,8 @@ from aiokafka.errors import CoordinatorNotAvailableError, NotCoordinatorError
 from aiokafka.structs import TopicPartition
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from lendkit.ops.metadata import topic_partitions
+
 
 @dataclass(frozen=True, slots=True)
 class PartitionLag:
@@ -59,10 +61,10 @@ async def consumer_lags(
             by_tp: dict[TopicPartition, int | None] = {
                 tp: meta.offset for tp, meta in committed.items()
             }
-            named = list((topics or {}).get(group, ()))
-            for topic in await admin.describe_topics(named) if named else []:
-                for partition in topic["partitions"]:
-                    by_tp.setdefault(TopicPartition(topic["topic"], partition["partition"]), None)
+            named = (topics or {}).get(group, ())
+            for topic, numbers in (await topic_partitions(bootstrap, named)).items():
+                for partition in numbers:
+                    by_tp.setdefault(TopicPartition(topic, partition), None)
             wanted[group] = by_tp
         every = sorted({tp for by_tp in wanted.values() for tp in by_tp})
         ends = await reader.end_offsets(every) if every else {}

@@ -26,6 +26,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from lendkit.contracts.topics import TOPICS
 from lendkit.events.envelope import CloudEvent, MalformedEvent
+from lendkit.ops.metadata import topic_partitions
 
 #: Payload fields a summary shows first, in this order (others follow, up to the limit).
 _SUMMARY_FIRST = (
@@ -188,11 +189,14 @@ class TailFilter:
         return self.since is None or line.time >= self.since
 
 
-async def _assigned(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
-    partitions: list[TopicPartition] = []
-    for topic in topics:
-        for p in sorted(consumer.partitions_for_topic(topic) or ()):
-            partitions.append(TopicPartition(topic, p))
+async def _assigned(
+    consumer: AIOKafkaConsumer, bootstrap: str, topics: Iterable[str]
+) -> list[TopicPartition]:
+    partitions = [
+        TopicPartition(topic, p)
+        for topic, numbers in (await topic_partitions(bootstrap, topics)).items()
+        for p in numbers
+    ]
     consumer.assign(partitions)
     return partitions
 
@@ -244,8 +248,7 @@ async def tail(
     )
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()  # the topics' partitions, now
-        partitions = await _assigned(consumer, topics)
+        partitions = await _assigned(consumer, bootstrap, topics)
         if not partitions:
             return
         ends = await _seek(consumer, partitions, since=where.since, last=last)
@@ -299,11 +302,9 @@ async def loan_events(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
         key = loan_id.encode()
         partitions = []
-        for topic in topics:
-            every = sorted(consumer.partitions_for_topic(topic) or ())
+        for topic, every in (await topic_partitions(bootstrap, topics)).items():
             if every:
                 partitions.append(TopicPartition(topic, _PARTITIONER(key, every, every)))
         if not partitions:
