@@ -6,19 +6,26 @@
   does not handle is ignored (tolerant reader);
 - an unknown version of a handled type parks its key (it may yet apply, in order);
 - a payload's validation errors in the reason leave its input out (a huge or personal
-  payload is not copied into a header).
+  payload is not copied into a header);
+- a dead letter the broker refuses for its size is sent without its value (the partition
+  does not wait behind it for ever).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 
 import pytest
+from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.structs import ConsumerRecord
 
+from lendkit.consumer.dead_lettering import DeadLetterer
 from lendkit.consumer.decoding import HandlerTable
+from lendkit.dead_letters import H_OFFSET, H_REASON, H_VALUE_DROPPED, header_value
 from lendkit.events import EventPayload, MalformedEvent, event_type, new_event
-from lendkit.failures import MisroutedEvent, RejectedEvent, UnknownEventVersion
+from lendkit.failures import MisroutedEvent, RejectedEvent, RetryPolicy, UnknownEventVersion
 
 
 @event_type("kittest.loan.poisoned.v1", topic="kittest.loans", description="test only")
@@ -85,3 +92,52 @@ def test_a_huge_invalid_payload_is_not_copied_into_the_reason() -> None:
         huge.payload(Poisoned)
     assert "amount_minor" in str(caught.value)
     assert len(str(caught.value)) < 1_000
+
+
+class _SizeLimitedProducer:
+    """Refuses records over ``limit`` bytes of value, as aiokafka does over max_request_size."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.sent: list[tuple[bytes, list[tuple[str, bytes]]]] = []
+
+    async def send(
+        self, topic: str, *, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> asyncio.Future[None]:
+        if len(value) > self.limit:
+            raise MessageSizeTooLargeError("The message is too large")
+        self.sent.append((value, headers))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_a_dead_letter_the_broker_refuses_for_its_size_goes_without_its_value() -> None:
+    producer = _SizeLimitedProducer(limit=1_000)
+    letterer = DeadLetterer(
+        "g",
+        "g.dlt",
+        producer,  # type: ignore[arg-type]
+        uow_factory=lambda: None,  # type: ignore[arg-type,return-value]
+        policy=RetryPolicy(),
+    )
+    record = ConsumerRecord(
+        topic="t",
+        partition=0,
+        offset=7,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"L-1",
+        value=b"x" * 5_000,
+        checksum=None,
+        serialized_key_size=3,
+        serialized_value_size=5_000,
+        headers=[("ce_id", b"e-1")],
+    )
+    await asyncio.wait_for(letterer.send(record, MalformedEvent("too big to parse"), 1), 5)
+
+    [(value, headers)] = producer.sent
+    assert value == b""
+    assert header_value(headers, H_VALUE_DROPPED).startswith("5000 bytes")  # type: ignore[union-attr]
+    assert header_value(headers, H_REASON) == "too big to parse"
+    assert header_value(headers, H_OFFSET) == "7", "where the original still is"
