@@ -2,7 +2,9 @@
 
 All four services run in-process (``bootstrap.create_app`` on fresh databases, publishing
 nothing), each operation is called with a valid token for a role its ``x-roles`` admits
-(a borrower's token carries a borrower id), positive and negative examples, derandomized.
+(a borrower's token carries a borrower id), positive and negative examples, and examples
+with a seeded loan and borrower in the path (the ledger's loan, the notifier's contact
+profile), derandomized.
 Every answer must be no 5xx, a documented status, content type and body, and every error
 an RFC 9457 problem document (:mod:`lendkit.testing.openapi_contract`).
 
@@ -29,8 +31,9 @@ from lendkit.testing.openapi_contract import SCHEMATHESIS, exercise_operation
 pytestmark = pytest.mark.fuzz
 
 SERVICES = ("ledger", "overdue", "notifier", "restructure")
-FUZZ_EXAMPLES = 40
+FUZZ_EXAMPLES = 30
 FUZZ_BORROWER = "B-FUZZ"
+FUZZ_LOAN = "L-FUZZ"
 
 
 def _create_app(name: str, database_url: str | None = None) -> Any:
@@ -84,10 +87,49 @@ def apps() -> Iterator[dict[str, tuple[Any, Any]]]:
         for name in SERVICES:
             app = _create_app(name, asyncio.run(create(name)))
             schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=SCHEMATHESIS)
-            running[name] = (schema, app.state.runtime.tokens)
+            tokens = app.state.runtime.tokens
+            with asgi.get_client(app) as client:
+                _seed(name, client, tokens)
+            running[name] = (schema, tokens)
         yield running
     finally:
         asgi.shutdown_lifespans()
+
+
+def _seed(name: str, client: Any, tokens: Any) -> None:
+    """What the seeded ids name, so generated requests also reach past the 404s."""
+    staff = {"Authorization": f"Bearer {tokens.issue('fuzz-seed', [Role.ADMIN, Role.OPS])}"}
+    posts: list[tuple[str, dict[str, Any]]] = []
+    if name == "ledger":
+        product = {"code": "P-FUZZ", "currency": "CNY", "annual_rate": "0.12", "term": 3}
+        loan = {
+            "loan_id": FUZZ_LOAN,
+            "borrower_id": FUZZ_BORROWER,
+            "product_code": "P-FUZZ",
+            "principal_minor": 300_000,
+            "disbursed_on": "2026-01-10",
+        }
+        posts = [("/products", product), ("/loans", loan)]
+    elif name == "notifier":
+        profile = {
+            "language": "en",
+            "timezone": "Asia/Shanghai",
+            "jurisdiction": "CN",
+            "channels": [{"channel": "sms", "address": "+8613700000000", "priority": 1}],
+        }
+        posts = [(f"/borrowers/{FUZZ_BORROWER}/contact-profile", profile)]
+    for path, body in posts:
+        r = client.post(path, json=body, headers={**staff, "Idempotency-Key": unique("seed")})
+        assert r.status_code in (200, 201), r.text
+
+
+def seeded(schema: Any, path: str, method: str) -> list[Any]:
+    """A strategy with the seeded ids in the path, where the path has such parameters."""
+    ids = {"loan_id": FUZZ_LOAN, "borrower_id": FUZZ_BORROWER}
+    params = {k: v for k, v in ids.items() if "{" + k + "}" in path}
+    if not params:
+        return []
+    return [schema[path][method.upper()].as_strategy(path_parameters=params)]
 
 
 @pytest.mark.parametrize(
@@ -106,4 +148,5 @@ def test_operation_answers_bad_input_as_documented(
     granted, borrower = caller_roles(roles)
     token = tokens.issue(f"fuzz-{service}", granted, borrower_id=borrower)
     headers = {"Authorization": f"Bearer {token}"}
-    exercise_operation(schema, path, method, headers, max_examples=FUZZ_EXAMPLES)
+    extra = seeded(schema, path, method)
+    exercise_operation(schema, path, method, headers, extra, max_examples=FUZZ_EXAMPLES)
