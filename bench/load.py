@@ -231,6 +231,9 @@ def main() -> None:
                 name.startswith("POST") and code != "201" and (code != "0" or retried)
             ):
                 failed[k] = v
+        replays: dict[str, int] = noted.get("replay_mismatches", {})
+        print("idempotent replays as expected:", replays if replays else "yes")
+        failed.update({f"{k} (Idempotent-Replayed wrong)": v for k, v in replays.items()})
         if failed:
             raise SystemExit(f"failures under load: {failed}")
     finally:

@@ -48,9 +48,11 @@ BORROWERS = {  # loan -> (ledger headers, overdue headers) of its borrower, B-<l
     for loan in LOANS
 }
 
+RETRIED = "POST payment (retried key)"
 STATUSES: Counter[str] = Counter()  # "name status" -> count
 TIMES: dict[str, list[float]] = {}  # name -> response times (ms)
 SPAN: list[float] = []  # when the first and the last request ended
+REPLAY_MISMATCHES: Counter[str] = Counter()  # 201s with the wrong Idempotent-Replayed
 ERRORS: Counter[str] = Counter()  # "name: exception" of requests without an answer
 
 
@@ -68,7 +70,16 @@ def _count(name: str, response: Any, response_time: float, exception: Any, **_: 
 @events.quitting.add_listener
 def _write(**_: Any) -> None:
     with open(OUT, "w") as f:
-        json.dump({"statuses": STATUSES, "times": TIMES, "span": SPAN, "errors": ERRORS}, f)
+        json.dump(
+            {
+                "statuses": STATUSES,
+                "times": TIMES,
+                "span": SPAN,
+                "errors": ERRORS,
+                "replay_mismatches": REPLAY_MISMATCHES,
+            },
+            f,
+        )
 
 
 class BorrowerAndGateway(FastHttpUser):
@@ -107,7 +118,7 @@ class BorrowerAndGateway(FastHttpUser):
     @task(1)
     def retry_payment(self) -> None:
         if self.sent:
-            self._post(*random.choice(self.sent), "POST payment (retried key)")
+            self._post(*random.choice(self.sent), RETRIED)
 
     def _post(self, loan: str, key: str, body: dict[str, Any], name: str) -> None:
         """POST the payment; without an answer (a connection closed under the request),
@@ -120,6 +131,12 @@ class BorrowerAndGateway(FastHttpUser):
                 name=label,
                 catch_response=True,
             ) as r:
+                replay = (r.headers or {}).get("Idempotent-Replayed") == "true"
+                # (after no answer, either: the first attempt may or may not have landed)
+                if r.status_code == 201 and label == name and replay != (name == RETRIED):
+                    REPLAY_MISMATCHES[name] += 1
+                    r.failure("a retried key must replay its first answer, a new key must not")
+                    return
                 if r.status_code == 201:
                     r.success()
                     return
