@@ -14,8 +14,16 @@ The suite runs a real ``IdempotentConsumer`` over real Kafka and PostgreSQL, on 
 copies of the spec's topics (one topic namespace and consumer group per class), every
 record on partition 0 so the order between keys is fixed. It asserts properties of what
 was committed (processed events, dead letters, the order the handlers applied events),
-never broker batching or timing. The handlers are the service's own, wrapped only to note
-which event ids they applied, in order.
+never broker batching or timing.
+
+The poison case sends, onto every topic the spec reads, each kind of bad record (not JSON,
+off-contract, a type outside the catalogue, an unknown version, a payload of
+``HUGE_PAYLOAD_BYTES``, no CloudEvents headers, a key that is not the payload's) and checks
+each dead letter's reason, then that good events behind them are applied, or held behind
+a parked key, in order (see docs/faults.md).
+
+The handlers are the service's own, wrapped only to note which event ids they applied, in
+order.
 """
 
 from __future__ import annotations
