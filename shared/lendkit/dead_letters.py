@@ -40,6 +40,11 @@ H_FAILED_AT = "dlt_failed_at"
 H_REPLAYED_FROM = "dlt_replayed_from"
 #: How many times the message was replayed; kept across re-dead-lettering.
 H_REPLAYS = "lendkit_replays"
+#: Set when the broker refused the dead letter with its value (a record at the broker's
+#: size limit, grown over it by the ``dlt_*`` headers): the value's size and the refusal.
+#: The dead letter then carries no value; the original is still on its topic at
+#: ``dlt_original_topic`` / ``dlt_original_partition`` / ``dlt_original_offset``.
+H_VALUE_DROPPED = "dlt_value_dropped"
 MAX_REASON = 2000
 
 

@@ -34,8 +34,26 @@ class RejectedEvent(Exception):
     """A handler's verdict that this event can never be applied (e.g. unknown loan state)."""
 
 
-class UnknownEventVersion(RejectedEvent):
-    """A version of a handled event type this service does not know (a newer producer)."""
+class UnknownEventVersion(Exception):
+    """A version of a handled event type this service does not know (a newer producer).
+
+    Not a ``RejectedEvent``: it may yet apply, once the service learns the version and the
+    dead letter is replayed, so its key is parked behind it (the key's later events must
+    not overtake it). It used to be a ``RejectedEvent``, which let them overtake it (found
+    by the consumer contract's poison case).
+    """
+
+
+class UnknownEventType(RejectedEvent):
+    """A type no contract of the platform's catalogue defines: not an event of ours (a
+    misconfigured producer, a typo). Dead-lettered with the reason; its key goes on, since
+    nothing of the platform can ever apply it."""
+
+
+class MisroutedEvent(RejectedEvent):
+    """A record whose key is not its payload's key field (the loan id): it travelled on
+    another loan's partition, so it cannot be applied in that loan's order. Dead-lettered
+    with the reason; the record's key goes on (the event is not one of that key's)."""
 
 
 def sqlstate(exc: BaseException) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from lendkit.auth import Role, require_roles
 
@@ -48,6 +48,10 @@ router = APIRouter(tags=["operations"])
     "/metrics",
     summary="Prometheus metrics (bearer token with the ops, admin or service role)",
     dependencies=[Depends(require_roles(Role.OPS, Role.ADMIN, Role.SERVICE))],
+    # The Prometheus text format, documented as what it is (schemathesis found the document
+    # promising application/json).
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def metrics_endpoint() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -65,6 +65,8 @@ _WHY = {
     413: "The request body is over the service's limit (*_HTTP_MAX_BODY_BYTES)",
     422: "Request fields are invalid, the request is refused by a business rule, or an "
     "Idempotency-Key was reused with a different request",
+    503: "The database is busy or unreachable; nothing was changed: retry the same request "
+    "after Retry-After seconds",
 }
 
 
@@ -149,6 +151,7 @@ def complete_openapi(app: FastAPI, routers: Sequence[APIRouter]) -> None:
       that enforces them, also written in the description;
     - the bearer ``security`` requirement (none on the public health routes), with 401 and
       413 (the gate answers both before the body is read) and 403 unless every role may;
+    - 503 (database busy or away: ``lendkit.problems``) on every authenticated route;
     - 400 for an unparsable body on every operation with a body.
     """
     generate = app.openapi
@@ -178,6 +181,7 @@ def complete_openapi(app: FastAPI, routers: Sequence[APIRouter]) -> None:
                 responses = operation.setdefault("responses", {})
                 responses.setdefault("401", problems(401)[401])
                 responses.setdefault("413", problems(413)[413])
+                responses.setdefault("503", problems(503)[503])
                 if roles == frozenset(Role):
                     responses.pop("403", None)  # every role may call it: no role is refused
                 else:

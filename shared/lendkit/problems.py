@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from lendkit.errors import ServiceError
+from lendkit.failures import is_transient
 from lendkit.logging import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -123,7 +124,25 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: Seconds a client is asked to wait before retrying a 503.
+RETRY_AFTER_SECONDS = 1
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_transient(exc):
+        # The database is busy (no pooled connection within the pool timeout: found by
+        # bench/load.py, answered 500 before) or away. The transaction rolled back, the
+        # Idempotency-Key's row with it: the same request again is safe and may succeed.
+        log.warning("transient failure answered 503", path=request.url.path, error=repr(exc))
+        return problem_response(
+            request,
+            503,
+            "Service Unavailable",
+            "The service cannot reach its database right now; nothing was changed. Retry "
+            "the same request (with the same Idempotency-Key) after Retry-After seconds.",
+            TYPE_BASE + "temporarily-unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     log.exception("unhandled error", path=request.url.path)
     return problem_response(request, 500, "Internal Server Error", "The error was logged.")
 

@@ -13,9 +13,9 @@ from aiokafka.structs import ConsumerRecord
 
 from lendkit.consumer.transactions import in_own_transaction
 from lendkit.db import UnitOfWork
-from lendkit.dead_letters import dead_letter_headers
+from lendkit.dead_letters import H_VALUE_DROPPED, dead_letter_headers
 from lendkit.events.envelope import CloudEvent
-from lendkit.failures import RejectedEvent, RetryPolicy
+from lendkit.failures import RejectedEvent, RetryPolicy, is_refused_by_broker
 from lendkit.logging import get_logger
 from lendkit.metrics import DEAD_LETTERS, PARKED_KEYS
 from lendkit.parked_keys import park, park_behind
@@ -99,15 +99,26 @@ class DeadLetterer:
             group=self.group,
             attempts=attempts,
         )
+        value = record.value
         while True:
             try:
                 await (
                     await self.producer.send(
-                        self.topic, value=record.value, key=record.key, headers=headers
+                        self.topic, value=value, key=record.key, headers=headers
                     )
                 )
                 break
             except Exception as send_exc:
+                if value and is_refused_by_broker(send_exc):
+                    # Sending it again cannot succeed: without its value it can (the
+                    # partition would otherwise wait behind it for ever).
+                    log.error(
+                        "dead letter refused with its value; sent without", error=repr(send_exc)
+                    )
+                    note = f"{len(value)} bytes: {send_exc!r}"[:500]
+                    headers = [*headers, (H_VALUE_DROPPED, note.encode())]
+                    value = b""
+                    continue
                 log.warning("dead-letter send failed; retrying", error=repr(send_exc))
                 await asyncio.sleep(SEND_RETRY_SECONDS)
         DEAD_LETTERS.labels(self.group, record.topic, type(exc).__name__).inc()

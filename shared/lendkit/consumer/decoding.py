@@ -11,6 +11,7 @@ from typing import Generic
 from aiokafka.structs import ConsumerRecord
 
 from lendkit.consumer.handlers import Handler, U
+from lendkit.events.catalogue import CATALOGUE
 from lendkit.events.envelope import CloudEvent, MalformedEvent
 
 _VERSION = re.compile(r"^(?P<base>.+)\.v(?P<n>\d+)$")
@@ -47,6 +48,19 @@ class HandlerTable(Generic[U]):
             return None
         return f"unknown version {event_type}: this consumer handles {', '.join(sorted(known))}"
 
+    def unknown_type(self, event_type: str) -> str | None:
+        """Why ``event_type`` is refused, if no contract of the catalogue defines it (and
+        this consumer does not handle it either)."""
+        if event_type in self.handlers or CATALOGUE.spec_for_type(event_type) is not None:
+            return None
+        return f"unknown event type {event_type!r}: no contract of the catalogue defines it"
+
     def ignores(self, event_type: str) -> bool:
-        """A type this service does not act on (tolerant reader): no effect, committed."""
-        return event_type not in self.handlers and self.unknown_version(event_type) is None
+        """A catalogued type this service does not act on (tolerant reader): no effect,
+        committed. A type outside the catalogue, or an unknown version of a handled type,
+        is refused instead (dead-lettered with the reason)."""
+        return (
+            event_type not in self.handlers
+            and self.unknown_version(event_type) is None
+            and self.unknown_type(event_type) is None
+        )

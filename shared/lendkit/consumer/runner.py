@@ -22,7 +22,7 @@ from lendkit.consumer.transactions import apply_one, database_reachable
 from lendkit.db import UnitOfWork
 from lendkit.dead_letters import H_REPLAYED_FROM, dead_letter_topic, header_value
 from lendkit.events.envelope import CloudEvent, MalformedEvent
-from lendkit.failures import RejectedEvent, RetryPolicy, UnknownEventVersion
+from lendkit.failures import RejectedEvent, RetryPolicy, UnknownEventType, UnknownEventVersion
 from lendkit.logging import get_logger
 from lendkit.metrics import CONSUMER_LAG, EVENTS_CONSUMED
 from lendkit.parked_keys import KeyParked
@@ -213,11 +213,15 @@ class IdempotentConsumer(Generic[U]):
         replayed = header_value(list(record.headers), H_REPLAYED_FROM) is not None
         with structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type):
             if handler is None:
-                refused = self._table.unknown_version(event.type)
-                if refused is None:  # tolerant reader: types this service does not act on
+                version, kind = self._table.unknown_version(event.type), None
+                if version is None:
+                    kind = self._table.unknown_type(event.type)
+                if version is not None:  # parks the key: a newer producer's event
+                    await self.reject(record, event, UnknownEventVersion(version), 1, replayed)
+                elif kind is not None:  # not an event of the platform: the key goes on
+                    await self.reject(record, event, UnknownEventType(kind), 1, replayed)
+                else:  # tolerant reader: catalogued types this service does not act on
                     EVENTS_CONSUMED.labels(self.group, event.type, "ignored").inc()
-                else:
-                    await self.reject(record, event, UnknownEventVersion(refused), 1, replayed)
                 return
             await self._apply_retrying(record, event, handler, replayed)
 

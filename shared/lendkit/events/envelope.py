@@ -16,6 +16,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from lendkit.events.catalogue import CATALOGUE, EventPayload
+from lendkit.failures import MisroutedEvent
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -112,11 +113,29 @@ class CloudEvent:
     def payload(self, model: builtins.type[P]) -> P:
         """Parse the data as ``model``; a payload that does not fit is a poison message."""
         try:
-            return model.model_validate_json(self.data)
+            parsed = model.model_validate_json(self.data)
         except ValidationError as exc:
             raise MalformedEvent(
-                f"{self.type} payload invalid: {exc.errors(include_url=False)}"
+                f"{self.type} payload invalid: {exc.errors(include_url=False, include_input=False)}"
             ) from exc
+        self._check_key(parsed)
+        return parsed
+
+    def _check_key(self, payload: EventPayload) -> None:
+        """The record's key is the payload's key field (the loan id for loan events), or
+        the record travelled on another key's partition: ``MisroutedEvent``."""
+        try:
+            key_field = CATALOGUE.spec_for_model(type(payload)).key_field
+        except LookupError:
+            return  # a model outside the catalogue (a test's) has no key rule
+        if key_field is None:
+            return
+        expected = str(getattr(payload, key_field))
+        if self.key != expected:
+            raise MisroutedEvent(
+                f"{self.type} record key {self.key!r} is not the payload's {key_field} "
+                f"{expected!r}: the event travelled on another key's partition"
+            )
 
     @classmethod
     def from_kafka(

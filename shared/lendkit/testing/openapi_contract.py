@@ -67,6 +67,7 @@ def exercise_operation(
     method: str,
     headers: dict[str, str],
     extra_strategies: Sequence[Any] = (),
+    max_examples: int = MAX_EXAMPLES,
 ) -> None:
     """Run the operation's examples and the checks; fails on the first violation."""
     operation = schema[path][method.upper()]
@@ -76,7 +77,7 @@ def exercise_operation(
     strategies += list(extra_strategies)
 
     @settings(
-        max_examples=MAX_EXAMPLES * len(strategies),
+        max_examples=max_examples * len(strategies),
         derandomize=True,
         database=None,
         deadline=None,
