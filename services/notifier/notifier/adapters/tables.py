@@ -9,7 +9,9 @@ every event, log line and metric label, carries ids.
   an opaque ``address_id`` used in decisions and events, a priority and the opt-out state.
 - ``contact_attempts``: the append-only contact-attempt record. Each state change of an
   attempt (decided, deferred, sent, delivered, failed, suppressed, undeliverable) is a new
-  row with its decision, rule and reasons; a trigger refuses UPDATE and DELETE. ``trigger_key``
+  row with its decision, rule and reasons; a trigger refuses UPDATE and TRUNCATE, and DELETE
+  except the retention purge of rows older than the retention (migration 0004,
+  ``adapters/retention.py``). ``trigger_key``
   is unique for the first row of an attempt (state ``decided``), so the same trigger twice
   gives one attempt.
 - ``products``: each product's penalty rate and credit-report DPD (for the reminders' line on
@@ -101,6 +103,7 @@ contact_attempts = Table(
     Index("contact_attempts_attempt", "attempt_id", "id"),
     Index("contact_attempts_borrower", "borrower_id", "recorded_at"),
     Index("contact_attempts_loan", "loan_id", "recorded_at"),
+    Index("contact_attempts_recorded", "recorded_at"),
 )
 
 products = Table(
@@ -130,18 +133,3 @@ deferred_sends = Table(
     Column("payload", JSONB, nullable=False),
     Index("deferred_sends_due", "due_at"),
 )
-
-APPEND_ONLY_FUNCTION = """
-CREATE OR REPLACE FUNCTION contact_attempts_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'contact_attempts is append-only: % refused', TG_OP
-        USING ERRCODE = 'restrict_violation';
-END;
-$$ LANGUAGE plpgsql
-"""
-
-APPEND_ONLY_TRIGGER = """
-CREATE TRIGGER contact_attempts_append_only
-BEFORE UPDATE OR DELETE OR TRUNCATE ON contact_attempts
-FOR EACH STATEMENT EXECUTE FUNCTION contact_attempts_append_only()
-"""
