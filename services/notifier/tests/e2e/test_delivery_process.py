@@ -123,10 +123,7 @@ class World:
             NOTIFIER_LOG_LEVEL="WARNING",
             PYTHONPATH=os.pathsep.join(str(ROOT / p) for p in ("shared", "services/notifier")),
         )
-        log = (self.logs / f"notifier-{unique('run')}.log").open("wb")
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "notifier"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        self.process = _spawn(env, self.logs / f"notifier-{unique('run')}.log")
         async with httpx.AsyncClient() as client:
 
             async def ready() -> bool:
@@ -199,7 +196,9 @@ class World:
     async def events(self, loan: str) -> list[str]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(outbox.c.event_type).where(outbox.c.message_key == loan).order_by(outbox.c.id)
+                select(outbox.c.event_type)
+                .where(outbox.c.message_key == loan)
+                .order_by(outbox.c.id)
             )
             return list(rows.scalars())
 
@@ -211,6 +210,13 @@ class World:
 
         await eventually(done, timeout=60)
         return await self.states(loan)
+
+
+def _spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "notifier"], env=env, stdout=out, stderr=subprocess.STDOUT
+    )
 
 
 def overdue_notice(loan: str, borrower: str) -> CloudEvent:
@@ -241,8 +247,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         uvicorn.Config(app, host="127.0.0.1", port=PROVIDER_PORT, log_level="warning")
     )
     serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
+    await eventually(lambda: server.started)
     engine = create_async_engine(url)
     world = World(engine, url, namespace, integrator, tmp_path_factory.mktemp("logs"))
     try:
