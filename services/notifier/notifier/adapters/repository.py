@@ -17,6 +17,7 @@ from notifier.adapters.tables import (
     deferred_sends,
     loans,
     products,
+    send_queue,
 )
 from notifier.domain.policy import CallOutcome, Channel, Jurisdiction, PastCall
 from notifier.domain.profile import ChannelSetting, ContactProfile
@@ -276,6 +277,7 @@ class AttemptRepository:
         }
         row.update(fields)
         await self.session.execute(insert(contact_attempts).values(**row))
+        await _keep_send_queue(self.session, [(first.attempt_id, state)])
 
     async def latest(self, attempt_id: str) -> AttemptState | None:
         row = (
@@ -290,19 +292,16 @@ class AttemptRepository:
 
     async def ready_to_send(self, now: datetime, limit: int = 500) -> list[AttemptState]:
         """Attempts whose latest row is ``queued`` (a crash after recording leaves them here,
-        so they are sent after a restart), in recording order."""
-        latest = (
-            select(func.max(contact_attempts.c.id).label("id"))
-            .group_by(contact_attempts.c.attempt_id)
-            .subquery()
-        )
+        so they are sent after a restart), in queueing order, from ``send_queue``."""
         rows = (
             await self.session.execute(
-                select(contact_attempts)
-                .join(latest, latest.c.id == contact_attempts.c.id)
-                .where(contact_attempts.c.state == "queued")
-                .order_by(contact_attempts.c.id)
-                .limit(limit)
+                text(
+                    "SELECT a.* FROM (SELECT attempt_id, seq FROM send_queue ORDER BY seq"
+                    " LIMIT :limit) q CROSS JOIN LATERAL (SELECT * FROM contact_attempts c"
+                    " WHERE c.attempt_id = q.attempt_id ORDER BY c.id DESC LIMIT 1) a"
+                    " WHERE a.state = 'queued' ORDER BY q.seq"
+                ),
+                {"limit": limit},
             )
         ).all()
         return [_state(r) for r in rows]
@@ -358,6 +357,20 @@ class AttemptRepository:
         if borrower_id is not None:
             query = query.where(contact_attempts.c.borrower_id == borrower_id)
         return [dict(r._mapping) for r in (await self.session.execute(query)).all()]
+
+
+async def _keep_send_queue(session: AsyncSession, changes: list[tuple[str, str]]) -> None:
+    """``send_queue`` follows the record: an attempt is in it while its latest row is queued."""
+    queued = [a for a, state in changes if state == "queued"]
+    settled = [a for a, state in changes if state != "queued"]
+    if queued:
+        await session.execute(
+            pg_insert(send_queue)
+            .values([{"attempt_id": a} for a in queued])
+            .on_conflict_do_nothing()
+        )
+    if settled:
+        await session.execute(send_queue.delete().where(send_queue.c.attempt_id.in_(settled)))
 
 
 def _state(row: Any) -> AttemptState:

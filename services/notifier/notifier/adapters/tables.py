@@ -19,6 +19,9 @@ every event, log line and metric label, carries ids.
   published them.
 - ``loans``: which borrower each loan belongs to (from ``ledger.loan.disbursed``), so facts
   that carry only the loan id reach the right person.
+- ``send_queue``: attempts whose latest state is ``queued`` (written with that row, removed
+  with the row that settles the attempt), so the dispatcher finds its work without
+  scanning the history; like ``deferred_sends`` it is a queue, not history.
 - ``deferred_sends``: sends deferred by quiet hours, persisted until due (and dispatched by
   a loop that survives restarts); a row is removed once its attempt moves on.
 """
@@ -31,6 +34,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -132,4 +136,12 @@ deferred_sends = Table(
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("payload", JSONB, nullable=False),
     Index("deferred_sends_due", "due_at"),
+)
+
+send_queue = Table(
+    "send_queue",
+    metadata,
+    Column("seq", BigInteger, Identity(), nullable=False, unique=True),
+    Column("attempt_id", Text, primary_key=True),
+    Column("queued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

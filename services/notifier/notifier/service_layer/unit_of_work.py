@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Self
 
 from lendkit.db import UnitOfWork
+from notifier.adapters.batch import BatchRecord
 from notifier.adapters.delivery import DeliveryRepository
 from notifier.adapters.repository import (
     AttemptRepository,
@@ -20,6 +21,7 @@ class NotifierUnitOfWork(UnitOfWork):
     attempts: AttemptRepository
     products: ProductRepository
     delivery: DeliveryRepository
+    batch: BatchRecord
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -28,4 +30,5 @@ class NotifierUnitOfWork(UnitOfWork):
         self.attempts = AttemptRepository(self.session)
         self.products = ProductRepository(self.session)
         self.delivery = DeliveryRepository(self.session)
+        self.batch = BatchRecord(self.session)
         return self
