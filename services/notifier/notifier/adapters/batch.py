@@ -4,12 +4,13 @@ trigger. Same rows and the same append-only discipline as ``repository.AttemptRe
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,31 +35,77 @@ def _chunks(rows: Sequence[Any], size: int = ROWS_PER_STATEMENT) -> Iterable[Seq
         yield rows[start : start + size]
 
 
+_START_MANY = text(
+    """
+    INSERT INTO contact_attempts
+        (attempt_id, trigger_key, borrower_id, loan_id, purpose, mandatory, context, state)
+    SELECT a, k, b, l, p, m, c::jsonb, 'decided'
+    FROM unnest(CAST(:attempt_id AS text[]), CAST(:trigger_key AS text[]),
+                CAST(:borrower_id AS text[]), CAST(:loan_id AS text[]), CAST(:purpose AS text[]),
+                CAST(:mandatory AS boolean[]), CAST(:context AS text[]))
+         WITH ORDINALITY AS t(a, k, b, l, p, m, c, n)
+    ORDER BY n
+    ON CONFLICT (trigger_key) WHERE state = 'decided' DO NOTHING
+    RETURNING attempt_id
+    """
+)
+
+#: Every column a state row carries (``id`` and ``recorded_at`` come from the database).
+_APPEND_COLUMNS = (
+    "attempt_id", "trigger_key", "borrower_id", "loan_id", "purpose", "mandatory", "state",
+    "channel", "address_id", "rule", "reasons", "context", "until", "template",
+    "template_version", "provider",
+)  # fmt: skip
+_APPEND_MANY = text(
+    """
+    INSERT INTO contact_attempts
+        (attempt_id, trigger_key, borrower_id, loan_id, purpose, mandatory, state, channel,
+         address_id, rule, reasons, context, until, template, template_version, provider)
+    SELECT a, k, b, l, p, m, s, ch, ad, r, re::jsonb, c::jsonb, u, t, tv, pr
+    FROM unnest(CAST(:attempt_id AS text[]), CAST(:trigger_key AS text[]),
+                CAST(:borrower_id AS text[]), CAST(:loan_id AS text[]), CAST(:purpose AS text[]),
+                CAST(:mandatory AS boolean[]), CAST(:state AS text[]), CAST(:channel AS text[]),
+                CAST(:address_id AS text[]), CAST(:rule AS text[]), CAST(:reasons AS text[]),
+                CAST(:context AS text[]), CAST(:until AS timestamptz[]), CAST(:template AS text[]),
+                CAST(:template_version AS text[]), CAST(:provider AS text[]))
+         WITH ORDINALITY AS x(a, k, b, l, p, m, s, ch, ad, r, re, c, u, t, tv, pr, n)
+    ORDER BY n
+    """
+)
+
+
 class BatchRecord:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def start_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """First rows (state ``decided``) of many attempts; the attempt ids started now (a
-        trigger decided before, or twice in ``rows``, is not among them)."""
-        started: set[str] = set()
-        for chunk in _chunks(rows):
-            done = await self.session.execute(
-                pg_insert(contact_attempts)
-                .values([{**r, "state": "decided"} for r in chunk])
-                .on_conflict_do_nothing(
-                    index_elements=["trigger_key"],
-                    index_where=contact_attempts.c.state == "decided",
-                )
-                .returning(contact_attempts.c.attempt_id)
-            )
-            started.update(done.scalars())
-        return started
+        trigger decided before, or twice in ``rows``, is not among them). One statement per
+        column array (``unnest``), not one bind parameter per value."""
+        if not rows:
+            return set()
+        done = await self.session.execute(
+            _START_MANY,
+            {
+                "attempt_id": [r["attempt_id"] for r in rows],
+                "trigger_key": [r["trigger_key"] for r in rows],
+                "borrower_id": [r["borrower_id"] for r in rows],
+                "loan_id": [r["loan_id"] for r in rows],
+                "purpose": [r["purpose"] for r in rows],
+                "mandatory": [r["mandatory"] for r in rows],
+                "context": [json.dumps(r["context"]) for r in rows],
+            },
+        )
+        return set(done.scalars())
 
     async def append_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """New state rows, in order; ``send_queue`` follows them."""
-        for chunk in _chunks(rows):
-            await self.session.execute(insert(contact_attempts), list(chunk))
+        if not rows:
+            return
+        params: dict[str, list[Any]] = {c: [r.get(c) for r in rows] for c in _APPEND_COLUMNS}
+        for c in ("context", "reasons"):
+            params[c] = [json.dumps(r.get(c) or ({} if c == "context" else [])) for r in rows]
+        await self.session.execute(_APPEND_MANY, params)
         await _keep_send_queue(self.session, [(r["attempt_id"], r["state"]) for r in rows])
 
     async def defer_many(self, due: Sequence[tuple[str, datetime]]) -> None:

@@ -17,7 +17,6 @@ from notifier.adapters.tables import (
     deferred_sends,
     loans,
     products,
-    send_queue,
 )
 from notifier.domain.policy import CallOutcome, Channel, Jurisdiction, PastCall
 from notifier.domain.profile import ChannelSetting, ContactProfile
@@ -365,12 +364,17 @@ async def _keep_send_queue(session: AsyncSession, changes: list[tuple[str, str]]
     settled = [a for a, state in changes if state != "queued"]
     if queued:
         await session.execute(
-            pg_insert(send_queue)
-            .values([{"attempt_id": a} for a in queued])
-            .on_conflict_do_nothing()
+            text(
+                "INSERT INTO send_queue (attempt_id) SELECT a FROM unnest(CAST(:a AS text[]))"
+                " WITH ORDINALITY AS q(a, n) ORDER BY n ON CONFLICT DO NOTHING"
+            ),
+            {"a": queued},
         )
     if settled:
-        await session.execute(send_queue.delete().where(send_queue.c.attempt_id.in_(settled)))
+        await session.execute(
+            text("DELETE FROM send_queue WHERE attempt_id = ANY(CAST(:a AS text[]))"),
+            {"a": settled},
+        )
 
 
 def _state(row: Any) -> AttemptState:

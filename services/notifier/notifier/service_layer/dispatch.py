@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from jinja2 import TemplateError
+
 from lendkit.contracts import notifier
 from lendkit.events import CloudEvent, new_event
 from notifier.adapters.providers import Failover, OutgoingMessage, ProviderError, Receipt
 from notifier.adapters.repository import AttemptState
-from notifier.domain.templates import render
+from notifier.domain.templates import TEMPLATE_VERSION, Rendered, render
 from notifier.service_layer.handlers import decide_and_record
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
@@ -59,16 +61,19 @@ async def dispatch(
     outcomes = []
     for attempt in ready:
         channel = attempt.channel or ""
-        rendered = render(
-            attempt.purpose, languages.get(attempt.borrower_id, "en"), channel, attempt.context
-        )
-        address = addresses.get(attempt.address_id or "")
-        chain = providers.get(channel)
+        language = languages.get(attempt.borrower_id, "en")
         error: str | None = None
         receipt: Receipt | None = None
-        if chain is None or address is None:
+        try:
+            rendered = render(attempt.purpose, language, channel, attempt.context)
+        except TemplateError as exc:  # a poison attempt fails alone, the round goes on
+            rendered = Rendered(f"{language}/{attempt.purpose}", TEMPLATE_VERSION, "")
+            error = f"template: {type(exc).__name__}"
+        address = addresses.get(attempt.address_id or "")
+        chain = providers.get(channel)
+        if error is None and (chain is None or address is None):
             error = "no provider for the channel" if chain is None else "no address"
-        else:
+        elif error is None and chain is not None and address is not None:
             try:
                 receipt = await chain.send(
                     OutgoingMessage(

@@ -56,7 +56,12 @@ def _triggers(tag: str, borrowers: list[str]) -> list[Trigger]:
             borrower_id=b,
             purpose=purpose,
             mandatory=purpose == "credit_report_notice",
-            context={"loan_id": f"L-{b}", "amount": "¥1.00", "days": "30"},
+            context={
+                "loan_id": f"L-{b}",
+                "amount": "¥1.00",
+                "days": "30",
+                "help_url": "https://help.example/loans",
+            },
         )
         for b in borrowers
         for purpose in ("became_overdue", "credit_report_notice")
