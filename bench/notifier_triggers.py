@@ -199,7 +199,6 @@ async def notifier_run(loans: int) -> dict[str, float]:
             "total_s": finished - started,
             "sent": sent,
             "suppressed": states.get("suppressed", 0) + states.get("undeliverable", 0),
-            "email": sum(1 for m in sandbox.messages.values() if m.channel == "email"),
         }
     finally:
         CLOCK.pinned = None
@@ -212,7 +211,7 @@ async def main(loans: int, runs: int) -> None:
     print(
         f"{'run':>3} | {'COB s':>7} | {'triggers':>8} | {'decide s':>8} | {'send s':>7} | "
         f"{'drain s':>7} | {'decisions/s':>11} | {'msgs/s':>8} | {'sent':>7} | "
-        f"{'by email':>8} | {'suppr.':>6} | {'ratio':>5}"
+        f"{'suppr.':>6} | {'ratio':>5}"
     )
     for n in range(1, runs + 1):
         cob = await close_of_business(loans)
@@ -229,7 +228,7 @@ async def main(loans: int, runs: int) -> None:
             f"{n:>3} | {row['cob_s']:>7.2f} | {int(row['triggers']):>8,} | "
             f"{row['decide_s']:>8.2f} | {row['send_s']:>7.2f} | {row['total_s']:>7.2f} | "
             f"{row['decisions_per_s']:>11,.0f} | {row['messages_per_s']:>8,.0f} | "
-            f"{int(row['sent']):>7,} | {int(row['email']):>8,} | {int(row['suppressed']):>6,} | "
+            f"{int(row['sent']):>7,} | {int(row['suppressed']):>6,} | "
             f"{row['ratio']:>5.2f}",
             flush=True,
         )
@@ -241,7 +240,7 @@ async def main(loans: int, runs: int) -> None:
         f"med | {median('cob_s'):>7.2f} | {int(median('triggers')):>8,} | "
         f"{median('decide_s'):>8.2f} | {median('send_s'):>7.2f} | {median('total_s'):>7.2f} | "
         f"{median('decisions_per_s'):>11,.0f} | {median('messages_per_s'):>8,.0f} | "
-        f"{'':>7} | {'':>8} | {'':>6} | {median('ratio'):>5.2f}"
+        f"{'':>7} | {'':>6} | {median('ratio'):>5.2f}"
     )
     print(
         f"loans={loans:,}: medians of {runs} run(s). COB = overdue close of business + publish "

@@ -5,6 +5,7 @@ same trigger twice (in one batch, or again later) is one attempt."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from lendkit.kit_tables import outbox
 from lendkit.testing import unique
+from notifier.adapters.providers import Failover, SandboxProvider
 from notifier.adapters.tables import contact_attempts
 from notifier.domain.policy import Channel, Jurisdiction
 from notifier.domain.profile import Trigger
 from notifier.service_layer import handlers
 from notifier.service_layer.batch_notify import notify_many
+from notifier.service_layer.dispatch import dispatch
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -129,3 +132,28 @@ async def test_batch_and_one_at_a_time_write_the_same_record_and_events(
         assert await notify_many(uow, many, NOON) == 0  # decided before: nothing new
         await uow.commit()
     assert await _record(engine, [t.trigger_key for t in many]) == batch
+
+
+async def test_a_message_whose_template_cannot_render_fails_alone(engine: AsyncEngine) -> None:
+    factory = async_sessionmaker(engine, expire_on_commit=False)
+    async with NotifierUnitOfWork(factory, "notifier") as uow:
+        [ok, *_] = await _borrowers(uow)
+        await uow.commit()
+    good, bad = _triggers("render", [ok])[0], _triggers("poison", [ok])[0]
+    bad = replace(bad, context={"loan_id": bad.loan_id})  # no amount, days, help_url
+    async with NotifierUnitOfWork(factory, "notifier") as uow:
+        assert await notify_many(uow, [bad, good], NOON) == 2
+        await uow.commit()
+    sandbox = SandboxProvider()
+    await dispatch(
+        lambda: NotifierUnitOfWork(factory, "notifier"), {"sms": Failover([sandbox])}, NOON
+    )
+    assert [r["state"] for r in await _record(engine, [good.trigger_key])] == [
+        "decided",
+        "queued",
+        "sent",
+        "delivered",
+    ]
+    poisoned = await _record(engine, [bad.trigger_key])
+    assert [r["state"] for r in poisoned] == ["decided", "queued", "failed"]
+    assert poisoned[-1]["reasons"] == ["template: UndefinedError"]
