@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import TextClause, text
@@ -70,9 +71,26 @@ async def prune_kit_tables(
 async def _prune(
     engine: AsyncEngine, statement: TextClause, params: dict[str, int], chunk: int
 ) -> int:
+    return await prune_in_chunks(engine, statement, params, chunk=chunk)
+
+
+async def prune_in_chunks(
+    engine: AsyncEngine,
+    statement: TextClause,
+    params: Mapping[str, object],
+    *,
+    chunk: int = PRUNE_CHUNK,
+    setup: TextClause | None = None,
+    setup_params: Mapping[str, object] | None = None,
+) -> int:
+    """Run a chunked ``DELETE`` (it takes ``:chunk``) until it deletes fewer than ``chunk``
+    rows, one short transaction a round; ``setup`` runs first in each transaction (a service's
+    own history table may, for instance, set the purge cutoff its delete trigger checks)."""
     total = 0
     while True:
         async with engine.begin() as conn:
+            if setup is not None:
+                await conn.execute(setup, dict(setup_params or {}))
             result = await conn.execute(statement, {**params, "chunk": chunk})
         deleted = int(result.rowcount or 0)
         total += deleted

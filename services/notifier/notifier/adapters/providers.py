@@ -1,6 +1,7 @@
 """Providers behind one interface: a sandbox that records messages (development, tests) and
 an HTTP webhook provider (httpx: timeouts, retries with exponential backoff and jitter, the
-attempt id as idempotency key); ``Failover`` tries a channel's providers by priority.
+attempt id as idempotency key); ``Failover`` tries a channel's providers by priority, each
+behind its ``CircuitBreaker`` (an open breaker is skipped without calling its provider).
 
 Logs carry the attempt id and the provider name, never the address."""
 
@@ -9,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 import httpx
@@ -115,21 +118,90 @@ class WebhookProvider:
                 await client.aclose()
 
 
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass
+class CircuitBreaker:
+    """One provider's breaker. ``failure_threshold`` consecutive failures open it; while open
+    its provider is not called; ``reset_after_s`` later it is half-open: one trial call is let
+    through, whose success closes it and whose failure opens it again for another period."""
+
+    failure_threshold: int = 5
+    reset_after_s: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    state: BreakerState = BreakerState.CLOSED
+    failures: int = 0
+    opened_at: float = 0.0
+    trial_in_flight: bool = False
+
+    def allows_call(self) -> bool:
+        if self.state is BreakerState.OPEN:
+            if self.clock() - self.opened_at < self.reset_after_s:
+                return False
+            self.state = BreakerState.HALF_OPEN
+            self.trial_in_flight = False
+        if self.state is BreakerState.HALF_OPEN:
+            if self.trial_in_flight:
+                return False
+            self.trial_in_flight = True
+        return True
+
+    def record_success(self) -> None:
+        self.state = BreakerState.CLOSED
+        self.failures = 0
+        self.trial_in_flight = False
+
+    def record_failure(self) -> None:
+        self.failures += 1
+        self.trial_in_flight = False
+        if self.state is BreakerState.HALF_OPEN or self.failures >= self.failure_threshold:
+            self.state = BreakerState.OPEN
+            self.opened_at = self.clock()
+
+
 @dataclass
 class Failover:
-    """A channel's providers in priority order: the first that accepts wins."""
+    """A channel's providers in priority order: the first that accepts wins. Each provider sits
+    behind its breaker (``breakers`` by provider name, shared across channels when the same
+    mapping is passed; a missing one is created with ``breaker_defaults``)."""
 
     providers: Sequence[Provider]
+    breakers: MutableMapping[str, CircuitBreaker] = field(default_factory=dict)
+    breaker_defaults: Callable[[], CircuitBreaker] = CircuitBreaker
+
+    def breaker(self, provider: Provider) -> CircuitBreaker:
+        if provider.name not in self.breakers:
+            self.breakers[provider.name] = self.breaker_defaults()
+        return self.breakers[provider.name]
 
     async def send(self, message: OutgoingMessage) -> Receipt:
         errors: list[str] = []
         for provider in self.providers:
+            breaker = self.breaker(provider)
+            if not breaker.allows_call():
+                errors.append(f"{provider.name}: circuit open")
+                log.warning(
+                    "provider circuit open, failing over",
+                    extra={"provider": provider.name, "attempt_id": message.attempt_id},
+                )
+                continue
             try:
-                return await provider.send(message)
+                receipt = await provider.send(message)
             except (ProviderError, httpx.HTTPError) as exc:
+                breaker.record_failure()
                 errors.append(f"{provider.name}: {exc}")
                 log.warning(
                     "provider failed, failing over",
                     extra={"provider": provider.name, "attempt_id": message.attempt_id},
                 )
+                continue
+            except BaseException:
+                breaker.record_failure()  # a half-open trial never stays "in flight"
+                raise
+            breaker.record_success()
+            return receipt
         raise ProviderError("; ".join(errors) or "no provider for the channel")

@@ -276,6 +276,7 @@ class AttemptRepository:
         }
         row.update(fields)
         await self.session.execute(insert(contact_attempts).values(**row))
+        await _keep_send_queue(self.session, [(first.attempt_id, state)])
 
     async def latest(self, attempt_id: str) -> AttemptState | None:
         row = (
@@ -290,19 +291,16 @@ class AttemptRepository:
 
     async def ready_to_send(self, now: datetime, limit: int = 500) -> list[AttemptState]:
         """Attempts whose latest row is ``queued`` (a crash after recording leaves them here,
-        so they are sent after a restart), in recording order."""
-        latest = (
-            select(func.max(contact_attempts.c.id).label("id"))
-            .group_by(contact_attempts.c.attempt_id)
-            .subquery()
-        )
+        so they are sent after a restart), in queueing order, from ``send_queue``."""
         rows = (
             await self.session.execute(
-                select(contact_attempts)
-                .join(latest, latest.c.id == contact_attempts.c.id)
-                .where(contact_attempts.c.state == "queued")
-                .order_by(contact_attempts.c.id)
-                .limit(limit)
+                text(
+                    "SELECT a.* FROM (SELECT attempt_id, seq FROM send_queue ORDER BY seq"
+                    " LIMIT :limit) q CROSS JOIN LATERAL (SELECT * FROM contact_attempts c"
+                    " WHERE c.attempt_id = q.attempt_id ORDER BY c.id DESC LIMIT 1) a"
+                    " WHERE a.state = 'queued' ORDER BY q.seq"
+                ),
+                {"limit": limit},
             )
         ).all()
         return [_state(r) for r in rows]
@@ -358,6 +356,25 @@ class AttemptRepository:
         if borrower_id is not None:
             query = query.where(contact_attempts.c.borrower_id == borrower_id)
         return [dict(r._mapping) for r in (await self.session.execute(query)).all()]
+
+
+async def _keep_send_queue(session: AsyncSession, changes: list[tuple[str, str]]) -> None:
+    """``send_queue`` follows the record: an attempt is in it while its latest row is queued."""
+    queued = [a for a, state in changes if state == "queued"]
+    settled = [a for a, state in changes if state != "queued"]
+    if queued:
+        await session.execute(
+            text(
+                "INSERT INTO send_queue (attempt_id) SELECT a FROM unnest(CAST(:a AS text[]))"
+                " WITH ORDINALITY AS q(a, n) ORDER BY n ON CONFLICT DO NOTHING"
+            ),
+            {"a": queued},
+        )
+    if settled:
+        await session.execute(
+            text("DELETE FROM send_queue WHERE attempt_id = ANY(CAST(:a AS text[]))"),
+            {"a": settled},
+        )
 
 
 def _state(row: Any) -> AttemptState:

@@ -9,7 +9,9 @@ every event, log line and metric label, carries ids.
   an opaque ``address_id`` used in decisions and events, a priority and the opt-out state.
 - ``contact_attempts``: the append-only contact-attempt record. Each state change of an
   attempt (decided, deferred, sent, delivered, failed, suppressed, undeliverable) is a new
-  row with its decision, rule and reasons; a trigger refuses UPDATE and DELETE. ``trigger_key``
+  row with its decision, rule and reasons; a trigger refuses UPDATE and TRUNCATE, and DELETE
+  except the retention purge of rows older than the retention (migration 0004,
+  ``adapters/retention.py``). ``trigger_key``
   is unique for the first row of an attempt (state ``decided``), so the same trigger twice
   gives one attempt.
 - ``products``: each product's penalty rate and credit-report DPD (for the reminders' line on
@@ -17,6 +19,9 @@ every event, log line and metric label, carries ids.
   published them.
 - ``loans``: which borrower each loan belongs to (from ``ledger.loan.disbursed``), so facts
   that carry only the loan id reach the right person.
+- ``send_queue``: attempts whose latest state is ``queued`` (written with that row, removed
+  with the row that settles the attempt), so the dispatcher finds its work without
+  scanning the history; like ``deferred_sends`` it is a queue, not history.
 - ``deferred_sends``: sends deferred by quiet hours, persisted until due (and dispatched by
   a loop that survives restarts); a row is removed once its attempt moves on.
 """
@@ -29,6 +34,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -101,6 +107,7 @@ contact_attempts = Table(
     Index("contact_attempts_attempt", "attempt_id", "id"),
     Index("contact_attempts_borrower", "borrower_id", "recorded_at"),
     Index("contact_attempts_loan", "loan_id", "recorded_at"),
+    Index("contact_attempts_recorded", "recorded_at"),
 )
 
 products = Table(
@@ -131,17 +138,10 @@ deferred_sends = Table(
     Index("deferred_sends_due", "due_at"),
 )
 
-APPEND_ONLY_FUNCTION = """
-CREATE OR REPLACE FUNCTION contact_attempts_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'contact_attempts is append-only: % refused', TG_OP
-        USING ERRCODE = 'restrict_violation';
-END;
-$$ LANGUAGE plpgsql
-"""
-
-APPEND_ONLY_TRIGGER = """
-CREATE TRIGGER contact_attempts_append_only
-BEFORE UPDATE OR DELETE OR TRUNCATE ON contact_attempts
-FOR EACH STATEMENT EXECUTE FUNCTION contact_attempts_append_only()
-"""
+send_queue = Table(
+    "send_queue",
+    metadata,
+    Column("seq", BigInteger, Identity(), nullable=False, unique=True),
+    Column("attempt_id", Text, primary_key=True),
+    Column("queued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from babel import Locale
 from babel.numbers import format_currency
 from jinja2 import DictLoader, Environment, StrictUndefined
 
@@ -43,8 +44,11 @@ class Rendered:
     body: str
 
 
+_LOCALES = {"zh-CN": Locale.parse("zh_CN"), "en": Locale.parse("en_US")}
+
+
 def money(amount_minor: int, currency: str, language: str) -> str:
-    locale = "zh_CN" if language == "zh-CN" else "en_US"
+    locale = _LOCALES.get(language, _LOCALES["en"])  # parsed once, not per message
     return format_currency(Decimal(amount_minor) / 100, currency, locale=locale)
 
 

@@ -86,3 +86,70 @@ class AttemptOut(BaseModel):
 
 
 AttemptPage = Page[AttemptOut]
+
+
+class ReceiptIn(_In):
+    """A provider's delivery receipt for an attempt it was handed (the attempt id is the
+    provider's idempotency key, so no lookup is needed)."""
+
+    attempt_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-fA-F-]+$")
+    status: Literal["delivered", "failed"]
+    reason: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[a-z0-9_.-]+$",
+        description="A failure code (never free text: no personal data reaches the record).",
+    )
+    provider_reference: str | None = Field(
+        default=None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
+    occurred_at: datetime | None = Field(default=None, description="The provider's own time.")
+
+
+class ReceiptOut(BaseModel):
+    attempt_id: str
+    state: str
+    recorded: bool = Field(description="False for a replayed receipt: nothing new recorded.")
+    seconds_to_receipt: float | None
+
+
+class SuppressionCount(BaseModel):
+    rule: str
+    state: Literal["suppressed", "undeliverable"]
+    attempts: int
+
+
+class SuppressionReport(BaseModel):
+    since: datetime
+    until: datetime
+    by_rule: list[SuppressionCount]
+
+
+class DeliveryStat(BaseModel):
+    channel: str
+    provider: str
+    sent: int
+    delivered: int
+    failed: int
+    delivery_rate: float | None = Field(description="delivered / sent (None when nothing sent).")
+    median_seconds_to_receipt: float | None
+    p90_seconds_to_receipt: float | None
+
+
+class DeliveryReport(BaseModel):
+    since: datetime
+    until: datetime
+    by_channel_and_provider: list[DeliveryStat]
+
+
+class UndeliverableOut(BaseModel):
+    attempt_id: str
+    borrower_id: str
+    loan_id: str | None
+    purpose: str
+    rule: str | None
+    reasons: list[str]
+    recorded_at: datetime
+
+
+UndeliverablePage = Page[UndeliverableOut]

@@ -211,9 +211,8 @@ async def on_loan_disbursed(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
     )
 
 
-async def on_repayment_due(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
+def due_reminder(event: CloudEvent, terms: ProductTerms | None) -> Trigger:
     due = event.payload(ledger.RepaymentDue)
-    terms = await uow.products.terms_of_loan(due.loan_id)
     context = {
         "amount": money(due.amount_due_minor, due.currency, "en"),
         "amount_minor": str(due.amount_due_minor),
@@ -226,12 +225,10 @@ async def on_repayment_due(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
         else f"{(Decimal(terms.penalty_daily_rate) * 100).normalize():f}%",
         "credit_report_dpd": "" if terms is None else str(terms.credit_report_notice_dpd),
     }
-    await notify(
-        uow, _trigger(event, due.loan_id, due.borrower_id, "due_reminder", context), CLOCK.now()
-    )
+    return _trigger(event, due.loan_id, due.borrower_id, "due_reminder", context)
 
 
-async def on_loan_became_overdue(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
+def overdue_notice(event: CloudEvent) -> Trigger:
     fact = event.payload(overdue.LoanBecameOverdue)
     context = {
         "amount": money(fact.overdue_minor, fact.currency, "en"),
@@ -239,9 +236,17 @@ async def on_loan_became_overdue(uow: NotifierUnitOfWork, event: CloudEvent) -> 
         "currency": fact.currency,
         "days": str(fact.days_past_due),
     }
-    await notify(
-        uow, _trigger(event, fact.loan_id, fact.borrower_id, "became_overdue", context), CLOCK.now()
-    )
+    return _trigger(event, fact.loan_id, fact.borrower_id, "became_overdue", context)
+
+
+async def on_repayment_due(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
+    due = event.payload(ledger.RepaymentDue)
+    terms = await uow.products.terms_of_loan(due.loan_id)
+    await notify(uow, due_reminder(event, terms), CLOCK.now())
+
+
+async def on_loan_became_overdue(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
+    await notify(uow, overdue_notice(event), CLOCK.now())
 
 
 @rejecting()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Self
 
 from lendkit.db import UnitOfWork
+from notifier.adapters.batch import BatchRecord
+from notifier.adapters.delivery import DeliveryRepository
 from notifier.adapters.repository import (
     AttemptRepository,
     LoanRepository,
@@ -18,6 +20,8 @@ class NotifierUnitOfWork(UnitOfWork):
     profiles: ProfileRepository
     attempts: AttemptRepository
     products: ProductRepository
+    delivery: DeliveryRepository
+    batch: BatchRecord
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -25,4 +29,6 @@ class NotifierUnitOfWork(UnitOfWork):
         self.profiles = ProfileRepository(self.session)
         self.attempts = AttemptRepository(self.session)
         self.products = ProductRepository(self.session)
+        self.delivery = DeliveryRepository(self.session)
+        self.batch = BatchRecord(self.session)
         return self

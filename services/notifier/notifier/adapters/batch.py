@@ -1,0 +1,212 @@
+"""Set-based reads and writes of the attempt record for many triggers at once (the consumer's
+batch mode and the dispatcher): a handful of statements per batch instead of several per
+trigger. Same rows and the same append-only discipline as ``repository.AttemptRepository``."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier.adapters.repository import ProductTerms, _keep_send_queue
+from notifier.adapters.tables import (
+    contact_attempts,
+    contact_channels,
+    contact_profiles,
+    deferred_sends,
+    loans,
+    products,
+)
+from notifier.domain.policy import CallOutcome, Channel, Jurisdiction, PastCall
+from notifier.domain.profile import ChannelSetting, ContactProfile
+
+#: Rows per multi-row statement (PostgreSQL takes at most 32,767 bind parameters).
+ROWS_PER_STATEMENT = 1_000
+
+
+def _chunks(rows: Sequence[Any], size: int = ROWS_PER_STATEMENT) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+_START_MANY = text(
+    """
+    INSERT INTO contact_attempts
+        (attempt_id, trigger_key, borrower_id, loan_id, purpose, mandatory, context, state)
+    SELECT a, k, b, l, p, m, c::jsonb, 'decided'
+    FROM unnest(CAST(:attempt_id AS text[]), CAST(:trigger_key AS text[]),
+                CAST(:borrower_id AS text[]), CAST(:loan_id AS text[]), CAST(:purpose AS text[]),
+                CAST(:mandatory AS boolean[]), CAST(:context AS text[]))
+         WITH ORDINALITY AS t(a, k, b, l, p, m, c, n)
+    ORDER BY n
+    ON CONFLICT (trigger_key) WHERE state = 'decided' DO NOTHING
+    RETURNING attempt_id
+    """
+)
+
+#: Every column a state row carries (``id`` and ``recorded_at`` come from the database).
+_APPEND_COLUMNS = (
+    "attempt_id", "trigger_key", "borrower_id", "loan_id", "purpose", "mandatory", "state",
+    "channel", "address_id", "rule", "reasons", "context", "until", "template",
+    "template_version", "provider",
+)  # fmt: skip
+_APPEND_MANY = text(
+    """
+    INSERT INTO contact_attempts
+        (attempt_id, trigger_key, borrower_id, loan_id, purpose, mandatory, state, channel,
+         address_id, rule, reasons, context, until, template, template_version, provider)
+    SELECT a, k, b, l, p, m, s, ch, ad, r, re::jsonb, c::jsonb, u, t, tv, pr
+    FROM unnest(CAST(:attempt_id AS text[]), CAST(:trigger_key AS text[]),
+                CAST(:borrower_id AS text[]), CAST(:loan_id AS text[]), CAST(:purpose AS text[]),
+                CAST(:mandatory AS boolean[]), CAST(:state AS text[]), CAST(:channel AS text[]),
+                CAST(:address_id AS text[]), CAST(:rule AS text[]), CAST(:reasons AS text[]),
+                CAST(:context AS text[]), CAST(:until AS timestamptz[]), CAST(:template AS text[]),
+                CAST(:template_version AS text[]), CAST(:provider AS text[]))
+         WITH ORDINALITY AS x(a, k, b, l, p, m, s, ch, ad, r, re, c, u, t, tv, pr, n)
+    ORDER BY n
+    """
+)
+
+
+class BatchRecord:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def start_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """First rows (state ``decided``) of many attempts; the attempt ids started now (a
+        trigger decided before, or twice in ``rows``, is not among them). One statement per
+        column array (``unnest``), not one bind parameter per value."""
+        if not rows:
+            return set()
+        done = await self.session.execute(
+            _START_MANY,
+            {
+                "attempt_id": [r["attempt_id"] for r in rows],
+                "trigger_key": [r["trigger_key"] for r in rows],
+                "borrower_id": [r["borrower_id"] for r in rows],
+                "loan_id": [r["loan_id"] for r in rows],
+                "purpose": [r["purpose"] for r in rows],
+                "mandatory": [r["mandatory"] for r in rows],
+                "context": [json.dumps(r["context"]) for r in rows],
+            },
+        )
+        return set(done.scalars())
+
+    async def append_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """New state rows, in order; ``send_queue`` follows them."""
+        if not rows:
+            return
+        params: dict[str, list[Any]] = {c: [r.get(c) for r in rows] for c in _APPEND_COLUMNS}
+        for c in ("context", "reasons"):
+            params[c] = [json.dumps(r.get(c) or ({} if c == "context" else [])) for r in rows]
+        await self.session.execute(_APPEND_MANY, params)
+        await _keep_send_queue(self.session, [(r["attempt_id"], r["state"]) for r in rows])
+
+    async def defer_many(self, due: Sequence[tuple[str, datetime]]) -> None:
+        for chunk in _chunks(due):
+            statement = pg_insert(deferred_sends).values(
+                [{"attempt_id": a, "due_at": at, "payload": {}} for a, at in chunk]
+            )
+            await self.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["attempt_id"], set_={"due_at": statement.excluded.due_at}
+                )
+            )
+
+    async def profiles(self, borrowers: Iterable[str]) -> dict[str, ContactProfile]:
+        wanted = sorted(set(borrowers))
+        heads = (
+            await self.session.execute(
+                select(contact_profiles).where(contact_profiles.c.borrower_id.in_(wanted))
+            )
+        ).all()
+        channels: dict[str, list[ChannelSetting]] = defaultdict(list)
+        for r in (
+            await self.session.execute(
+                select(
+                    contact_channels.c.borrower_id,
+                    contact_channels.c.channel,
+                    contact_channels.c.address_id,
+                    contact_channels.c.priority,
+                    contact_channels.c.opted_out,
+                ).where(contact_channels.c.borrower_id.in_(wanted))
+            )
+        ).all():
+            channels[r.borrower_id].append(
+                ChannelSetting(Channel(r.channel), r.address_id, r.priority, r.opted_out)
+            )
+        return {
+            h.borrower_id: ContactProfile(
+                borrower_id=h.borrower_id,
+                language=h.language,
+                timezone=h.timezone,
+                jurisdiction=Jurisdiction(h.jurisdiction),
+                channels=tuple(channels[h.borrower_id]),
+            )
+            for h in heads
+        }
+
+    async def past_calls(
+        self, borrowers: Iterable[str], since: datetime
+    ) -> dict[str, tuple[PastCall, ...]]:
+        found: dict[str, list[PastCall]] = defaultdict(list)
+        c = contact_attempts.c
+        for r in (
+            await self.session.execute(
+                select(contact_attempts).where(
+                    c.borrower_id.in_(sorted(set(borrowers))),
+                    c.channel == Channel.CALL.value,
+                    c.call_outcome.is_not(None),
+                    c.recorded_at >= since,
+                )
+            )
+        ).all():
+            found[r.borrower_id].append(
+                PastCall(
+                    at=r.recorded_at,
+                    debt_id=r.loan_id or "",
+                    number_id=r.address_id or "",
+                    outcome=CallOutcome(r.call_outcome),
+                    automated=r.automated,
+                    borrower_initiated=r.borrower_initiated,
+                )
+            )
+        return {b: tuple(calls) for b, calls in found.items()}
+
+    async def terms_of_loans(self, loan_ids: Iterable[str]) -> dict[str, ProductTerms]:
+        rows = (
+            await self.session.execute(
+                select(
+                    loans.c.loan_id,
+                    products.c.penalty_daily_rate,
+                    products.c.credit_report_notice_dpd,
+                    products.c.notification_policy,
+                )
+                .join(products, loans.c.product_code == products.c.product_code)
+                .where(loans.c.loan_id.in_(sorted(set(loan_ids))))
+            )
+        ).all()
+        return {r[0]: ProductTerms(r[1], r[2], dict(r[3])) for r in rows}
+
+    async def addresses(self, address_ids: Iterable[str]) -> dict[str, str]:
+        """Addresses for the providers, after commit (the one other place they are read)."""
+        rows = await self.session.execute(
+            select(contact_channels.c.address_id, contact_channels.c.address).where(
+                contact_channels.c.address_id.in_(sorted(set(address_ids)))
+            )
+        )
+        return {r[0]: r[1] for r in rows.all()}
+
+    async def languages(self, borrowers: Iterable[str]) -> dict[str, str]:
+        rows = await self.session.execute(
+            select(contact_profiles.c.borrower_id, contact_profiles.c.language).where(
+                contact_profiles.c.borrower_id.in_(sorted(set(borrowers)))
+            )
+        )
+        return {r[0]: r[1] for r in rows.all()}
