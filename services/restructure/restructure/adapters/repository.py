@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, union, update
+from sqlalchemy import delete, func, insert, select, text, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +61,8 @@ from restructure.domain.position import LoanTerms
 from restructure.domain.promises import Promise
 
 TERM_COLUMNS = ("schedule_type", "frequency", "day_count", "rounding")
+#: The advisory lock that serialises close-of-business markers (any constant of our own).
+_MARKER_LOCK = 0x5245_5354
 
 
 class ProductRepository:
@@ -692,7 +694,13 @@ class BusinessDayRepository:
         self.session = session
 
     async def record_marker(self, business_date: date, partition: int, partitions: int) -> bool:
-        """True once the markers of every partition for ``business_date`` have been seen."""
+        """True once the markers of every partition for ``business_date`` have been seen.
+        Markers of different partitions are handled concurrently: a transaction-scoped
+        advisory lock serialises them, so exactly one sees the full set (READ COMMITTED:
+        after the lock, the count sees the other markers' commits)."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MARKER_LOCK}
+        )
         await self.session.execute(
             pg_insert(business_day_markers)
             .values(business_date=business_date, partition=partition, partitions=partitions)

@@ -1,0 +1,149 @@
+"""Ledger, overdue and restructure together over Kafka: an overdue loan's borrower asks for
+help, accepts a term extension, the ledger rewrites the schedule, the plan is active and the
+loan no longer overdue; the plan's instalments are paid and the plan completes.
+
+Worked example: 3,000.00 CNY, 3 months at 12 %, disbursed 2026-01-15, first due
+2026-02-15, not paid. Arrears grace 3 days: overdue on 2026-02-19 (DPD 4). The ledger
+closes up to 2026-02-20, so the restructure service's today is 2026-02-21. The product
+allows a term extension of at most 1 period: the two remaining due dates (03-15, 04-15)
+plus one more (05-15), numbered 4, 5, 6; the 2026-02-15 instalment's principal is folded
+in (the new principal is all 300,000), its interest and the penalty carried onto the first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from lendkit.auth import Role
+from lendkit.testing import eventually, read_events
+
+from .conftest import Platform, close_business_days, open_loan
+
+
+async def test_overdue_loan_term_extension_activates_cures_and_completes(
+    platform: Platform,
+) -> None:
+    ledger, restructure = platform["ledger"], platform["restructure"]
+    code = f"RS-{uuid.uuid4().hex[:6]}"
+    loan_id = f"RS-L-{uuid.uuid4().hex[:8]}"
+    borrower = f"B-rs-{uuid.uuid4().hex[:6]}"
+    product = {
+        "code": code,
+        "currency": "CNY",
+        "annual_rate": "0.12",
+        "term": 3,
+        "overdue_policy": {"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
+        "restructure_policy": {"allowed_options": ["term_extension"], "max_extension_periods": 1},
+    }
+    loan = {
+        "loan_id": loan_id,
+        "borrower_id": borrower,
+        "product_code": code,
+        "principal_minor": 300_000,
+        "disbursed_on": "2026-01-15",
+    }
+    await open_loan(ledger, product, loan)
+    await close_business_days(ledger, date(2026, 2, 14), date(2026, 2, 20))
+    me = restructure.auth([Role.BORROWER], subject=borrower, borrower_id=borrower)
+
+    async def settled_and_seen() -> bool:
+        owed = await ledger.client.get(f"/loans/{loan_id}/owed", headers=ledger.ops)
+        if owed.json()["settling"]:
+            return False
+        mine = await restructure.client.get(f"/loans/{loan_id}/restructuring", headers=me)
+        return mine.status_code == 200 and mine.json()["business_date"] == "2026-02-21"
+
+    await eventually(settled_and_seen, timeout=60, interval=0.5)
+    overdue_events = await read_events(
+        [platform.namespace + "overdue.loans"],
+        count=1,
+        types=["overdue.loan.became_overdue.v1"],
+        keys=[loan_id],
+    )
+    assert overdue_events, "the loan is overdue before the request"
+
+    asked = await restructure.client.post(
+        f"/loans/{loan_id}/hardship-requests",
+        json={"reason": "hospital bills"},
+        headers={**me, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert asked.status_code == 201, asked.text
+    option = next(o for o in asked.json()["options"] if o["plan_type"] == "term_extension")
+    assert option["eligible"], option
+    quote = option["quote"]
+    assert [(i["seq"], i["due_date"]) for i in quote["instalments"]] == [
+        (4, "2026-03-15"),
+        (5, "2026-04-15"),
+        (6, "2026-05-15"),
+    ]
+    assert sum(i["principal_minor"] for i in quote["instalments"]) == 300_000
+
+    accepted = await restructure.client.post(
+        f"/offers/{option['offer_id']}/accept",
+        headers={**me, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert accepted.status_code == 201, accepted.text
+    plan_id = accepted.json()["plan"]["plan_id"]
+
+    async def plan_status() -> str:
+        r = await restructure.client.get(f"/plans/{plan_id}", headers=me)
+        status: str = r.json()["status"]
+        return status
+
+    async def active() -> bool:
+        return await plan_status() == "active"
+
+    await eventually(active, timeout=60, interval=0.5)
+    cured = await read_events(
+        [platform.namespace + "overdue.loans"],
+        count=1,
+        types=["overdue.loan.cured.v1"],
+        keys=[loan_id],
+        timeout=30,
+    )
+    assert cured, "the re-aged loan is no longer overdue"
+    state = (await restructure.client.get(f"/loans/{loan_id}/restructuring", headers=me)).json()
+    assert state["days_past_due"] == 0
+    assert state["forbearance"]["forborne_on"] == "2026-02-21"
+
+    detail: dict[str, Any] = (
+        await ledger.client.get(f"/loans/{loan_id}", headers=ledger.ops)
+    ).json()
+    booked = [i for i in detail["schedule"] if i["seq"] >= 4]
+    assert [(i["seq"], i["principal_minor"], i["interest_minor"]) for i in booked] == [
+        (i["seq"], i["principal_minor"], i["interest_minor"]) for i in quote["instalments"]
+    ], "the ledger booked exactly the quoted schedule"
+    for item in booked:
+        amount = sum(item["outstanding"].values())
+        paid = await ledger.client.post(
+            f"/loans/{loan_id}/payments",
+            json={
+                "external_reference": f"plan-{item['seq']}",
+                "amount_minor": amount,
+                "value_date": "2026-02-21",
+            },
+            headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert paid.status_code == 201, paid.text
+
+    async def completed() -> bool:
+        return await plan_status() == "completed"
+
+    await eventually(completed, timeout=60, interval=0.5)
+    plan_events = await read_events(
+        [platform.namespace + "restructure.plans"],
+        count=100,
+        keys=[loan_id],
+        until=lambda found: any(e.type == "restructure.plan.completed.v1" for e in found),
+    )
+    types = [e.type for e in plan_events]
+    for expected in (
+        "restructure.hardship.requested.v1",
+        "restructure.plan.accepted.v2",
+        "restructure.plan.activated.v1",
+        "restructure.forbearance.changed.v1",
+        "restructure.plan.completed.v1",
+    ):
+        assert expected in types, types
