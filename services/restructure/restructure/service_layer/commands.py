@@ -112,7 +112,7 @@ async def _visible_loan(uow: RestructureUnitOfWork, caller: Principal, loan_id: 
     return loan
 
 
-async def _context(uow: RestructureUnitOfWork, loan: LoanView) -> LoanContext:
+async def _situation(uow: RestructureUnitOfWork, loan: LoanView) -> LoanContext:
     if loan.terms is None:
         raise LoanTermsUnknown(
             f"the terms of product {loan.product_code} have not reached this service yet"
@@ -199,7 +199,7 @@ async def request_hardship(
     loan = await _visible_loan(uow, caller, loan_id)
     if await uow.requests.pending_for(loan_id) is not None:
         raise PendingRequestExists(f"loan {loan_id} already has a pending hardship request")
-    ctx = await _context(uow, loan)
+    ctx = await _situation(uow, loan)
     options: Options = quote_options(
         ctx.position,
         ctx.facts,
@@ -319,7 +319,7 @@ async def make_offer(
     """Operations offer a plan (eligibility holds for them too; settlements and waivers above
     the product's threshold wait for a second person)."""
     loan = await _visible_loan(uow, caller, loan_id)
-    ctx = await _context(uow, loan)
+    ctx = await _situation(uow, loan)
     quote = _quote_for(ctx.position, terms, ctx.policy)
     owed = ctx.position.total_owed
     reasons = ineligibility(
