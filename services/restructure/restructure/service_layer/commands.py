@@ -96,7 +96,7 @@ class AcceptResult:
 
 
 @dataclass(frozen=True)
-class LoanContext:
+class LoanSituation:
     loan: LoanView
     position: LoanPosition
     facts: LoanFacts
@@ -112,7 +112,7 @@ async def _visible_loan(uow: RestructureUnitOfWork, caller: Principal, loan_id: 
     return loan
 
 
-async def _situation(uow: RestructureUnitOfWork, loan: LoanView) -> LoanContext:
+async def _situation(uow: RestructureUnitOfWork, loan: LoanView) -> LoanSituation:
     if loan.terms is None:
         raise LoanTermsUnknown(
             f"the terms of product {loan.product_code} have not reached this service yet"
@@ -130,12 +130,12 @@ async def _situation(uow: RestructureUnitOfWork, loan: LoanView) -> LoanContext:
         remaining_instalments=len(position.remaining),
         restructure_dates=tuple(await uow.plans.activation_dates(loan.loan_id)),
     )
-    return LoanContext(loan, position, facts, await policy_of(uow, loan.product_code), today)
+    return LoanSituation(loan, position, facts, await policy_of(uow, loan.product_code), today)
 
 
 async def _offer(
     uow: RestructureUnitOfWork,
-    ctx: LoanContext,
+    ctx: LoanSituation,
     quote: Quote,
     *,
     made_by: str,
