@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -199,7 +199,8 @@ async def test_every_type_is_quoted_or_refused_beside_the_current_terms(world: W
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["locale"] == "zh-CN"
-    assert body["expires_on"] == "2026-03-22"  # 7 days (policy default) from 2026-03-15
+    requested_on = date.fromisoformat(body["requested_on"])  # 2026-03-15 unless days closed
+    assert body["expires_on"] == (requested_on + timedelta(days=7)).isoformat()  # policy: 7
     assert body["current_terms"]["total_cost_minor"] > 0
     extension = _option(body, "term_extension")
     assert extension["eligible"] and extension["name"] == "延长还款期限"
@@ -323,6 +324,14 @@ async def test_accepting_twice_gives_one_plan_and_one_accepted_event(world: Worl
     done = (await world.http.get(f"/plans/{plan['plan_id']}", headers=world.auth("B-4"))).json()
     assert done["status"] == "completed"
     assert (await world.outbox_types(loan_id))[-1] == "restructure.plan.completed.v1"
+    rates = await world.http.get("/rates", headers=world.auth("ops-r", Role.OPS))
+    row = next(
+        r
+        for r in rates.json()
+        if (r["product_code"], r["plan_type"]) == ("P-STD", "term_extension")
+    )
+    assert row["plans_completed"] >= 1 and row["completion"] is not None
+    assert row["offers_accepted"] >= 1 and row["uptake"] is not None
 
 
 async def test_accepting_after_the_offer_expired_is_409(world: World) -> None:
@@ -372,3 +381,46 @@ async def test_a_maker_cannot_approve_their_own_waiver_a_second_person_can(world
     assert steps == [("made", "ops-a"), ("approved", "ops-b")]
     listed = await world.http.get("/offers", params={"status": "open"}, headers=checker)
     assert offer_id in [o["offer_id"] for o in listed.json()["items"]]
+
+
+async def test_a_declined_offer_and_a_plan_cancelled_before_it_is_active(world: World) -> None:
+    loan_id = await _loan(world, "B-7")
+    body = (await _request(world, loan_id, "B-7")).json()
+    holiday = _option(body, "payment_holiday")["offer_id"]
+    extension = _option(body, "term_extension")["offer_id"]
+    declined = await world.http.post(
+        f"/offers/{holiday}/decline", headers=world.key(world.auth("B-7"))
+    )
+    assert (declined.status_code, declined.json()["status"]) == (200, "declined")
+    accepted = await world.http.post(
+        f"/offers/{extension}/accept", headers=world.key(world.auth("B-7"))
+    )
+    plan_id = accepted.json()["plan"]["plan_id"]
+    cancel = await world.http.post(f"/plans/{plan_id}/cancel", headers=world.key(world.auth("B-7")))
+    assert (cancel.status_code, cancel.json()["status"]) == (200, "cancelled")
+    again = await world.http.post(f"/plans/{plan_id}/cancel", headers=world.key(world.auth("B-7")))
+    assert again.status_code == 409, again.text
+    ops = world.auth("ops-l", Role.OPS)
+    listed = await world.http.get("/plans", params={"status": "cancelled"}, headers=ops)
+    assert plan_id in [p["plan_id"] for p in listed.json()["items"]]
+    requests = await world.http.get(
+        "/hardship-requests", params={"status": "accepted", "limit": 500}, headers=ops
+    )
+    assert body["request_id"] in [r["request_id"] for r in requests.json()["items"]]
+
+
+async def test_a_promise_to_pay_is_recorded_and_shown_with_the_loan(world: World) -> None:
+    loan_id = await _loan(world, "B-8")
+    made = await world.http.post(
+        f"/loans/{loan_id}/promises",
+        json={"promised_on": "2026-04-30", "amount_minor": 50_000},
+        headers=world.key(world.auth("B-8")),
+    )
+    assert made.status_code == 201, made.text
+    state = (
+        await world.http.get(f"/loans/{loan_id}/restructuring", headers=world.auth("B-8"))
+    ).json()
+    assert [
+        (p["promised_on"], p["amount_minor"], p["status"], p["source"]) for p in state["promises"]
+    ] == [("2026-04-30", 50_000, "open", "borrower")]
+    assert "restructure.promise.made.v1" in await world.outbox_types(loan_id)
