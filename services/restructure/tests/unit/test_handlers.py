@@ -24,6 +24,7 @@ from restructure.domain.errors import (
     LoanNotFound,
     OfferHasExpired,
     PendingRequestExists,
+    StaleQuote,
 )
 from restructure.entrypoints.consumers import CONSUMERS
 from restructure.service_layer import commands
@@ -430,3 +431,26 @@ async def test_a_business_day_is_reviewed_once_every_partitions_marker_arrived()
     assert await uow.today() == date(2026, 3, 15)
     await deliver(uow, closed(date(2026, 3, 15), partition=1, partitions=2))
     assert await uow.today() == date(2026, 3, 16)
+
+
+async def test_accepting_after_the_principal_changed_since_the_quote_is_refused() -> None:
+    uow = await world()
+    offer_id = offer_of(await request(uow), "term_extension")
+    await deliver(
+        uow,
+        ledger.PaymentAllocated(
+            loan_id="L-1",
+            payment_id="pay-1",
+            value_date=date(2026, 3, 15),
+            amount_minor=SCHEDULE[0].total,
+            currency="CNY",
+            lines=[],
+            credit_minor=0,
+            credit_balance_minor=0,
+            balances=balances(SCHEDULE[1:]),
+            loan_version=3,
+        ),
+    )
+    with pytest.raises(StaleQuote):
+        await commands.accept_offer(uow, BORROWER, offer_id)
+    assert uow.published(contract.PlanAcceptedV2) == []
