@@ -2,12 +2,14 @@
 help, accepts a term extension, the ledger rewrites the schedule, the plan is active and the
 loan no longer overdue; the plan's instalments are paid and the plan completes.
 
-Worked example: 3,000.00 CNY, 3 months at 12 %, disbursed 2026-01-15, first due
-2026-02-15, not paid. Arrears grace 3 days: overdue on 2026-02-19 (DPD 4). The ledger
-closes up to 2026-02-20, so the restructure service's today is 2026-02-21. The product
-allows a term extension of at most 1 period: the two remaining due dates (03-15, 04-15)
-plus one more (05-15), numbered 4, 5, 6; the 2026-02-15 instalment's principal is folded
+Worked example: 3,000.00 CNY, 3 months at 12 %, disbursed 2026-03-25, first due
+2026-04-25, not paid. Arrears grace 3 days: overdue on 2026-04-29 (DPD 4). The ledger
+closes up to 2026-05-01, so the restructure service's today is 2026-05-02. The product
+allows a term extension of at most 1 period: the two remaining due dates (05-25, 06-25)
+plus one more (07-25), numbered 4, 5, 6; the 2026-04-25 instalment's principal is folded
 in (the new principal is all 300,000), its interest and the penalty carried onto the first.
+(The e2e platform's business clock is shared by the session: these dates lie after the
+earlier files' and before the later files'.)
 """
 
 from __future__ import annotations
@@ -42,10 +44,10 @@ async def test_overdue_loan_term_extension_activates_cures_and_completes(
         "borrower_id": borrower,
         "product_code": code,
         "principal_minor": 300_000,
-        "disbursed_on": "2026-01-15",
+        "disbursed_on": "2026-03-25",
     }
     await open_loan(ledger, product, loan)
-    await close_business_days(ledger, date(2026, 2, 14), date(2026, 2, 20))
+    await close_business_days(ledger, date(2026, 4, 24), date(2026, 5, 1))
     me = restructure.auth([Role.BORROWER], subject=borrower, borrower_id=borrower)
 
     async def settled_and_seen() -> bool:
@@ -53,7 +55,7 @@ async def test_overdue_loan_term_extension_activates_cures_and_completes(
         if owed.json()["settling"]:
             return False
         mine = await restructure.client.get(f"/loans/{loan_id}/restructuring", headers=me)
-        return mine.status_code == 200 and mine.json()["business_date"] == "2026-02-21"
+        return mine.status_code == 200 and mine.json()["business_date"] == "2026-05-02"
 
     await eventually(settled_and_seen, timeout=60, interval=0.5)
     overdue_events = await read_events(
@@ -74,9 +76,9 @@ async def test_overdue_loan_term_extension_activates_cures_and_completes(
     assert option["eligible"], option
     quote = option["quote"]
     assert [(i["seq"], i["due_date"]) for i in quote["instalments"]] == [
-        (4, "2026-03-15"),
-        (5, "2026-04-15"),
-        (6, "2026-05-15"),
+        (4, "2026-05-25"),
+        (5, "2026-06-25"),
+        (6, "2026-07-25"),
     ]
     assert sum(i["principal_minor"] for i in quote["instalments"]) == 300_000
 
@@ -106,7 +108,7 @@ async def test_overdue_loan_term_extension_activates_cures_and_completes(
     assert cured, "the re-aged loan is no longer overdue"
     state = (await restructure.client.get(f"/loans/{loan_id}/restructuring", headers=me)).json()
     assert state["days_past_due"] == 0
-    assert state["forbearance"]["forborne_on"] == "2026-02-21"
+    assert state["forbearance"]["forborne_on"] == "2026-05-02"
 
     detail: dict[str, Any] = (
         await ledger.client.get(f"/loans/{loan_id}", headers=ledger.ops)
@@ -122,7 +124,7 @@ async def test_overdue_loan_term_extension_activates_cures_and_completes(
             json={
                 "external_reference": f"plan-{item['seq']}",
                 "amount_minor": amount,
-                "value_date": "2026-02-21",
+                "value_date": "2026-05-02",
             },
             headers={**ledger.ops, "Idempotency-Key": uuid.uuid4().hex},
         )
