@@ -5,8 +5,8 @@ settlements paid in time and lapsed on two more loans), then every
 message on the platform's topics is read raw and checked against the AsyncAPI document:
 its channel lists the message, and its headers, key and payload validate against the
 message's header schema, key binding and payload schema. Every event type of the catalogue
-must be seen (the notifier's and the restructure service's are published here as those
-services would, until they exist)."""
+must be seen (the notifier's and most of the restructure service's are published here as
+those services would)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,20 @@ from lendkit.contracts.notifier import (
     MessageSent,
     MessageSuppressed,
 )
-from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2
+from lendkit.contracts.restructure import (
+    ForbearanceChanged,
+    HardshipRequested,
+    OfferExpired,
+    OfferMade,
+    PlanAccepted,
+    PlanAcceptedV2,
+    PlanActivated,
+    PlanBroken,
+    PlanCompleted,
+    PromiseMade,
+    PromiseResolved,
+    QuoteIssued,
+)
 from lendkit.events import new_event
 from lendkit.events.generate import contract_specs
 from lendkit.testing import KAFKA, eventually
@@ -274,6 +287,60 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
         },
     )
     await _wait_for(platform, "ledger.loans", "ledger.settlement.completed.v1", settle_id)
+    # The rest of the restructure service's facts, in the shapes it publishes them (its own
+    # flow is tests/e2e/test_restructure_plan_lifecycle.py), for a loan nobody else acts on.
+    other = f"WIRE-RS-{uuid.uuid4().hex[:6]}"
+    day = date(2026, 9, 18)
+    for fact in (
+        HardshipRequested(request_id="R-w", loan_id=other, requested_on=day, reason="ill"),
+        QuoteIssued(
+            quote_id="Q-w",
+            request_id="R-w",
+            loan_id=other,
+            plan_type="term_extension",
+            total_cost_minor=1_000,
+            effective_annual_cost="0.1200",
+            expires_on=day,
+        ),
+        OfferMade(
+            offer_id="O-w",
+            loan_id=other,
+            plan_type="term_extension",
+            expires_on=day,
+            made_by="restructure",
+        ),
+        OfferExpired(offer_id="O-w", loan_id=other, expired_on=day),
+        PlanActivated(plan_id="P-w", loan_id=other, activated_on=day, schedule_version=2),
+        PlanBroken(
+            plan_id="P-w",
+            loan_id=other,
+            broken_on=day,
+            missed_seq=4,
+            on_break="resume_collections",
+        ),
+        PlanCompleted(plan_id="P-w2", loan_id=other, completed_on=day),
+        PromiseMade(
+            promise_id="PR-w",
+            loan_id=other,
+            made_on=day,
+            promised_on=day,
+            amount_minor=500,
+            currency="CNY",
+        ),
+        PromiseResolved(
+            promise_id="PR-w", loan_id=other, resolved_on=day, outcome="kept", matched_minor=500
+        ),
+        ForbearanceChanged(
+            loan_id=other,
+            event="forbearance_started",
+            on=day,
+            status="probation",
+            forborne_on=day,
+            probation_starts_on=day,
+            probation_ends_on=date(2028, 9, 18),
+        ),
+    ):
+        await _publish(platform, fact, source="restructure")
 
     # Paid off (more than everything, the rest stays a credit balance): every instalment
     # settled, the loan settled and cured.

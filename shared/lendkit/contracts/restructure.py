@@ -73,8 +73,13 @@ class PlanAcceptedV2(EventPayload):
     settlement_deadline: date | None = None
 
 
-# Not on the wire yet (restructure.hardship.requested.v1): registered with the catalogue, and so
-# documented, when the restructure service's flow publishes it.
+@event_type(
+    "restructure.hardship.requested.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "A borrower stated a hardship reason and asked for a plan (one pending request per loan)."
+    ),
+)
 class HardshipRequested(EventPayload):
     request_id: str
     loan_id: str
@@ -82,8 +87,13 @@ class HardshipRequested(EventPayload):
     reason: str
 
 
-# Not on the wire yet (restructure.quote.issued.v1): registered with the catalogue, and so
-# documented, when the restructure service's flow publishes it.
+@event_type(
+    "restructure.quote.issued.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "A plan type was quoted exactly for a hardship request (schedule, total cost, effective annual cost)."
+    ),
+)
 class QuoteIssued(EventPayload):
     quote_id: str
     request_id: str
@@ -94,8 +104,13 @@ class QuoteIssued(EventPayload):
     expires_on: date
 
 
-# Not on the wire yet (restructure.offer.made.v1): registered with the catalogue, and so
-# documented, when the restructure service's flow publishes it.
+@event_type(
+    "restructure.offer.made.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "A plan was offered to the borrower (from a quote, or by operations); it expires on expires_on."
+    ),
+)
 class OfferMade(EventPayload):
     offer_id: str
     loan_id: str
@@ -104,16 +119,24 @@ class OfferMade(EventPayload):
     made_by: str
 
 
-# Not on the wire yet (restructure.offer.expired.v1): registered with the catalogue, and so
-# documented, when the restructure service's flow publishes it.
+@event_type(
+    "restructure.offer.expired.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=("An offer was neither accepted nor declined by its last day."),
+)
 class OfferExpired(EventPayload):
     offer_id: str
     loan_id: str
     expired_on: date
 
 
-# Not on the wire yet (restructure.plan.activated.v1): registered with the catalogue, and so
-# documented, when the restructure service's flow publishes it.
+@event_type(
+    "restructure.plan.activated.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "The ledger rewrote the schedule for an accepted plan: the plan governs the loan from now on."
+    ),
+)
 class PlanActivated(EventPayload):
     plan_id: str
     loan_id: str
@@ -121,8 +144,13 @@ class PlanActivated(EventPayload):
     schedule_version: int = Field(ge=1)
 
 
-# Not on the wire yet (restructure.plan.broken.v1): registered with the catalogue, and so
-# documented, when the restructure service's flow publishes it.
+@event_type(
+    "restructure.plan.broken.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "A plan instalment was missed beyond the plan's grace; on_break says what follows."
+    ),
+)
 class PlanBroken(EventPayload):
     plan_id: str
     loan_id: str
@@ -131,8 +159,11 @@ class PlanBroken(EventPayload):
     on_break: Literal["resume_collections", "restore_original_terms"]
 
 
-# Not on the wire yet (restructure.plan.completed.v1): registered with the catalogue, and so
-# documented, when the restructure service's flow publishes it.
+@event_type(
+    "restructure.plan.completed.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=("Every instalment of the plan is paid."),
+)
 class PlanCompleted(EventPayload):
     plan_id: str
     loan_id: str
@@ -142,8 +173,11 @@ class PlanCompleted(EventPayload):
 PromiseOutcomeName = Literal["kept", "partly_kept", "broken"]
 
 
-# Not on the wire yet (restructure.promise.made.v1): registered with the catalogue, and so
-# documented, when the restructure service's flow publishes it.
+@event_type(
+    "restructure.promise.made.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=("A promise to pay an amount by a date (from the borrower, operations or a call)."),
+)
 class PromiseMade(EventPayload):
     promise_id: str
     loan_id: str
@@ -153,8 +187,13 @@ class PromiseMade(EventPayload):
     currency: Currency
 
 
-# Not on the wire yet (restructure.promise.resolved.v1): registered with the catalogue, and so
-# documented, when the restructure service's flow publishes it.
+@event_type(
+    "restructure.promise.resolved.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "A promise's outcome once its date plus grace passed: kept, partly kept or broken, with the amount matched (payments oldest promise first)."
+    ),
+)
 class PromiseResolved(EventPayload):
     promise_id: str
     loan_id: str
@@ -168,8 +207,13 @@ ForbearanceEventName = Literal[
 ]
 
 
-# Not on the wire yet (restructure.forbearance.changed.v1): registered with the catalogue, and so
-# documented, when the restructure service's flow publishes it.
+@event_type(
+    "restructure.forbearance.changed.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "A forborne loan's status changed: forbearance started, cure period ended, probation ended or re-defaulted; with both clocks' dates."
+    ),
+)
 class ForbearanceChanged(EventPayload):
     loan_id: str
     event: ForbearanceEventName

@@ -12,6 +12,9 @@ from lendkit).
   and, above the product's threshold, the checker (never the same person: CHECK).
 - ``plans``: accepted plans and their status; at most one accepted or active plan per loan.
 - ``audit_trail``: every step (who, when, what) of requests, offers and plans.
+- ``loan_payments``: payments seen on each loan (promises are matched to them).
+- ``business_day_markers`` / ``business_days``: the ledger's close-of-business markers seen,
+  and the days reviewed here once every partition's marker arrived (the business clock).
 - ``promises``: promises to pay and their outcome.
 - ``forbearance``: each forborne loan's clocks.
 """
@@ -46,6 +49,10 @@ products = Table(
     Column("code", Text, primary_key=True),
     Column("currency", Text, nullable=False),
     Column("restructure_policy", JSONB, nullable=False),
+    Column("schedule_type", Text, nullable=True),
+    Column("frequency", Text, nullable=True),
+    Column("day_count", Text, nullable=True),
+    Column("rounding", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -57,15 +64,18 @@ loans = Table(
     Column("product_code", Text, nullable=False),
     Column("currency", Text, nullable=False),
     Column("annual_rate", Numeric, nullable=False),
-    Column("schedule_type", Text, nullable=False),
-    Column("frequency", Text, nullable=False),
-    Column("day_count", Text, nullable=False),
-    Column("rounding", Text, nullable=False),
+    Column("schedule_type", Text, nullable=True),
+    Column("frequency", Text, nullable=True),
+    Column("day_count", Text, nullable=True),
+    Column("rounding", Text, nullable=True),
     Column("penalty_minor", BigInteger, nullable=False, server_default="0"),
     Column("fee_minor", BigInteger, nullable=False, server_default="0"),
     Column("dpd", Integer, nullable=False, server_default="0"),
     Column("charged_off", Boolean, nullable=False, server_default="false"),
     Column("payments_made", Integer, nullable=False, server_default="0"),
+    Column("disbursed_on", Date, nullable=True),
+    Column("ledger_version", Integer, nullable=True),
+    Column("schedule_version", Integer, nullable=False, server_default="1"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("loans_borrower_idx", "borrower_id"),
 )
@@ -78,7 +88,36 @@ loan_instalments = Table(
     Column("due_date", Date, nullable=False),
     Column("principal_minor", BigInteger, nullable=False),
     Column("interest_minor", BigInteger, nullable=False),
+    Column("penalty_minor", BigInteger, nullable=False, server_default="0"),
+    Column("fee_minor", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("loan_id", "seq"),
+)
+
+loan_payments = Table(
+    "loan_payments",
+    metadata,
+    Column("loan_id", Text, nullable=False),
+    Column("payment_id", Text, nullable=False),
+    Column("value_date", Date, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("reversed", Boolean, nullable=False, server_default="false"),
+    PrimaryKeyConstraint("loan_id", "payment_id"),
+)
+
+business_day_markers = Table(
+    "business_day_markers",
+    metadata,
+    Column("business_date", Date, nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("partitions", Integer, nullable=False),
+    PrimaryKeyConstraint("business_date", "partition"),
+)
+
+business_days = Table(
+    "business_days",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 requests = Table(
@@ -131,6 +170,9 @@ offers = Table(
     Column("approved_by", Text, nullable=True),
     Column("expires_on", Date, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("request_id", Text, nullable=True),
+    Column("forgiven_minor", BigInteger, nullable=False, server_default="0"),
+    Column("approved_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("approved_by IS NULL OR approved_by <> made_by", name="offers_four_eyes"),
     Index("offers_status_idx", "status", "offer_id"),
     Index("offers_loan_idx", "loan_id"),
@@ -149,6 +191,7 @@ plans = Table(
     Column("activated_on", Date, nullable=True),
     Column("closed_on", Date, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("broken_seq", Integer, nullable=True),
     Index(
         "plans_one_open_per_loan",
         "loan_id",

@@ -1,0 +1,26 @@
+"""Which topics the restructure service reads and which handler applies each event type."""
+
+from __future__ import annotations
+
+from lendkit.contracts import ledger, overdue
+from lendkit.contracts.topics import LEDGER_LOANS, LEDGER_PRODUCTS, OVERDUE_LOANS
+from lendkit.runtime import ConsumerSpec
+from restructure.service_layer import handlers
+from restructure.service_layer.unit_of_work import RestructureUnitOfWork
+
+CONSUMERS: ConsumerSpec[RestructureUnitOfWork] = ConsumerSpec(
+    topics=[LEDGER_PRODUCTS, LEDGER_LOANS, OVERDUE_LOANS],
+    handlers={
+        ledger.ProductPublished: handlers.on_product_published,
+        ledger.LoanDisbursed: handlers.on_loan_disbursed,
+        ledger.PaymentAllocated: handlers.on_payment_allocated,
+        ledger.PaymentReversed: handlers.on_payment_reversed,
+        ledger.ChargeBooked: handlers.on_charge_booked,
+        ledger.ScheduleRewritten: handlers.on_schedule_rewritten,
+        ledger.BusinessDayClosed: handlers.on_business_day_closed,
+        overdue.LoanBecameOverdue: handlers.on_became_overdue,
+        overdue.BucketChanged: handlers.on_bucket_changed,
+        overdue.LoanCured: handlers.on_loan_cured,
+        overdue.StageChanged: handlers.on_stage_changed,
+    },
+)
