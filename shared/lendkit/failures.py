@@ -9,10 +9,20 @@ says which is which in its SQLSTATE, whichever layer raised the error: asyncpg d
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+T = TypeVar("T")
 
 #: SQLSTATEs that mean "try again": the statement was fine, the moment was not.
 TRANSIENT_SQLSTATES = frozenset(
@@ -68,6 +78,36 @@ def sqlstate(exc: BaseException) -> str | None:
         orig = getattr(current, "orig", None)
         current = orig if isinstance(orig, BaseException) else current.__cause__
     return None
+
+
+#: SQLSTATEs of two transactions colliding: the database rolled this one back so the other
+#: could go on, and the same work run again in a fresh transaction normally succeeds.
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+def is_concurrency_conflict(exc: BaseException) -> bool:
+    """True if ``exc`` is a deadlock or a serialization failure: re-run the transaction."""
+    return sqlstate(exc) in CONFLICT_SQLSTATES
+
+
+async def rerun_on_conflict(
+    work: Callable[[], Awaitable[T]], *, attempts: int = 4, first_wait: float = 0.02
+) -> T:
+    """Run ``work`` (one whole transaction: it opens, does and commits everything) again
+    when the database aborted it as a deadlock or a serialization failure, up to
+    ``attempts`` times in all, waiting a random, growing moment between runs (so two
+    colliding transactions do not collide again in step). Any other failure, and the last
+    conflict, propagate."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_concurrency_conflict),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=first_wait, max=1.0),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            return await work()
+    raise AssertionError("unreachable: tenacity reraises the last failure")
 
 
 def is_transient(exc: BaseException) -> bool:

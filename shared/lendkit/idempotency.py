@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.auth import Principal
 from lendkit.db import UnitOfWork
+from lendkit.failures import rerun_on_conflict
 from lendkit.kit_tables import idempotency_keys
 from lendkit.problems import ProblemError
 from lendkit.runtime import runtime_of
@@ -166,12 +167,20 @@ async def idempotent_post(
     The key is required before anything is opened. A refusal raised by ``work``
     (``lendkit.errors``) rolls the whole transaction back, key row included, and is
     answered as problem+json by the app's handlers, so a retry does the work afresh.
+    A transaction the database aborts as a deadlock or serialization failure (a close of
+    business's set-based statements against a payment on the same instalments, say) is
+    run again from the start in a fresh transaction (``rerun_on_conflict``): nothing of
+    the aborted run stayed, key row included.
     """
     require_key(key)
-    uow: U
-    async with runtime_of(request).uow() as uow:
-        if before is not None:
-            await before(uow)
-        return await respond_once(
-            uow, caller=caller, key=key, scope=scope, body=body, work=lambda: work(uow)
-        )
+
+    async def once() -> JSONResponse:
+        uow: U
+        async with runtime_of(request).uow() as uow:
+            if before is not None:
+                await before(uow)
+            return await respond_once(
+                uow, caller=caller, key=key, scope=scope, body=body, work=lambda: work(uow)
+            )
+
+    return await rerun_on_conflict(once)
