@@ -1,4 +1,5 @@
-# Production image of one service; the same recipe for all four.
+# Production image of one service; the same recipe for all four and the console
+# (SERVICE=console: templates and vendored scripts ship as package data; no migrations).
 # Build context: the repository root.
 #   docker build -f deploy/service.Dockerfile --build-arg SERVICE=ledger -t overdue-platform/ledger .
 FROM python:3.11-slim
@@ -11,4 +12,5 @@ COPY services/${SERVICE}/ services/${SERVICE}/
 RUN pip install --no-cache-dir ./shared ./services/${SERVICE}
 USER app
 # Migrations run as a one-off job before the rollout: python -m lendkit.migrations $SERVICE
+# (the four services; the console has no database)
 CMD ["sh", "-c", "exec python -m \"$SERVICE\""]

@@ -1,4 +1,5 @@
-"""docker-compose.yml stays consistent with the services' settings and the local scripts."""
+"""docker-compose.yml stays consistent with the services' (and the console's) settings and
+the local scripts."""
 
 from __future__ import annotations
 
@@ -41,6 +42,41 @@ def test_compose_port_and_database_match_the_local_defaults(service: str) -> Non
     build = spec["build"]
     assert (build["dockerfile"], build["args"]["SERVICE"]) == ("deploy/service.Dockerfile", service)
     assert (REPO / build["dockerfile"]).exists()
+
+
+def test_compose_runs_the_console_like_the_services_on_its_local_port() -> None:
+    settings_cls = importlib.import_module("console.settings").Settings
+    settings = settings_cls()
+    fields = set(settings_cls.model_fields)
+    spec = COMPOSE["services"]["console"]
+    env = spec["environment"]
+    for var in env:
+        assert var.startswith("CONSOLE_"), f"console: {var} lacks the CONSOLE_ prefix"
+        assert var.removeprefix("CONSOLE_").lower() in fields, f"console: {var} is not a setting"
+    assert env["CONSOLE_HTTP_PORT"] == str(settings.http_port)
+    assert spec["ports"] == [f"127.0.0.1:{settings.http_port}:{settings.http_port}"]
+    build = spec["build"]
+    assert (build["dockerfile"], build["args"]["SERVICE"]) == (
+        "deploy/service.Dockerfile",
+        "console",
+    )
+    assert "command" not in spec, "the image's own command: python -m console"
+    assert "console-migrate" not in COMPOSE["services"], "the console has no database"
+    assert not any("DATABASE" in var for var in env)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_compose_console_reads_each_service_at_its_compose_address(service: str) -> None:
+    env = COMPOSE["services"]["console"]["environment"]
+    service_env = COMPOSE["services"][service]["environment"]
+    port = service_env[f"{service.upper()}_HTTP_PORT"]
+    assert env[f"CONSOLE_{service.upper()}_URL"] == f"http://{service}:{port}"
+    secret = env[f"CONSOLE_{service.upper()}_JWT_SECRET"]
+    assert secret == service_env[f"{service.upper()}_JWT_SECRET"], "it mints with their secret"
+    assert env["CONSOLE_JWT_SECRET"] == secret
+    assert service in COMPOSE["services"]["console"]["depends_on"]
+    kafka = service_env[f"{service.upper()}_KAFKA_BOOTSTRAP_SERVERS"]
+    assert env["CONSOLE_KAFKA_BOOTSTRAP_SERVERS"] == kafka, "it tails the same cluster"
 
 
 def test_each_service_has_its_own_database() -> None:

@@ -7,6 +7,8 @@
 - :mod:`lendkit.testing.consumer_contract`: the consumer contract suite every service's
   handler table re-runs.
 - :mod:`lendkit.testing.openapi_contract`: schemathesis checks of a service's OpenAPI.
+- :mod:`lendkit.testing.platform`: the four services and the console as processes, with a
+  seeded portfolio and a bulk book (the console's e2e tests and ``bench/console_pages.py``).
 """
 
 from lendkit.testing.servers import (
