@@ -21,3 +21,6 @@ class Settings(ServiceSettings):
     """An integrator's send endpoint; without it every channel goes to the sandbox provider."""
     webhook_timeout_s: float = 5.0
     webhook_attempts: int = 3
+    business_timezone: str = "Asia/Shanghai"
+    """The platform's business timezone (as the ledger's): the simulated clock's time of day
+    (``POST /clock``) is read in it."""

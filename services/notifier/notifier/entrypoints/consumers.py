@@ -13,7 +13,9 @@ CONSUMERS: ConsumerSpec[NotifierUnitOfWork] = ConsumerSpec(
     handlers={
         ledger.ProductPublished: handlers.on_product_published,
         ledger.LoanDisbursed: handlers.on_loan_disbursed,
+        ledger.RepaymentUpcoming: handlers.on_repayment_upcoming,
         ledger.RepaymentDue: handlers.on_repayment_due,
+        ledger.BusinessDayClosed: handlers.on_business_day_closed,
         overdue.LoanBecameOverdue: handlers.on_loan_became_overdue,
         overdue.StageChanged: handlers.on_stage_changed,
         overdue.CreditReportNoticeDue: handlers.on_credit_report_notice_due,

@@ -7,9 +7,12 @@ from typing import Self
 from lendkit.db import UnitOfWork
 from notifier.adapters.repository import (
     AttemptRepository,
+    ClockRepository,
     LoanRepository,
     ProductRepository,
     ProfileRepository,
+    StageRepository,
+    StrategyRepository,
 )
 
 
@@ -18,6 +21,9 @@ class NotifierUnitOfWork(UnitOfWork):
     profiles: ProfileRepository
     attempts: AttemptRepository
     products: ProductRepository
+    strategies: StrategyRepository
+    stages: StageRepository
+    clock: ClockRepository
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -25,4 +31,7 @@ class NotifierUnitOfWork(UnitOfWork):
         self.profiles = ProfileRepository(self.session)
         self.attempts = AttemptRepository(self.session)
         self.products = ProductRepository(self.session)
+        self.strategies = StrategyRepository(self.session)
+        self.stages = StageRepository(self.session)
+        self.clock = ClockRepository(self.session)
         return self
