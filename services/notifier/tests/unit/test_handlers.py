@@ -99,3 +99,33 @@ async def test_stage_changes_reach_the_borrower_of_a_known_loan_only(uow: FakeUn
     uow.loans.borrowers["L-1"] = "B-1"
     await handlers.on_stage_changed(cast(Any, uow), new_event(change, source="/tests"))
     assert uow.states() == ["decided", "queued"]
+
+
+async def test_a_stage_whose_strategy_calls_opens_a_call_task_beside_the_message(
+    uow: FakeUnitOfWork,
+) -> None:
+    CLOCK.pinned = datetime(2026, 5, 4, 12, 0, tzinfo=SHANGHAI)
+    uow.profiles.profiles["B-1"] = ContactProfile(
+        "B-1",
+        "zh-CN",
+        "Asia/Shanghai",
+        Jurisdiction.CN,
+        (ChannelSetting(Channel.SMS, "B-1:sms", 1), ChannelSetting(Channel.CALL, "B-1:call", 2)),
+    )
+    uow.loans.borrowers["L-1"] = "B-1"
+    change = overdue.StageChanged(
+        loan_id="L-1",
+        business_date=date(2026, 5, 4),
+        from_stage="reminder",
+        to_stage="early",
+        days_past_due=4,
+    )
+    await handlers.on_stage_changed(cast(Any, uow), new_event(change, source="/tests"))
+    assert uow.stages.stages["L-1"] == "early"
+    rows = [(s.state, f.get("channel")) for s, f in uow.attempts.rows]
+    assert rows == [("decided", None), ("queued", "sms"), ("decided", None), ("task_open", "call")]
+    # In the reminder stage (default strategy) no call is asked for.
+    uow.attempts.rows.clear()
+    back = change.model_copy(update={"from_stage": "early", "to_stage": "reminder"})
+    await handlers.on_stage_changed(cast(Any, uow), new_event(back, source="/tests"))
+    assert uow.states() == ["decided", "queued"]
