@@ -57,9 +57,7 @@ _TABLES = [contact_strategies, loan_stages, notifier_clock]
 
 def upgrade() -> None:
     metadata.create_all(op.get_bind(), tables=_TABLES)
-    op.add_column(
-        "contact_attempts", Column("occurred_at", DateTime(timezone=True), nullable=True)
-    )
+    op.add_column("contact_attempts", Column("occurred_at", DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

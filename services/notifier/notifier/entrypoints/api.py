@@ -322,7 +322,7 @@ async def post_call_outcome(
 def _strategy_out(strategy: ContactStrategy) -> dict[str, Any]:
     stages = {
         name: StageStrategyIn(
-            channels=[c.value for c in s.channels],  # type: ignore[misc]
+            channels=[c.value for c in s.channels],
             call=s.call,
             cadence_days=s.cadence_days,
         )

@@ -149,30 +149,33 @@ async def _request(
     kind = attempt.context.get("kind")
     by_priority = profile.by_priority()
     opted_out = frozenset(c.channel for c in profile.channels if c.opted_out)
-    base = {
-        "borrower_id": attempt.borrower_id,
-        "debt_id": attempt.loan_id or "",
-        "purpose": attempt.purpose,
-        "now": now,
-        "timezone": profile.timezone,
-        "jurisdiction": profile.jurisdiction,
-        "mandatory": attempt.mandatory,
-    }
+    base = ContactRequest(
+        borrower_id=attempt.borrower_id,
+        debt_id=attempt.loan_id or "",
+        purpose=attempt.purpose,
+        now=now,
+        channels=(),
+        addresses={},
+        timezone=profile.timezone,
+        jurisdiction=profile.jurisdiction,
+        opted_out=opted_out,
+        mandatory=attempt.mandatory,
+    )
     if kind == CALL_TASK:
         calls = await uow.attempts.past_calls(attempt.borrower_id, now - timedelta(days=31))
-        request = ContactRequest(
-            **base,
+        request = replace(
+            base,
             channels=[Channel.CALL],
             addresses={c.channel: c.address_id for c in by_priority if c.channel is Channel.CALL},
-            opted_out=opted_out,
             calls=calls,
             automated_call=attempt.context.get("automated") == "true",
+            mandatory=False,
         )
-        return replace(request, mandatory=False), ["call task"], None
+        return request, ["call task"], None
     if kind == OPT_OUT_CONFIRMATION:
         channel = Channel(attempt.context["channel"])
-        request = ContactRequest(
-            **base,
+        request = replace(
+            base,
             channels=[channel],
             addresses={c.channel: c.address_id for c in by_priority if c.channel is channel},
             opted_out=opted_out - {channel},
@@ -183,11 +186,10 @@ async def _request(
     stage_strategy = strategy.for_stage(stage)
     available = tuple(c.channel for c in by_priority)
     ordered = stage_strategy.message_channels(available)
-    request = ContactRequest(
-        **base,
+    request = replace(
+        base,
         channels=ordered[:1],
         addresses={c.channel: c.address_id for c in by_priority if c.channel is not Channel.CALL},
-        opted_out=opted_out,
     )
     return request, [f"strategy v{strategy.version} stage {stage}"], stage_strategy
 
@@ -295,7 +297,7 @@ async def on_loan_disbursed(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
     )
 
 
-async def _prevention_context(
+async def _prevention_facts(
     uow: NotifierUnitOfWork, loan_id: str, amount_minor: int, currency: str, due_date: str
 ) -> dict[str, str]:
     """A prevention reminder's facts, with the plain-language line on what a missed payment
@@ -317,7 +319,7 @@ async def _prevention_context(
 
 async def on_repayment_upcoming(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
     soon = event.payload(ledger.RepaymentUpcoming)
-    context = await _prevention_context(
+    context = await _prevention_facts(
         uow, soon.loan_id, soon.amount_due_minor, soon.currency, soon.due_date.isoformat()
     )
     context["business_date"] = soon.business_date.isoformat()
@@ -327,7 +329,7 @@ async def on_repayment_upcoming(uow: NotifierUnitOfWork, event: CloudEvent) -> N
 
 async def on_repayment_due(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
     due = event.payload(ledger.RepaymentDue)
-    context = await _prevention_context(
+    context = await _prevention_facts(
         uow, due.loan_id, due.amount_due_minor, due.currency, due.due_date.isoformat()
     )
     context["business_date"] = due.business_date.isoformat()
