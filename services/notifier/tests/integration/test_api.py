@@ -137,6 +137,27 @@ async def test_stop_by_webhook_stops_the_next_sms_and_the_notice_goes_by_email(
         assert [a["state"] for a in rest["items"]][-2:] == ["sent", "delivered"]
         assert len(rest["items"]) == 6
 
+    # After its one confirmation the channel is out: an ordinary message is suppressed.
+    ordinary = new_event(
+        overdue.LoanBecameOverdue(
+            loan_id=loan,
+            borrower_id=borrower,
+            business_date=date(2026, 6, 1),
+            oldest_unpaid_due_date=date(2026, 5, 31),
+            days_past_due=1,
+            bucket="1-30",
+            overdue_minor=5000,
+            currency="CNY",
+        ),
+        source="/tests/overdue",
+    )
+    async with runtime.uow() as uow:
+        await handlers.on_loan_became_overdue(uow, ordinary)
+        await uow.commit()
+    async with client(runtime, "ops") as ops:
+        last = (await ops.get(f"/loans/{loan}/contact-attempts")).json()["items"][-1]
+    assert (last["state"], last["rule"]) == ("suppressed", "opt_out")
+
 
 async def test_a_borrower_opting_out_by_preferences_stops_the_very_next_attempt(
     runtime: ServiceRuntime[NotifierUnitOfWork],
