@@ -10,7 +10,7 @@ from decimal import Decimal
 from uuid import NAMESPACE_URL, uuid5
 
 from lendkit.consumer.handlers import rejecting
-from lendkit.contracts import ledger, notifier, overdue
+from lendkit.contracts import ledger, notifier, overdue, restructure
 from lendkit.contracts.policies import NotificationPolicySpec, OverduePolicySpec
 from lendkit.events import CloudEvent, new_event
 from notifier.adapters.repository import AttemptState, ProductTerms
@@ -404,3 +404,30 @@ async def on_loan_cured(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
         ),
         CLOCK.now(),
     )
+
+
+# Restructure triggers (restructure.plans). Wired in ``entrypoints/consumers.py`` once the
+# restructure service registers these types in the catalogue.
+
+
+async def on_offer_made(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
+    offer = event.payload(restructure.OfferMade)
+    borrower = await uow.loans.borrower_of(offer.loan_id)
+    if borrower is None:
+        return
+    context = {"expires_on": offer.expires_on.isoformat(), "plan_type": offer.plan_type}
+    trigger = _trigger(event, offer.loan_id, borrower, "restructure_offer", context)
+    await notify(uow, trigger, CLOCK.now())
+
+
+async def on_plan_broken(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
+    broken = event.payload(restructure.PlanBroken)
+    borrower = await uow.loans.borrower_of(broken.loan_id)
+    if borrower is None:
+        return
+    context = {
+        "broken_on": broken.broken_on.isoformat(),
+        "business_date": broken.broken_on.isoformat(),
+    }
+    trigger = _trigger(event, broken.loan_id, borrower, "plan_broken", context)
+    await notify(uow, trigger, CLOCK.now())

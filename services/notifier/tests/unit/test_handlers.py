@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lendkit.contracts import notifier, overdue
+from lendkit.contracts import notifier, overdue, restructure
 from lendkit.events import new_event
 from notifier.domain.policy import Channel, Jurisdiction
 from notifier.domain.profile import ChannelSetting, ContactProfile
+from notifier.domain.templates import render
 from notifier.service_layer import handlers
 from notifier.service_layer.clock import CLOCK
 
@@ -129,3 +130,43 @@ async def test_a_stage_whose_strategy_calls_opens_a_call_task_beside_the_message
     back = change.model_copy(update={"from_stage": "early", "to_stage": "reminder"})
     await handlers.on_stage_changed(cast(Any, uow), new_event(back, source="/tests"))
     assert uow.states() == ["decided", "queued"]
+
+
+class _Delivered:
+    """A consumed event carrying a payload whose type the catalogue may not list yet."""
+
+    def __init__(self, payload: object) -> None:
+        self.id = "ev-restructure-1"
+        self._payload = payload
+
+    def payload(self, model: type) -> object:
+        assert isinstance(self._payload, model)
+        return self._payload
+
+
+async def test_an_offer_made_and_a_broken_plan_reach_the_borrower_in_their_language(
+    uow: FakeUnitOfWork,
+) -> None:
+    CLOCK.pinned = datetime(2026, 5, 4, 12, 0, tzinfo=SHANGHAI)
+    uow.loans.borrowers["L-1"] = "B-1"
+    offer = restructure.OfferMade(
+        offer_id="O-1",
+        loan_id="L-1",
+        plan_type="term_extension",
+        expires_on=date(2026, 5, 11),
+        made_by="ops-1",
+    )
+    broken = restructure.PlanBroken(
+        plan_id="P-1",
+        loan_id="L-1",
+        broken_on=date(2026, 5, 4),
+        missed_seq=2,
+        on_break="resume_collections",
+    )
+    await handlers.on_offer_made(cast(Any, uow), cast(Any, _Delivered(offer)))
+    await handlers.on_plan_broken(cast(Any, uow), cast(Any, _Delivered(broken)))
+    queued = [s for s, _ in uow.attempts.rows if s.state == "queued"]
+    assert [s.purpose for s in queued] == ["restructure_offer", "plan_broken"]
+    texts = [render(s.purpose, "zh-CN", "sms", s.context).body for s in queued]
+    assert "2026-05-11" in texts[0] and "重组方案" in texts[0]
+    assert "2026-05-04" in texts[1] and "中断" in texts[1]
