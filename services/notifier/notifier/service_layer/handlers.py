@@ -33,7 +33,7 @@ from notifier.domain.profile import (
     ContactProfile,
     Trigger,
 )
-from notifier.domain.strategy import PURPOSE_STAGE, StageStrategy
+from notifier.domain.strategy import NO_CALL_PURPOSES, PURPOSE_STAGE, StageStrategy
 from notifier.domain.templates import TEMPLATE_VERSION, money
 from notifier.service_layer.clock import CLOCK
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
@@ -96,7 +96,8 @@ async def notify(uow: NotifierUnitOfWork, trigger: Trigger, now: datetime) -> De
         strategy = await uow.strategies.current()
         profile = await uow.profiles.get(trigger.borrower_id)
         has_phone = profile is not None and any(c.channel is Channel.CALL for c in profile.channels)
-        if strategy.for_stage(stage).call and has_phone:
+        calls = strategy.for_stage(stage).call and trigger.purpose not in NO_CALL_PURPOSES
+        if calls and has_phone:
             await _start(uow, call_trigger(trigger, f"call:{trigger.trigger_key}"), now)
     return decision
 

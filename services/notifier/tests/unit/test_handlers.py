@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lendkit.contracts import notifier, overdue, restructure
+from lendkit.contracts import ledger, notifier, overdue, restructure
+from lendkit.contracts.money import InstalmentBalance
 from lendkit.events import new_event
 from notifier.domain.policy import Channel, Jurisdiction
 from notifier.domain.profile import ChannelSetting, ContactProfile
@@ -170,3 +171,36 @@ async def test_an_offer_made_and_a_broken_plan_reach_the_borrower_in_their_langu
     texts = [render(s.purpose, "zh-CN", "sms", s.context).body for s in queued]
     assert "2026-05-11" in texts[0] and "重组方案" in texts[0]
     assert "2026-05-04" in texts[1] and "中断" in texts[1]
+
+
+async def test_a_due_reminder_of_a_loan_in_collections_asks_for_no_call(
+    uow: FakeUnitOfWork,
+) -> None:
+    CLOCK.pinned = datetime(2026, 5, 4, 12, 0, tzinfo=SHANGHAI)
+    uow.profiles.profiles["B-1"] = ContactProfile(
+        "B-1",
+        "en",
+        "Asia/Shanghai",
+        Jurisdiction.CN,
+        (ChannelSetting(Channel.SMS, "B-1:sms", 1), ChannelSetting(Channel.CALL, "B-1:call", 2)),
+    )
+    uow.stages.stages["L-1"] = "mid"
+    due = ledger.RepaymentDue(
+        loan_id="L-1",
+        borrower_id="B-1",
+        seq=3,
+        due_date=date(2026, 5, 4),
+        amount_due_minor=10_000,
+        currency="CNY",
+        balance=InstalmentBalance(
+            seq=3,
+            due_date=date(2026, 5, 4),
+            principal_minor=9_000,
+            interest_minor=1_000,
+            penalty_minor=0,
+            fee_minor=0,
+        ),
+        business_date=date(2026, 5, 4),
+    )
+    await handlers.on_repayment_due(cast(Any, uow), new_event(due, source="/tests"))
+    assert uow.states() == ["decided", "queued"]
