@@ -78,7 +78,7 @@ async def platform() -> AsyncIterator[Platform]:
     await create_platform_topics(namespace)
     async with AsyncExitStack() as stack:
         running = Platform(namespace)
-        for name in ("ledger", "overdue", "restructure"):
+        for name in ("ledger", "overdue", "notifier", "restructure"):
             running.services[name] = await start_service(stack, name, namespace)
         yield running
 

@@ -23,6 +23,7 @@ from notifier.adapters.retention import purge_attempts
 from notifier.entrypoints import delivery_api
 from notifier.entrypoints.api import router
 from notifier.entrypoints.consumers import CONSUMERS
+from notifier.service_layer import clock, handlers
 from notifier.service_layer.clock import CLOCK
 from notifier.service_layer.dispatch import dispatch
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
@@ -71,6 +72,10 @@ class NotifierRuntime(ServiceRuntime[NotifierUnitOfWork]):
     async def start(self, *, background: bool = True) -> None:
         await super().start(background=background)
         settings = self.settings
+        if isinstance(settings, Settings):
+            handlers.BUSINESS_TIMEZONE = settings.business_timezone
+        async with self.uow() as uow:
+            await clock.refresh(uow)  # the simulated clock survives restarts
         if background and isinstance(settings, Settings) and settings.run_dispatcher:
             self.spawn(self._dispatch_loop, "dispatcher")
         if background and isinstance(settings, Settings) and settings.run_attempt_retention:
@@ -94,6 +99,8 @@ class NotifierRuntime(ServiceRuntime[NotifierUnitOfWork]):
             self.settings.dispatch_interval_ms / 1000 if isinstance(self.settings, Settings) else 1
         )
         while not self.stopping.is_set():
+            async with self.uow() as uow:
+                await clock.refresh(uow)
             await dispatch(self.uow, self.providers, CLOCK.now())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=interval)

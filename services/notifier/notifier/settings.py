@@ -52,3 +52,6 @@ class Settings(ServiceSettings):
     """Contact-attempt history is kept this long, then purged (the only delete allowed)."""
     run_attempt_retention: bool = True
     attempt_retention_interval_s: float = Field(default=86_400.0, gt=0)
+    business_timezone: str = "Asia/Shanghai"
+    """The platform's business timezone (as the ledger's): the simulated clock's time of day
+    (``POST /clock``) is read in it."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
+from lendkit.contracts.money import Currency, NonNegativeMinor
 from lendkit.contracts.topics import NOTIFIER_CONTACTS
 from lendkit.events.catalogue import EventPayload, event_type
 
@@ -87,3 +89,34 @@ class MessageDeferred(EventPayload):
     channel: str
     until: datetime
     decided_at: datetime
+
+
+@event_type(
+    "notifier.call.outcome_recorded.v1",
+    topic=NOTIFIER_CONTACTS,
+    description="The call centre reported the outcome of a call task (no_answer, answered, "
+    "conversation, wrong_party, promise_to_pay). Ids only: never the number called.",
+)
+class CallOutcomeRecorded(EventPayload):
+    loan_id: str
+    call_id: str
+    borrower_id: str
+    outcome: Literal["no_answer", "answered", "conversation", "wrong_party", "promise_to_pay"]
+    automated: bool = False
+    occurred_at: datetime
+
+
+@event_type(
+    "notifier.promise.made.v1",
+    topic=NOTIFIER_CONTACTS,
+    description="On a call the borrower promised to pay ``amount_minor`` (``currency``) by "
+    "``promised_on``; for the restructure service to track. No personal data.",
+)
+class PromiseMade(EventPayload):
+    promise_id: str
+    loan_id: str
+    call_id: str
+    promised_on: date
+    amount_minor: NonNegativeMinor
+    currency: Currency
+    made_at: datetime

@@ -54,21 +54,23 @@ _START_MANY = text(
 _APPEND_COLUMNS = (
     "attempt_id", "trigger_key", "borrower_id", "loan_id", "purpose", "mandatory", "state",
     "channel", "address_id", "rule", "reasons", "context", "until", "template",
-    "template_version", "provider",
+    "template_version", "provider", "occurred_at",
 )  # fmt: skip
 _APPEND_MANY = text(
     """
     INSERT INTO contact_attempts
         (attempt_id, trigger_key, borrower_id, loan_id, purpose, mandatory, state, channel,
-         address_id, rule, reasons, context, until, template, template_version, provider)
-    SELECT a, k, b, l, p, m, s, ch, ad, r, re::jsonb, c::jsonb, u, t, tv, pr
+         address_id, rule, reasons, context, until, template, template_version, provider,
+         occurred_at)
+    SELECT a, k, b, l, p, m, s, ch, ad, r, re::jsonb, c::jsonb, u, t, tv, pr, o
     FROM unnest(CAST(:attempt_id AS text[]), CAST(:trigger_key AS text[]),
                 CAST(:borrower_id AS text[]), CAST(:loan_id AS text[]), CAST(:purpose AS text[]),
                 CAST(:mandatory AS boolean[]), CAST(:state AS text[]), CAST(:channel AS text[]),
                 CAST(:address_id AS text[]), CAST(:rule AS text[]), CAST(:reasons AS text[]),
                 CAST(:context AS text[]), CAST(:until AS timestamptz[]), CAST(:template AS text[]),
-                CAST(:template_version AS text[]), CAST(:provider AS text[]))
-         WITH ORDINALITY AS x(a, k, b, l, p, m, s, ch, ad, r, re, c, u, t, tv, pr, n)
+                CAST(:template_version AS text[]), CAST(:provider AS text[]),
+                CAST(:occurred_at AS timestamptz[]))
+         WITH ORDINALITY AS x(a, k, b, l, p, m, s, ch, ad, r, re, c, u, t, tv, pr, o, n)
     ORDER BY n
     """
 )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier.adapters.tables import contact_attempts
+from notifier.adapters.tables import contact_attempts, contact_channels, contact_profiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +65,45 @@ async def attempts(
     if after is not None:
         query = query.where(c.id > after)
     return [AttemptRow(**dict(r._mapping)) for r in (await session.execute(query)).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class CallTaskRow:
+    id: int
+    call_id: str
+    loan_id: str | None
+    borrower_id: str
+    purpose: str
+    phone: str
+    language: str
+    opened_at: datetime
+
+
+async def open_call_tasks(
+    session: AsyncSession, *, after: int | None, limit: int
+) -> list[CallTaskRow]:
+    """Call tasks whose latest row is ``task_open`` (no outcome yet), oldest first, with the
+    number to call (for the call centre only)."""
+    c = contact_attempts.c
+    latest = select(func.max(c.id).label("id")).group_by(c.attempt_id).subquery()
+    query = (
+        select(
+            c.id,
+            c.attempt_id.label("call_id"),
+            c.loan_id,
+            c.borrower_id,
+            c.purpose,
+            contact_channels.c.address.label("phone"),
+            contact_profiles.c.language,
+            c.recorded_at.label("opened_at"),
+        )
+        .join(latest, latest.c.id == c.id)
+        .join(contact_channels, contact_channels.c.address_id == c.address_id)
+        .join(contact_profiles, contact_profiles.c.borrower_id == c.borrower_id)
+        .where(c.state == "task_open")
+        .order_by(c.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(c.id > after)
+    return [CallTaskRow(**dict(r._mapping)) for r in (await session.execute(query)).all()]

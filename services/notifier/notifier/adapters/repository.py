@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, text
@@ -14,12 +14,17 @@ from notifier.adapters.tables import (
     contact_attempts,
     contact_channels,
     contact_profiles,
+    contact_strategies,
     deferred_sends,
+    loan_stages,
     loans,
+    notifier_clock,
     products,
 )
+from notifier.domain.clock import SimulatedTime
 from notifier.domain.policy import CallOutcome, Channel, Jurisdiction, PastCall
 from notifier.domain.profile import ChannelSetting, ContactProfile
+from notifier.domain.strategy import DEFAULT_STRATEGY, ContactStrategy, StageStrategy
 
 
 class LoanRepository:
@@ -325,19 +330,22 @@ class AttemptRepository:
         return [r[0] for r in rows]
 
     async def past_calls(self, borrower_id: str, since: datetime) -> tuple[PastCall, ...]:
+        """Call outcomes since ``since``, at the moment they happened on the notifier's clock
+        (``occurred_at``; the database time for rows written before it existed)."""
+        at = func.coalesce(contact_attempts.c.occurred_at, contact_attempts.c.recorded_at)
         rows = (
             await self.session.execute(
-                select(contact_attempts).where(
+                select(contact_attempts, at.label("at")).where(
                     contact_attempts.c.borrower_id == borrower_id,
                     contact_attempts.c.channel == Channel.CALL.value,
                     contact_attempts.c.call_outcome.is_not(None),
-                    contact_attempts.c.recorded_at >= since,
+                    at >= since,
                 )
             )
         ).all()
         return tuple(
             PastCall(
-                at=r.recorded_at,
+                at=r.at,
                 debt_id=r.loan_id or "",
                 number_id=r.address_id or "",
                 outcome=CallOutcome(r.call_outcome),
@@ -356,6 +364,140 @@ class AttemptRepository:
         if borrower_id is not None:
             query = query.where(contact_attempts.c.borrower_id == borrower_id)
         return [dict(r._mapping) for r in (await self.session.execute(query)).all()]
+
+    async def last_message_at(self, loan_id: str) -> datetime | None:
+        """When a message (not a call) about the loan was last sent, on the notifier's clock
+        when known (``occurred_at``), else the database time."""
+        at = func.coalesce(contact_attempts.c.occurred_at, contact_attempts.c.recorded_at)
+        found = await self.session.execute(
+            select(func.max(at)).where(
+                contact_attempts.c.loan_id == loan_id,
+                contact_attempts.c.state == "sent",
+                contact_attempts.c.channel != Channel.CALL.value,
+            )
+        )
+        return found.scalar_one_or_none()
+
+
+class StrategyRepository:
+    """The per-stage contact strategy: one row per version, the newest is in force."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def current(self) -> ContactStrategy:
+        row = (
+            await self.session.execute(
+                select(contact_strategies.c.version, contact_strategies.c.spec)
+                .order_by(contact_strategies.c.version.desc())
+                .limit(1)
+            )
+        ).one_or_none()
+        return DEFAULT_STRATEGY if row is None else strategy_from(row.version, dict(row.spec))
+
+    async def add(self, spec: dict[str, Any], created_by: str) -> int:
+        """Store ``spec`` as the next version (serialised by a lock on the table)."""
+        await self.session.execute(text("LOCK TABLE contact_strategies IN EXCLUSIVE MODE"))
+        latest = (
+            await self.session.execute(select(func.max(contact_strategies.c.version)))
+        ).scalar_one_or_none()
+        version = (latest or 0) + 1
+        await self.session.execute(
+            insert(contact_strategies).values(version=version, spec=spec, created_by=created_by)
+        )
+        return version
+
+
+def strategy_from(version: int, spec: dict[str, Any]) -> ContactStrategy:
+    """A stored spec (``{"stages": {stage: {channels, call, cadence_days}}}``) as the domain's."""
+    stages = {
+        name: StageStrategy(
+            channels=tuple(Channel(c) for c in stage.get("channels", [])),
+            call=bool(stage.get("call", False)),
+            cadence_days=int(stage.get("cadence_days", 0)),
+        )
+        for name, stage in spec.get("stages", {}).items()
+    }
+    return ContactStrategy(version=version, stages=stages)
+
+
+class StageRepository:
+    """Each loan's collection stage as the overdue service last reported it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def set(self, loan_id: str, stage: str, on: date) -> None:
+        await self.session.execute(
+            pg_insert(loan_stages)
+            .values(loan_id=loan_id, stage=stage, changed_on=on)
+            .on_conflict_do_update(
+                index_elements=["loan_id"],
+                set_={"stage": stage, "changed_on": on},
+                where=loan_stages.c.changed_on <= on,
+            )
+        )
+
+    async def stage_of(self, loan_id: str) -> str | None:
+        found = await self.session.execute(
+            select(loan_stages.c.stage).where(loan_stages.c.loan_id == loan_id)
+        )
+        return found.scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    simulated: bool
+    business_date: date | None
+    time_of_day: time | None
+    timezone: str
+
+    def simulated_time(self) -> SimulatedTime | None:
+        if not self.simulated or self.business_date is None or self.time_of_day is None:
+            return None
+        return SimulatedTime(self.business_date, self.time_of_day, self.timezone)
+
+
+class ClockRepository:
+    """The one row of the simulated clock (persisted: it survives restarts)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self) -> ClockState | None:
+        row = (
+            await self.session.execute(select(notifier_clock).where(notifier_clock.c.id == 1))
+        ).one_or_none()
+        if row is None:
+            return None
+        return ClockState(row.simulated, row.business_date, row.time_of_day, row.timezone)
+
+    async def put(self, state: ClockState) -> None:
+        values = {
+            "simulated": state.simulated,
+            "business_date": state.business_date,
+            "time_of_day": state.time_of_day,
+            "timezone": state.timezone,
+            "updated_at": func.now(),
+        }
+        await self.session.execute(
+            pg_insert(notifier_clock)
+            .values(id=1, **values)
+            .on_conflict_do_update(index_elements=["id"], set_=values)
+        )
+
+    async def business_day_closed(self, business_date: date, timezone: str) -> None:
+        """The platform closed ``business_date``: the clock's business date moves forward to
+        it (never back)."""
+        await self.session.execute(
+            pg_insert(notifier_clock)
+            .values(id=1, simulated=False, business_date=business_date, timezone=timezone)
+            .on_conflict_do_update(
+                index_elements=["id"],
+                set_={"business_date": business_date, "updated_at": func.now()},
+                where=func.coalesce(notifier_clock.c.business_date, business_date) <= business_date,
+            )
+        )
 
 
 async def _keep_send_queue(session: AsyncSession, changes: list[tuple[str, str]]) -> None:

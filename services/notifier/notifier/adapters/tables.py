@@ -22,6 +22,12 @@ every event, log line and metric label, carries ids.
 - ``send_queue``: attempts whose latest state is ``queued`` (written with that row, removed
   with the row that settles the attempt), so the dispatcher finds its work without
   scanning the history; like ``deferred_sends`` it is a queue, not history.
+- ``contact_strategies``: the per-stage contact strategy, one row per version (whole spec).
+- ``loan_stages``: each loan's collection stage (from ``overdue.loan.stage_changed``), to pick
+  the stage's strategy.
+- ``notifier_clock``: one row: the simulated clock (business date, time of day, timezone).
+- ``contact_attempts.occurred_at``: when a call outcome happened on the notifier's clock (the
+  simulator's time), which the call caps count; ``recorded_at`` stays the database's time.
 - ``deferred_sends``: sends deferred by quiet hours, persisted until due (and dispatched by
   a loop that survives restarts); a row is removed once its attempt moves on.
 """
@@ -31,7 +37,9 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -40,6 +48,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    Time,
     func,
     text,
 )
@@ -98,6 +107,7 @@ contact_attempts = Table(
     Column("automated", Boolean, nullable=False, server_default="false"),
     Column("borrower_initiated", Boolean, nullable=False, server_default="false"),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("occurred_at", DateTime(timezone=True), nullable=True),
     Index(
         "contact_attempts_trigger_key",
         "trigger_key",
@@ -144,4 +154,32 @@ send_queue = Table(
     Column("seq", BigInteger, Identity(), nullable=False, unique=True),
     Column("attempt_id", Text, primary_key=True),
     Column("queued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+contact_strategies = Table(
+    "contact_strategies",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("spec", JSONB, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+loan_stages = Table(
+    "loan_stages",
+    metadata,
+    Column("loan_id", Text, primary_key=True),
+    Column("stage", Text, nullable=False),
+    Column("changed_on", Date, nullable=False),
+)
+
+notifier_clock = Table(
+    "notifier_clock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("simulated", Boolean, nullable=False, server_default="false"),
+    Column("business_date", Date, nullable=True),
+    Column("time_of_day", Time, nullable=True),
+    Column("timezone", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("id = 1", name="notifier_clock_one_row"),
 )

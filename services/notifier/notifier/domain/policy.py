@@ -73,6 +73,7 @@ class Rule(StrEnum):
     UNANSWERED_PER_NUMBER_PER_DAY = "unanswered_per_number_per_day"
     ROBOT_CONNECTED_PER_DAY = "robot_connected_per_day"
     NO_ALLOWED_CHANNEL = "no_allowed_channel"
+    STRATEGY_CADENCE = "strategy_cadence"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,3 +40,9 @@ class Trigger:
 
 
 MANDATORY_PURPOSES = frozenset({"credit_report_notice"})
+
+#: ``Trigger.context["kind"]`` of a call task (decided by the call caps, listed for the call
+#: centre, never sent by a provider) and of an opt-out confirmation (the one message allowed
+#: on the channel just opted out).
+CALL_TASK = "call"
+OPT_OUT_CONFIRMATION = "opt_out_confirmation"

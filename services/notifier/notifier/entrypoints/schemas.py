@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime, time
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lendkit.contracts.money import Currency
+from lendkit.contracts.policies import StageName
 from lendkit.openapi import FreeText
 from lendkit.pagination import Page
-from notifier.domain.policy import Channel, Jurisdiction
+from notifier.domain.policy import CallOutcome, Channel, Jurisdiction
 
 Language = Literal["zh-CN", "en"]
 
@@ -153,3 +155,110 @@ class UndeliverableOut(BaseModel):
 
 
 UndeliverablePage = Page[UndeliverableOut]
+# Call centre -----------------------------------------------------------------------------
+
+
+class CallTaskOut(BaseModel):
+    """An open call task for the call centre. ``phone`` is the one place a number leaves the
+    service: to the call centre (service role), as a provider receives an address."""
+
+    call_id: str
+    loan_id: str | None
+    borrower_id: str
+    purpose: str
+    phone: str
+    language: str
+    opened_at: datetime
+
+
+CallTaskPage = Page[CallTaskOut]
+
+
+class CallRequestIn(_In):
+    automated: bool = Field(default=False, description="a voice robot places the call")
+
+
+class CallRequestOut(BaseModel):
+    call_id: str
+    outcome: Literal["open", "deferred", "suppressed", "undeliverable"] = Field(
+        description="open: listed for the call centre; otherwise the contact policy's decision"
+    )
+    rule: str | None
+    until: datetime | None
+
+
+class CallOutcomeIn(_In):
+    outcome: CallOutcome
+    automated: bool = Field(default=False, description="placed by a voice robot")
+    promised_on: date | None = Field(default=None, description="promise_to_pay only")
+    amount_minor: int | None = Field(
+        default=None, ge=1, le=10**15, description="promise_to_pay only"
+    )
+    currency: Currency | None = Field(default=None, description="promise_to_pay only")
+
+
+class CallOutcomeOut(BaseModel):
+    call_id: str
+    loan_id: str
+    outcome: CallOutcome
+    promise_id: str | None
+
+
+# Strategy --------------------------------------------------------------------------------
+
+MessageChannel = Literal["push", "sms", "email"]
+
+
+class StageStrategyIn(_In):
+    channels: list[MessageChannel] = Field(
+        default_factory=list,
+        max_length=3,
+        description="message channels in order (the first the borrower has is used; empty: "
+        "the borrower's own priority)",
+    )
+    call: bool = Field(default=False, description="the stage asks the call centre for a call")
+    cadence_days: int = Field(
+        default=0,
+        ge=0,
+        le=30,
+        description="at most one non-urgent message per loan in so many days",
+    )
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> Self:
+        if len(set(self.channels)) != len(self.channels):
+            raise ValueError(f"channels must not repeat, got {self.channels}")
+        return self
+
+
+class StrategyIn(_In):
+    stages: dict[StageName, StageStrategyIn] = Field(
+        description="per stage (current, reminder, early, mid, late, legal); a stage left out "
+        "sends by the borrower's priority, without calls"
+    )
+
+
+class StrategyOut(BaseModel):
+    version: int = Field(description="0: the built-in default")
+    stages: dict[str, StageStrategyIn]
+
+
+# Clock -----------------------------------------------------------------------------------
+
+
+class ClockIn(_In):
+    simulated: bool = Field(default=True, description="false: back to the wall clock")
+    business_date: date | None = Field(
+        default=None, description="default: the last business day the ledger closed"
+    )
+    time_of_day: time | None = Field(
+        default=None, description="local time in the business timezone (HH:MM[:SS])"
+    )
+
+
+class ClockOut(BaseModel):
+    now: datetime = Field(description="the notifier's now")
+    simulated: bool
+    business_date: date | None
+    time_of_day: time | None
+    timezone: str

@@ -6,7 +6,12 @@ attempt queued: the next run sends it again with the same idempotency key (the a
 
 Set-based per round: the queue (``send_queue``), addresses and languages are read with a few
 statements, and the round's outcomes are written in one transaction. One dispatcher per
-database (no claim row yet)."""
+database (no claim row yet).
+
+Digests: non-urgent messages to one borrower on one channel and business day that are ready
+together are one message (``domain.digest``); each of its attempts is recorded as sent by it.
+``now`` is the notifier's clock (simulated when the simulator set it): sent rows carry it as
+``occurred_at``, which the strategy's cadence counts."""
 
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ from lendkit.contracts import notifier
 from lendkit.events import CloudEvent, new_event
 from notifier.adapters.providers import Failover, OutgoingMessage, ProviderError, Receipt
 from notifier.adapters.repository import AttemptState
-from notifier.domain.templates import TEMPLATE_VERSION, Rendered, render
+from notifier.domain.digest import digest_groups, is_urgent
+from notifier.domain.templates import TEMPLATE_VERSION, Rendered, render, render_digest
 from notifier.service_layer.handlers import decide_and_record
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
@@ -58,22 +64,33 @@ async def dispatch(
         ready = await uow.attempts.ready_to_send(now, limit=limit)
         addresses = await uow.batch.addresses(a.address_id for a in ready if a.address_id)
         languages = await uow.batch.languages(a.borrower_id for a in ready)
-    outcomes = []
-    for attempt in ready:
+    outcomes: list[tuple[AttemptState, Rendered, Receipt | None, str | None, int]] = []
+    alone: dict[str, Rendered] = {}
+    for attempt in ready:  # a poison attempt fails alone (outside any digest), the round goes on
+        language = languages.get(attempt.borrower_id, "en")
+        try:
+            alone[attempt.attempt_id] = render(
+                attempt.purpose, language, attempt.channel or "", attempt.context
+            )
+        except TemplateError as exc:
+            rendered = Rendered(f"{language}/{attempt.purpose}", TEMPLATE_VERSION, "")
+            outcomes.append((attempt, rendered, None, f"template: {type(exc).__name__}", 1))
+    renderable = [a for a in ready if a.attempt_id in alone]
+    for group in digest_groups(renderable, _digest_key):
+        attempt = group[0]
         channel = attempt.channel or ""
         language = languages.get(attempt.borrower_id, "en")
+        if len(group) == 1:
+            rendered = alone[attempt.attempt_id]
+        else:
+            rendered = render_digest([(a.purpose, a.context) for a in group], language, channel)
         error: str | None = None
         receipt: Receipt | None = None
-        try:
-            rendered = render(attempt.purpose, language, channel, attempt.context)
-        except TemplateError as exc:  # a poison attempt fails alone, the round goes on
-            rendered = Rendered(f"{language}/{attempt.purpose}", TEMPLATE_VERSION, "")
-            error = f"template: {type(exc).__name__}"
         address = addresses.get(attempt.address_id or "")
         chain = providers.get(channel)
-        if error is None and (chain is None or address is None):
+        if chain is None or address is None:
             error = "no provider for the channel" if chain is None else "no address"
-        elif error is None and chain is not None and address is not None:
+        else:
             try:
                 receipt = await chain.send(
                     OutgoingMessage(
@@ -82,14 +99,14 @@ async def dispatch(
                 )
             except ProviderError as exc:
                 error = str(exc)
-        outcomes.append((attempt, rendered, receipt, error))
+        outcomes.extend((a, rendered, receipt, error, len(group)) for a in group)
     if not outcomes:
         return DispatchResult(redecided=len(due), sent=0, failed=0)
     rows: list[dict[str, Any]] = []
     events: list[CloudEvent] = []
     sent = failed = 0
     async with uow_factory() as uow:
-        for attempt, rendered, receipt, error in outcomes:
+        for attempt, rendered, receipt, error, digest_of in outcomes:
             common = {"template": rendered.template, "template_version": rendered.version}
             if receipt is None:
                 failed += 1
@@ -98,7 +115,17 @@ async def dispatch(
                 events.append(_failed(attempt, error or "failed", now, uow.source))
             else:
                 sent += 1
-                rows.append(_row(attempt, "sent", provider=receipt.provider, **common))
+                notes = [f"digest of {digest_of}"] if digest_of > 1 else []
+                rows.append(
+                    _row(
+                        attempt,
+                        "sent",
+                        provider=receipt.provider,
+                        reasons=notes,
+                        occurred_at=now,
+                        **common,
+                    )
+                )
                 events.append(_sent(attempt, receipt.provider, rendered.version, now, uow.source))
                 if receipt.delivered:
                     rows.append(_row(attempt, "delivered", provider=receipt.provider, **common))
@@ -107,6 +134,13 @@ async def dispatch(
         await uow.emit_all(events)
         await uow.commit()
     return DispatchResult(redecided=len(due), sent=sent, failed=failed)
+
+
+def _digest_key(attempt: AttemptState) -> tuple[str, str, str] | None:
+    """Non-urgent messages to one borrower on one channel and business day share a digest."""
+    if is_urgent(attempt.purpose, attempt.mandatory) or attempt.context.get("kind"):
+        return None
+    return (attempt.borrower_id, attempt.channel or "", attempt.context.get("business_date", ""))
 
 
 def _row(attempt: AttemptState, state: str, **fields: Any) -> dict[str, Any]:
@@ -126,6 +160,7 @@ def _row(attempt: AttemptState, state: str, **fields: Any) -> dict[str, Any]:
         "state": state,
         "provider": None,
         "reasons": [],
+        "occurred_at": None,
         **fields,
     }
 

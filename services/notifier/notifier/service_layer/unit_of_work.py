@@ -9,9 +9,12 @@ from notifier.adapters.batch import BatchRecord
 from notifier.adapters.delivery import DeliveryRepository
 from notifier.adapters.repository import (
     AttemptRepository,
+    ClockRepository,
     LoanRepository,
     ProductRepository,
     ProfileRepository,
+    StageRepository,
+    StrategyRepository,
 )
 
 
@@ -22,6 +25,9 @@ class NotifierUnitOfWork(UnitOfWork):
     products: ProductRepository
     delivery: DeliveryRepository
     batch: BatchRecord
+    strategies: StrategyRepository
+    stages: StageRepository
+    clock: ClockRepository
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -31,4 +37,7 @@ class NotifierUnitOfWork(UnitOfWork):
         self.products = ProductRepository(self.session)
         self.delivery = DeliveryRepository(self.session)
         self.batch = BatchRecord(self.session)
+        self.strategies = StrategyRepository(self.session)
+        self.stages = StageRepository(self.session)
+        self.clock = ClockRepository(self.session)
         return self

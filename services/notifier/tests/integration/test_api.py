@@ -82,6 +82,12 @@ async def test_stop_by_webhook_stops_the_next_sms_and_the_notice_goes_by_email(
             headers=key(),
         )
         assert stop.json() == {"opted_out": True}
+        again = await service.post(
+            "/inbound-messages",
+            json={"channel": "sms", "from_address": PHONE, "text": "STOP"},
+            headers=key(),
+        )
+        assert again.json() == {"opted_out": True}  # still out; no second confirmation
     async with client(runtime, "borrower", borrower) as own:
         read = (await own.get(f"/borrowers/{borrower}/contact-profile")).json()
         assert {c["channel"]: c["opted_out"] for c in read["channels"]} == {
@@ -104,7 +110,13 @@ async def test_stop_by_webhook_stops_the_next_sms_and_the_notice_goes_by_email(
     await dispatch(
         runtime.uow, {"sms": Failover([sandbox]), "email": Failover([sandbox])}, CLOCK.pinned
     )
-    assert [m.channel for m in sandbox.messages.values()] == ["email"]
+    # The opt-out's one confirmation went by SMS (the channel just opted out); the notice
+    # went by email.
+    sent = {m.purpose: m for m in sandbox.messages.values()}
+    assert sorted(sent) == ["credit_report_notice", "opt_out_confirmation"]
+    assert sent["credit_report_notice"].channel == "email"
+    assert sent["opt_out_confirmation"].channel == "sms"
+    assert "no more messages" in sent["opt_out_confirmation"].body
 
     async with client(runtime, "ops") as ops:
         listed = (await ops.get(f"/loans/{loan}/contact-attempts")).json()
@@ -121,7 +133,30 @@ async def test_stop_by_webhook_stops_the_next_sms_and_the_notice_goes_by_email(
                 params={"cursor": by_borrower["next_cursor"]},
             )
         ).json()
-        assert [a["state"] for a in rest["items"]] == ["sent", "delivered"]
+        # The confirmation (decided, queued, sent, delivered) and the notice's four rows.
+        assert [a["state"] for a in rest["items"]][-2:] == ["sent", "delivered"]
+        assert len(rest["items"]) == 6
+
+    # After its one confirmation the channel is out: an ordinary message is suppressed.
+    ordinary = new_event(
+        overdue.LoanBecameOverdue(
+            loan_id=loan,
+            borrower_id=borrower,
+            business_date=date(2026, 6, 1),
+            oldest_unpaid_due_date=date(2026, 5, 31),
+            days_past_due=1,
+            bucket="1-30",
+            overdue_minor=5000,
+            currency="CNY",
+        ),
+        source="/tests/overdue",
+    )
+    async with runtime.uow() as uow:
+        await handlers.on_loan_became_overdue(uow, ordinary)
+        await uow.commit()
+    async with client(runtime, "ops") as ops:
+        last = (await ops.get(f"/loans/{loan}/contact-attempts")).json()["items"][-1]
+    assert (last["state"], last["rule"]) == ("suppressed", "opt_out")
 
 
 async def test_a_borrower_opting_out_by_preferences_stops_the_very_next_attempt(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from lendkit.events import CloudEvent
 from notifier.adapters.repository import AttemptState
 from notifier.domain.policy import PastCall
 from notifier.domain.profile import ContactProfile
+from notifier.domain.strategy import DEFAULT_STRATEGY, ContactStrategy
 
 
 class FakeLoans:
@@ -86,6 +87,43 @@ class FakeAttempts:
     async def past_calls(self, borrower_id: str, since: datetime) -> tuple[PastCall, ...]:
         return self.calls
 
+    async def last_message_at(self, loan_id: str) -> datetime | None:
+        sent = [
+            f.get("occurred_at") for s, f in self.rows if s.loan_id == loan_id and s.state == "sent"
+        ]
+        return max((t for t in sent if t is not None), default=None)
+
+    async def latest(self, attempt_id: str) -> AttemptState | None:
+        rows = [s for s, _ in self.rows if s.attempt_id == attempt_id]
+        return rows[-1] if rows else None
+
+
+class FakeStrategies:
+    def __init__(self) -> None:
+        self.strategy: ContactStrategy = DEFAULT_STRATEGY
+
+    async def current(self) -> ContactStrategy:
+        return self.strategy
+
+
+class FakeStages:
+    def __init__(self) -> None:
+        self.stages: dict[str, str] = {}
+
+    async def set(self, loan_id: str, stage: str, on: date) -> None:
+        self.stages[loan_id] = stage
+
+    async def stage_of(self, loan_id: str) -> str | None:
+        return self.stages.get(loan_id)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.business_date: date | None = None
+
+    async def business_day_closed(self, business_date: date, timezone: str) -> None:
+        self.business_date = max(business_date, self.business_date or business_date)
+
 
 class FakeUnitOfWork:
     source = "notifier"
@@ -95,6 +133,9 @@ class FakeUnitOfWork:
         self.profiles = FakeProfiles()
         self.products = FakeProducts()
         self.attempts = FakeAttempts()
+        self.strategies = FakeStrategies()
+        self.stages = FakeStages()
+        self.clock = FakeClock()
         self.emitted: list[CloudEvent] = []
         self.committed = False
 

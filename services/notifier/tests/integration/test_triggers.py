@@ -1,0 +1,307 @@
+"""Triggers of one day as one message (a digest, the urgent notice alone), the prevention line
+on an upcoming reminder, the per-stage strategy as versioned configuration, and the simulated
+clock (REST, persisted, surviving a restart). Against the real database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from lendkit.app import create_service_app
+from lendkit.contracts import ledger, overdue
+from lendkit.events import CloudEvent, new_event
+from lendkit.runtime import ServiceRuntime
+from lendkit.testing import unique
+from notifier.adapters.providers import Failover, SandboxProvider
+from notifier.bootstrap import create_runtime
+from notifier.domain.policy import Channel, Jurisdiction
+from notifier.entrypoints.api import router
+from notifier.service_layer import handlers
+from notifier.service_layer.clock import CLOCK
+from notifier.service_layer.dispatch import dispatch
+from notifier.service_layer.unit_of_work import NotifierUnitOfWork
+from notifier.settings import Settings
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+Runtime = ServiceRuntime[NotifierUnitOfWork]
+DEFAULT_SPEC = {
+    "stages": {
+        "current": {},
+        "reminder": {},
+        **{s: {"call": True} for s in ("early", "mid", "late", "legal")},
+    }
+}
+
+
+def _runtime(database_url: str) -> Runtime:
+    return create_runtime(
+        Settings(database_url=database_url, run_consumers=False, run_outbox_relay=False)
+    )
+
+
+@pytest.fixture
+async def runtime(database_url: str) -> AsyncIterator[Runtime]:
+    runtime = _runtime(database_url)
+    await runtime.start(background=False)
+    try:
+        yield runtime
+    finally:
+        CLOCK.pinned = None
+        CLOCK.simulated = None
+        await runtime.stop()
+
+
+def client(runtime: Runtime, role: str) -> httpx.AsyncClient:
+    app = create_service_app(runtime, title="notifier (test)", description="", routers=[router])
+    token = runtime.tokens.issue(f"{role}-1", [role])
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://notifier",
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": unique("k")},
+    )
+
+
+async def setup(runtime: Runtime, language: str = "en") -> tuple[str, str]:
+    borrower, loan = unique("B"), unique("L")
+    async with runtime.uow() as uow:
+        await uow.profiles.put(
+            borrower,
+            language,
+            "Asia/Shanghai",
+            Jurisdiction.CN,
+            [(Channel.SMS, "+8613700000000", 1), (Channel.EMAIL, "x@example.cn", 2)],
+        )
+        await uow.loans.add(loan, borrower, "P", "CNY", "Asia/Shanghai")
+        await uow.commit()
+    return borrower, loan
+
+
+async def handle(runtime: Runtime, handler: Any, event: CloudEvent) -> None:
+    async with runtime.uow() as uow:
+        await handler(uow, event)
+        await uow.commit()
+
+
+def overdue_facts(loan: str, borrower: str, day: date) -> list[tuple[Any, CloudEvent]]:
+    return [
+        (
+            handlers.on_loan_became_overdue,
+            new_event(
+                overdue.LoanBecameOverdue(
+                    loan_id=loan,
+                    borrower_id=borrower,
+                    business_date=day,
+                    oldest_unpaid_due_date=day - timedelta(days=1),
+                    days_past_due=1,
+                    bucket="1-30",
+                    overdue_minor=12_345,
+                    currency="CNY",
+                ),
+                source="/tests/overdue",
+            ),
+        ),
+        (
+            handlers.on_stage_changed,
+            new_event(
+                overdue.StageChanged(
+                    loan_id=loan,
+                    business_date=day,
+                    from_stage="current",
+                    to_stage="reminder",
+                    days_past_due=1,
+                ),
+                source="/tests/overdue",
+            ),
+        ),
+    ]
+
+
+async def history(runtime: Runtime, loan: str) -> list[dict[str, Any]]:
+    async with runtime.uow() as uow:
+        return await uow.attempts.history(loan_id=loan)
+
+
+async def test_several_triggers_of_one_day_are_one_message_the_urgent_notice_goes_alone(
+    runtime: Runtime,
+) -> None:
+    borrower, loan = await setup(runtime)
+    day = date(2026, 6, 1)
+    CLOCK.pinned = datetime(2026, 6, 1, 23, 30, tzinfo=SHANGHAI)  # the night's close of business
+    facts = overdue_facts(loan, borrower, day)
+    facts.append(
+        (
+            handlers.on_credit_report_notice_due,
+            new_event(
+                overdue.CreditReportNoticeDue(
+                    loan_id=loan, borrower_id=borrower, business_date=day, days_past_due=30
+                ),
+                source="/tests/overdue",
+            ),
+        )
+    )
+    for handler, event in facts:
+        await handle(runtime, handler, event)
+    sandbox = SandboxProvider()
+    await dispatch(
+        runtime.uow,
+        {"sms": Failover([sandbox])},
+        datetime(2026, 6, 2, 8, 0, tzinfo=SHANGHAI),
+    )
+    mine = {r["attempt_id"] for r in await history(runtime, loan)}
+    # (Other tests' sends due by then go out too: only this loan's are looked at.)
+    messages = [m for m in sandbox.messages.values() if m.attempt_id in mine]
+    assert len(messages) == 2  # the digest of two, the notice alone
+    [digest] = [m for m in messages if m.purpose != "credit_report_notice"]
+    assert digest.body.startswith("Your loan updates today:")
+    assert "overdue by 1 days" in digest.body and "collection stage reminder" in digest.body
+    assert digest.body.count("Reply STOP to opt out.") == 1
+    [notice] = [m for m in messages if m.purpose == "credit_report_notice"]
+    assert "credit bureau" in notice.body
+    sent = [r for r in await history(runtime, loan) if r["state"] == "sent"]
+    assert sorted(("digest of 2" in r["reasons"]) for r in sent) == [False, True, True]
+
+
+async def test_an_upcoming_reminder_says_what_a_missed_payment_costs(runtime: Runtime) -> None:
+    borrower, loan = await setup(runtime, language="zh-CN")
+    code = unique("P")
+    async with runtime.uow() as uow:
+        await uow.loans.add(loan + "-2", borrower, code, "CNY", "Asia/Shanghai")
+        await uow.commit()
+    product = ledger.ProductPublished(
+        code=code,
+        currency="CNY",
+        annual_rate="0.12",
+        day_count="actual/365",
+        term=3,
+        frequency="monthly",
+        schedule_type="annuity",
+        rounding="half_even",
+        allocation_strategy="oldest_first",
+        allocation_components=["penalty", "fee", "interest", "principal"],
+        reminder_days_before=[3],
+        overdue_policy={"penalty_daily_rate": "0.0005", "credit_report_notice_dpd": 15},
+    )
+    await handle(runtime, handlers.on_product_published, new_event(product, source="/t"))
+    CLOCK.pinned = datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI)
+    upcoming = ledger.RepaymentUpcoming(
+        loan_id=loan + "-2",
+        borrower_id=borrower,
+        seq=1,
+        due_date=date(2026, 6, 4),
+        days_before=3,
+        amount_due_minor=100_050,
+        currency="CNY",
+        business_date=date(2026, 6, 1),
+    )
+    await handle(runtime, handlers.on_repayment_upcoming, new_event(upcoming, source="/t"))
+    sandbox = SandboxProvider()
+    await dispatch(runtime.uow, {"sms": Failover([sandbox])}, CLOCK.pinned)
+    mine = {r["attempt_id"] for r in await history(runtime, loan + "-2")}
+    [message] = [m for m in sandbox.messages.values() if m.attempt_id in mine]
+    assert message.purpose == "upcoming_reminder"
+    # 0.0005 a day is 0.05 %; reported after 15 days overdue; the amount in Chinese format.
+    assert "每日 0.05%" in message.body and "逾期 15 天后将报送征信" in message.body
+    assert "¥1,000.50" in message.body and "2026-06-04" in message.body
+
+
+async def test_a_strategy_version_orders_channels_sets_a_cadence_and_is_recorded(
+    runtime: Runtime,
+) -> None:
+    borrower, loan = await setup(runtime)
+    spec = {"stages": {"reminder": {"channels": ["email", "sms"], "cadence_days": 3}}}
+    try:
+        async with client(runtime, "admin") as admin:
+            made = await admin.post("/contact-strategies", json=spec)
+            assert made.status_code == 201, made.text
+            version = made.json()["version"]
+            bad = await admin.post(
+                "/contact-strategies",
+                json={"stages": {"reminder": {"channels": ["sms", "sms"]}}},
+                headers={"Idempotency-Key": unique("k")},
+            )
+            assert bad.status_code == 422
+            current = (await admin.get("/contact-strategies/current")).json()
+            assert current["version"] == version
+            assert current["stages"]["reminder"]["channels"] == ["email", "sms"]
+        async with client(runtime, "ops") as ops:
+            denied = await ops.post("/contact-strategies", json=spec)
+            assert denied.status_code == 403
+        CLOCK.pinned = datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI)
+        [(handler, event), _] = overdue_facts(loan, borrower, date(2026, 6, 1))
+        await handle(runtime, handler, event)
+        sandbox = SandboxProvider()
+        await dispatch(runtime.uow, {"email": Failover([sandbox])}, CLOCK.pinned)
+        mine = {r["attempt_id"] for r in await history(runtime, loan)}
+        [message] = [m for m in sandbox.messages.values() if m.attempt_id in mine]
+        assert message.channel == "email"
+        queued = [r for r in await history(runtime, loan) if r["state"] == "queued"]
+        assert f"strategy v{version} stage reminder" in queued[0]["reasons"]
+        # Two days later another overdue fact: within the stage's cadence of 3 days.
+        CLOCK.pinned = datetime(2026, 6, 3, 10, 0, tzinfo=SHANGHAI)
+        [(handler, event), _] = overdue_facts(loan, borrower, date(2026, 6, 3))
+        await handle(runtime, handler, event)
+        last = (await history(runtime, loan))[-1]
+        assert (last["state"], last["rule"]) == ("suppressed", "strategy_cadence")
+    finally:
+        async with client(runtime, "admin") as admin:
+            assert (await admin.post("/contact-strategies", json=DEFAULT_SPEC)).status_code == 201
+
+
+async def test_the_simulated_clock_is_set_by_rest_persisted_and_drives_deferred_sends(
+    runtime: Runtime, database_url: str
+) -> None:
+    borrower, loan = await setup(runtime)
+    try:
+        async with client(runtime, "ops") as ops:
+            denied = await ops.post("/clock", json={"time_of_day": "23:30"})
+            assert denied.status_code == 403
+        # The platform closed 2026-06-01 (ledger.business_day.closed): the clock's date.
+        closed = ledger.BusinessDayClosed(business_date=date(2026, 6, 1), partition=0, partitions=1)
+        await handle(runtime, handlers.on_business_day_closed, new_event(closed, source="/t"))
+        async with client(runtime, "admin") as admin:
+            night = await admin.post("/clock", json={"time_of_day": "23:30"})
+            assert night.status_code == 200, night.text
+            assert datetime.fromisoformat(night.json()["now"]) == datetime(
+                2026, 6, 1, 23, 30, tzinfo=SHANGHAI
+            )
+        [(handler, event), _] = overdue_facts(loan, borrower, date(2026, 6, 1))
+        await handle(runtime, handler, event)
+        assert (await history(runtime, loan))[-1]["state"] == "deferred"
+
+        # A restart: the clock is read back from the database.
+        CLOCK.simulated = None
+        again = _runtime(database_url)
+        await again.start(background=False)
+        try:
+            assert CLOCK.now() == datetime(2026, 6, 1, 23, 30, tzinfo=SHANGHAI)
+            sandbox = SandboxProvider()
+            providers = {"sms": Failover([sandbox])}
+            await dispatch(again.uow, providers, CLOCK.now())
+            mine = {r["attempt_id"] for r in await history(runtime, loan)}
+            assert not [m for m in sandbox.messages.values() if m.attempt_id in mine]
+            async with client(again, "admin") as admin:
+                morning = await admin.post(
+                    "/clock", json={"business_date": "2026-06-02", "time_of_day": "08:00"}
+                )
+                assert morning.status_code == 200
+                got = (await admin.get("/clock")).json()
+                assert (got["simulated"], got["business_date"], got["timezone"]) == (
+                    True,
+                    "2026-06-02",
+                    "Asia/Shanghai",
+                )
+            await dispatch(again.uow, providers, CLOCK.now())
+            [message] = [m for m in sandbox.messages.values() if m.attempt_id in mine]
+            assert "overdue by 1 days" in message.body
+        finally:
+            await again.stop()
+    finally:
+        async with client(runtime, "admin") as admin:
+            off = await admin.post("/clock", json={"simulated": False})
+            assert off.status_code == 200 and off.json()["simulated"] is False
+        CLOCK.simulated = None
