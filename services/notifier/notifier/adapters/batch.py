@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from notifier.adapters.tables import (
     contact_channels,
     contact_profiles,
     deferred_sends,
+    loan_stages,
     loans,
     products,
 )
@@ -157,21 +158,24 @@ class BatchRecord:
     async def past_calls(
         self, borrowers: Iterable[str], since: datetime
     ) -> dict[str, tuple[PastCall, ...]]:
+        """Call outcomes since ``since``, at the moment they happened on the notifier's clock
+        (``occurred_at``; the database time for rows written before it existed)."""
         found: dict[str, list[PastCall]] = defaultdict(list)
         c = contact_attempts.c
+        at = func.coalesce(c.occurred_at, c.recorded_at)
         for r in (
             await self.session.execute(
-                select(contact_attempts).where(
+                select(contact_attempts, at.label("at")).where(
                     c.borrower_id.in_(sorted(set(borrowers))),
                     c.channel == Channel.CALL.value,
                     c.call_outcome.is_not(None),
-                    c.recorded_at >= since,
+                    at >= since,
                 )
             )
         ).all():
             found[r.borrower_id].append(
                 PastCall(
-                    at=r.recorded_at,
+                    at=r.at,
                     debt_id=r.loan_id or "",
                     number_id=r.address_id or "",
                     outcome=CallOutcome(r.call_outcome),
@@ -180,6 +184,33 @@ class BatchRecord:
                 )
             )
         return {b: tuple(calls) for b, calls in found.items()}
+
+    async def last_messages(self, loan_ids: Iterable[str]) -> dict[str, datetime]:
+        """When a message (not a call) about each loan was last sent, on the notifier's clock
+        when known (``occurred_at``), else the database time; loans never messaged are left
+        out."""
+        c = contact_attempts.c
+        at = func.max(func.coalesce(c.occurred_at, c.recorded_at))
+        rows = await self.session.execute(
+            select(c.loan_id, at)
+            .where(
+                c.loan_id.in_(sorted(set(loan_ids))),
+                c.state == "sent",
+                c.channel != Channel.CALL.value,
+            )
+            .group_by(c.loan_id)
+        )
+        return {r[0]: r[1] for r in rows.all()}
+
+    async def stages_of(self, loan_ids: Iterable[str]) -> dict[str, str]:
+        """Each loan's collection stage as the overdue service last reported it (loans without
+        one are left out)."""
+        rows = await self.session.execute(
+            select(loan_stages.c.loan_id, loan_stages.c.stage).where(
+                loan_stages.c.loan_id.in_(sorted(set(loan_ids)))
+            )
+        )
+        return {r[0]: r[1] for r in rows.all()}
 
     async def terms_of_loans(self, loan_ids: Iterable[str]) -> dict[str, ProductTerms]:
         rows = (

@@ -15,14 +15,13 @@ from notifier.adapters.tables import (
     contact_channels,
     contact_profiles,
     contact_strategies,
-    deferred_sends,
     loan_stages,
     loans,
     notifier_clock,
     products,
 )
 from notifier.domain.clock import SimulatedTime
-from notifier.domain.policy import CallOutcome, Channel, Jurisdiction, PastCall
+from notifier.domain.policy import Channel, Jurisdiction
 from notifier.domain.profile import ChannelSetting, ContactProfile
 from notifier.domain.strategy import DEFAULT_STRATEGY, ContactStrategy, StageStrategy
 
@@ -204,13 +203,6 @@ class ProfileRepository:
         )
         return found.scalars().first()
 
-    async def address(self, address_id: str) -> str | None:
-        """The one place an address is read: for the provider, after commit."""
-        found = await self.session.execute(
-            select(contact_channels.c.address).where(contact_channels.c.address_id == address_id)
-        )
-        return found.scalar_one_or_none()
-
 
 @dataclass(frozen=True, slots=True)
 class AttemptState:
@@ -233,36 +225,6 @@ class AttemptRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def start(
-        self,
-        attempt_id: str,
-        trigger_key: str,
-        borrower_id: str,
-        loan_id: str,
-        purpose: str,
-        mandatory: bool,
-        context: dict[str, str],
-    ) -> bool:
-        """The attempt's first row; False when this trigger was already decided."""
-        done = await self.session.execute(
-            pg_insert(contact_attempts)
-            .values(
-                attempt_id=attempt_id,
-                trigger_key=trigger_key,
-                borrower_id=borrower_id,
-                loan_id=loan_id,
-                purpose=purpose,
-                mandatory=mandatory,
-                context=context,
-                state="decided",
-            )
-            .on_conflict_do_nothing(
-                index_elements=["trigger_key"], index_where=text("state = 'decided'")
-            )
-            .returning(contact_attempts.c.id)
-        )
-        return done.scalar_one_or_none() is not None
 
     async def append(self, first: AttemptState, state: str, **fields: Any) -> None:
         row = {
@@ -310,13 +272,6 @@ class AttemptRepository:
         ).all()
         return [_state(r) for r in rows]
 
-    async def defer(self, attempt_id: str, due_at: datetime) -> None:
-        await self.session.execute(
-            pg_insert(deferred_sends)
-            .values(attempt_id=attempt_id, due_at=due_at, payload={})
-            .on_conflict_do_update(index_elements=["attempt_id"], set_={"due_at": due_at})
-        )
-
     async def take_due(self, now: datetime, limit: int = 500) -> list[str]:
         """Deferred sends that are due, removed from the queue (in the caller's transaction)."""
         rows = await self.session.execute(
@@ -329,32 +284,6 @@ class AttemptRepository:
         )
         return [r[0] for r in rows]
 
-    async def past_calls(self, borrower_id: str, since: datetime) -> tuple[PastCall, ...]:
-        """Call outcomes since ``since``, at the moment they happened on the notifier's clock
-        (``occurred_at``; the database time for rows written before it existed)."""
-        at = func.coalesce(contact_attempts.c.occurred_at, contact_attempts.c.recorded_at)
-        rows = (
-            await self.session.execute(
-                select(contact_attempts, at.label("at")).where(
-                    contact_attempts.c.borrower_id == borrower_id,
-                    contact_attempts.c.channel == Channel.CALL.value,
-                    contact_attempts.c.call_outcome.is_not(None),
-                    at >= since,
-                )
-            )
-        ).all()
-        return tuple(
-            PastCall(
-                at=r.at,
-                debt_id=r.loan_id or "",
-                number_id=r.address_id or "",
-                outcome=CallOutcome(r.call_outcome),
-                automated=r.automated,
-                borrower_initiated=r.borrower_initiated,
-            )
-            for r in rows
-        )
-
     async def history(
         self, *, loan_id: str | None = None, borrower_id: str | None = None
     ) -> list[dict[str, Any]]:
@@ -364,19 +293,6 @@ class AttemptRepository:
         if borrower_id is not None:
             query = query.where(contact_attempts.c.borrower_id == borrower_id)
         return [dict(r._mapping) for r in (await self.session.execute(query)).all()]
-
-    async def last_message_at(self, loan_id: str) -> datetime | None:
-        """When a message (not a call) about the loan was last sent, on the notifier's clock
-        when known (``occurred_at``), else the database time."""
-        at = func.coalesce(contact_attempts.c.occurred_at, contact_attempts.c.recorded_at)
-        found = await self.session.execute(
-            select(func.max(at)).where(
-                contact_attempts.c.loan_id == loan_id,
-                contact_attempts.c.state == "sent",
-                contact_attempts.c.channel != Channel.CALL.value,
-            )
-        )
-        return found.scalar_one_or_none()
 
 
 class StrategyRepository:
@@ -437,12 +353,6 @@ class StageRepository:
                 where=loan_stages.c.changed_on <= on,
             )
         )
-
-    async def stage_of(self, loan_id: str) -> str | None:
-        found = await self.session.execute(
-            select(loan_stages.c.stage).where(loan_stages.c.loan_id == loan_id)
-        )
-        return found.scalar_one_or_none()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from lendkit.consumer import Batchable
 from lendkit.contracts import ledger, overdue, restructure
 from lendkit.contracts.topics import LEDGER_LOANS, LEDGER_PRODUCTS, OVERDUE_LOANS, RESTRUCTURE_PLANS
 from lendkit.events.catalogue import CATALOGUE, EventPayload
 from lendkit.runtime import ConsumerSpec
-from notifier.service_layer import batch_notify, handlers
+from notifier.service_layer import handlers
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
 Handler = Callable[[NotifierUnitOfWork, Any], Awaitable[None]]
@@ -40,9 +41,9 @@ CONSUMERS: ConsumerSpec[NotifierUnitOfWork] = ConsumerSpec(
         ledger.LoanDisbursed: handlers.on_loan_disbursed,
         ledger.RepaymentUpcoming: handlers.on_repayment_upcoming,
         # Batch mode (set-based decide and record; the same effect one event at a time).
-        ledger.RepaymentDue: batch_notify.on_repayments_due,
+        ledger.RepaymentDue: Batchable(handlers.on_repayments_due),
         ledger.BusinessDayClosed: handlers.on_business_day_closed,
-        overdue.LoanBecameOverdue: batch_notify.on_loans_became_overdue,
+        overdue.LoanBecameOverdue: Batchable(handlers.on_loans_became_overdue),
         overdue.StageChanged: handlers.on_stage_changed,
         overdue.CreditReportNoticeDue: handlers.on_credit_report_notice_due,
         overdue.LoanCured: handlers.on_loan_cured,

@@ -29,7 +29,7 @@ from notifier.adapters.providers import Failover, OutgoingMessage, ProviderError
 from notifier.adapters.repository import AttemptState
 from notifier.domain.digest import digest_groups, is_urgent
 from notifier.domain.templates import TEMPLATE_VERSION, Rendered, render, render_digest
-from notifier.service_layer.handlers import decide_and_record
+from notifier.service_layer.batch_notify import attempt_row, decide_many
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
 log = logging.getLogger("notifier.dispatch")
@@ -55,10 +55,8 @@ async def dispatch(
     resends them, with the same idempotency keys)."""
     async with uow_factory() as uow:
         due = await uow.attempts.take_due(now, limit=limit)
-        for attempt_id in due:
-            latest = await uow.attempts.latest(attempt_id)
-            if latest is not None and latest.state == "deferred":
-                await decide_and_record(uow, latest, now)
+        latest = [await uow.attempts.latest(attempt_id) for attempt_id in due]
+        await decide_many(uow, [a for a in latest if a is not None and a.state == "deferred"], now)
         await uow.commit()
     async with uow_factory() as uow:
         ready = await uow.attempts.ready_to_send(now, limit=limit)
@@ -111,13 +109,13 @@ async def dispatch(
             if receipt is None:
                 failed += 1
                 log.warning("message failed", extra={"attempt_id": attempt.attempt_id})
-                rows.append(_row(attempt, "failed", reasons=[error or "failed"], **common))
+                rows.append(attempt_row(attempt, "failed", reasons=[error or "failed"], **common))
                 events.append(_failed(attempt, error or "failed", now, uow.source))
             else:
                 sent += 1
                 notes = [f"digest of {digest_of}"] if digest_of > 1 else []
                 rows.append(
-                    _row(
+                    attempt_row(
                         attempt,
                         "sent",
                         provider=receipt.provider,
@@ -128,7 +126,9 @@ async def dispatch(
                 )
                 events.append(_sent(attempt, receipt.provider, rendered.version, now, uow.source))
                 if receipt.delivered:
-                    rows.append(_row(attempt, "delivered", provider=receipt.provider, **common))
+                    rows.append(
+                        attempt_row(attempt, "delivered", provider=receipt.provider, **common)
+                    )
                     events.append(_delivered(attempt, now, uow.source))
         await uow.batch.append_many(rows)
         await uow.emit_all(events)
@@ -141,28 +141,6 @@ def _digest_key(attempt: AttemptState) -> tuple[str, str, str] | None:
     if is_urgent(attempt.purpose, attempt.mandatory) or attempt.context.get("kind"):
         return None
     return (attempt.borrower_id, attempt.channel or "", attempt.context.get("business_date", ""))
-
-
-def _row(attempt: AttemptState, state: str, **fields: Any) -> dict[str, Any]:
-    """A new row of the attempt (what ``AttemptRepository.append`` writes)."""
-    return {
-        "attempt_id": attempt.attempt_id,
-        "trigger_key": attempt.trigger_key,
-        "borrower_id": attempt.borrower_id,
-        "loan_id": attempt.loan_id,
-        "purpose": attempt.purpose,
-        "mandatory": attempt.mandatory,
-        "channel": attempt.channel,
-        "address_id": attempt.address_id,
-        "template": attempt.template,
-        "template_version": attempt.template_version,
-        "context": attempt.context,
-        "state": state,
-        "provider": None,
-        "reasons": [],
-        "occurred_at": None,
-        **fields,
-    }
 
 
 def _failed(attempt: AttemptState, reason: str, now: datetime, source: str) -> CloudEvent:

@@ -1,72 +1,24 @@
 """Facts from the ledger and overdue services become triggers; each trigger is decided by the
-contact policy and recorded (append-only) in the consumer's transaction. Nothing is sent
+contact strategy and policy and recorded (append-only) in the consumer's transaction, through
+the one set-based path (``batch_notify``: a single trigger is a batch of one). Nothing is sent
 here: ``dispatch`` sends queued attempts after commit."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal
-from uuid import NAMESPACE_URL, uuid5
 
 from lendkit.consumer.handlers import rejecting
-from lendkit.contracts import ledger, notifier, overdue, restructure
+from lendkit.contracts import ledger, overdue, restructure
 from lendkit.contracts.policies import NotificationPolicySpec, OverduePolicySpec
-from lendkit.events import CloudEvent, new_event
-from notifier.adapters.repository import AttemptState, ProductTerms
-from notifier.domain.digest import is_urgent
-from notifier.domain.policy import (
-    Channel,
-    ContactPolicy,
-    ContactRequest,
-    ContactRules,
-    Decision,
-    Jurisdiction,
-    Outcome,
-    QuietHours,
-    Rule,
-)
-from notifier.domain.profile import (
-    CALL_TASK,
-    MANDATORY_PURPOSES,
-    OPT_OUT_CONFIRMATION,
-    ContactProfile,
-    Trigger,
-)
-from notifier.domain.strategy import NO_CALL_PURPOSES, PURPOSE_STAGE, StageStrategy
-from notifier.domain.templates import TEMPLATE_VERSION, money
+from lendkit.events import CloudEvent
+from notifier.adapters.repository import ProductTerms
+from notifier.domain.policy import Decision
+from notifier.domain.profile import MANDATORY_PURPOSES, Trigger
+from notifier.domain.templates import money
+from notifier.service_layer.batch_notify import notify_many
 from notifier.service_layer.clock import CLOCK
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
-
-POLICY = ContactPolicy()
-
-
-def rules_from(spec: NotificationPolicySpec) -> ContactRules:
-    """A product's notification policy as the contact policy's rules (stricter, never looser:
-    the spec bounds each cap by its regulatory maximum)."""
-    defaults = ContactRules()
-    quiet = dict(defaults.quiet_hours)
-    for q in spec.quiet_hours:
-        quiet[Jurisdiction(q.jurisdiction if q.jurisdiction in ("CN", "US") else "other")] = (
-            QuietHours(time.fromisoformat(q.start), time.fromisoformat(q.end))
-        )
-    return ContactRules(
-        quiet_hours=quiet,
-        calls_per_window=spec.max_call_attempts_per_7_days,
-        days_after_conversation=spec.no_calls_days_after_conversation,
-        unanswered_per_number_per_day=spec.max_unanswered_attempts_per_day_per_number,
-        robot_connected_per_day=spec.max_connected_voice_calls_per_day,
-    )
-
-
-async def _policy_for(uow: NotifierUnitOfWork, loan_id: str) -> ContactPolicy:
-    terms = await uow.products.terms_of_loan(loan_id)
-    if terms is None or not terms.notification_policy:
-        return POLICY
-    return ContactPolicy(
-        rules_from(NotificationPolicySpec.model_validate(terms.notification_policy))
-    )
-
 
 HELP_URL = "https://help.example/loans"
 BUSINESS_TIMEZONE = "Asia/Shanghai"
@@ -88,192 +40,10 @@ def _trigger(
 
 
 async def notify(uow: NotifierUnitOfWork, trigger: Trigger, now: datetime) -> Decision | None:
-    """Decide and record one trigger; None when it was already decided (same trigger twice).
-    When the stage's strategy asks for calls, a call task is decided too."""
-    decision = await _start(uow, trigger, now)
-    if decision is not None and trigger.context.get("kind") is None:
-        stage = await _stage_of(uow, trigger.loan_id, trigger.purpose)
-        strategy = await uow.strategies.current()
-        profile = await uow.profiles.get(trigger.borrower_id)
-        has_phone = profile is not None and any(c.channel is Channel.CALL for c in profile.channels)
-        calls = strategy.for_stage(stage).call and trigger.purpose not in NO_CALL_PURPOSES
-        if calls and has_phone:
-            await _start(uow, call_trigger(trigger, f"call:{trigger.trigger_key}"), now)
-    return decision
-
-
-def call_trigger(trigger: Trigger, key: str) -> Trigger:
-    return replace(trigger, trigger_key=key, context={**trigger.context, "kind": CALL_TASK})
-
-
-async def _start(uow: NotifierUnitOfWork, trigger: Trigger, now: datetime) -> Decision | None:
-    attempt_id = str(uuid5(NAMESPACE_URL, trigger.trigger_key))
-    started = await uow.attempts.start(
-        attempt_id,
-        trigger.trigger_key,
-        trigger.borrower_id,
-        trigger.loan_id,
-        trigger.purpose,
-        trigger.mandatory,
-        trigger.context,
-    )
-    if not started:
-        return None
-    first = AttemptState(
-        attempt_id=attempt_id,
-        trigger_key=trigger.trigger_key,
-        borrower_id=trigger.borrower_id,
-        loan_id=trigger.loan_id,
-        purpose=trigger.purpose,
-        mandatory=trigger.mandatory,
-        state="decided",
-        channel=None,
-        address_id=None,
-        template=None,
-        template_version=None,
-        context=trigger.context,
-    )
-    return await decide_and_record(uow, first, now)
-
-
-async def _stage_of(uow: NotifierUnitOfWork, loan_id: str | None, purpose: str) -> str:
-    known = await uow.stages.stage_of(loan_id or "") if loan_id else None
-    return known or PURPOSE_STAGE.get(purpose, "reminder")
-
-
-async def _request(
-    uow: NotifierUnitOfWork, attempt: AttemptState, profile: ContactProfile, now: datetime
-) -> tuple[ContactRequest, list[str], StageStrategy | None]:
-    """The policy's question for one attempt: a call task (the call channel only, with the
-    calls made), an opt-out confirmation (only the channel just opted out), or a message by
-    the stage's strategy; with the reasons to record and the stage's strategy."""
-    kind = attempt.context.get("kind")
-    by_priority = profile.by_priority()
-    opted_out = frozenset(c.channel for c in profile.channels if c.opted_out)
-    base = ContactRequest(
-        borrower_id=attempt.borrower_id,
-        debt_id=attempt.loan_id or "",
-        purpose=attempt.purpose,
-        now=now,
-        channels=(),
-        addresses={},
-        timezone=profile.timezone,
-        jurisdiction=profile.jurisdiction,
-        opted_out=opted_out,
-        mandatory=attempt.mandatory,
-    )
-    if kind == CALL_TASK:
-        calls = await uow.attempts.past_calls(attempt.borrower_id, now - timedelta(days=31))
-        request = replace(
-            base,
-            channels=[Channel.CALL],
-            addresses={c.channel: c.address_id for c in by_priority if c.channel is Channel.CALL},
-            calls=calls,
-            automated_call=attempt.context.get("automated") == "true",
-            mandatory=False,
-        )
-        return request, ["call task"], None
-    if kind == OPT_OUT_CONFIRMATION:
-        channel = Channel(attempt.context["channel"])
-        request = replace(
-            base,
-            channels=[channel],
-            addresses={c.channel: c.address_id for c in by_priority if c.channel is channel},
-            opted_out=opted_out - {channel},
-        )
-        return request, ["the one confirmation of an opt-out"], None
-    strategy = await uow.strategies.current()
-    stage = await _stage_of(uow, attempt.loan_id, attempt.purpose)
-    stage_strategy = strategy.for_stage(stage)
-    available = tuple(c.channel for c in by_priority)
-    ordered = stage_strategy.message_channels(available)
-    request = replace(
-        base,
-        channels=ordered[:1],
-        addresses={c.channel: c.address_id for c in by_priority if c.channel is not Channel.CALL},
-    )
-    return request, [f"strategy v{strategy.version} stage {stage}"], stage_strategy
-
-
-async def decide_and_record(
-    uow: NotifierUnitOfWork, attempt: AttemptState, now: datetime
-) -> Decision:
-    profile = await uow.profiles.get(attempt.borrower_id)
-    call = attempt.context.get("kind") == CALL_TASK
-    notes: list[str] = []
-    if profile is None:
-        decision = Decision(
-            Outcome.UNDELIVERABLE if attempt.mandatory else Outcome.SUPPRESSED,
-            rule=Rule.NO_ADDRESS,
-            reasons=("no contact profile",),
-        )
-    else:
-        request, notes, stage_strategy = await _request(uow, attempt, profile, now)
-        policy = await _policy_for(uow, attempt.loan_id or "")
-        decision = policy.decide(request)
-        if (
-            decision.outcome is not Outcome.SUPPRESSED
-            and stage_strategy is not None
-            and not is_urgent(attempt.purpose, attempt.mandatory)
-            and not stage_strategy.cadence_allows(
-                await uow.attempts.last_message_at(attempt.loan_id or ""), now
-            )
-        ):
-            decision = Decision(
-                Outcome.SUPPRESSED,
-                rule=Rule.STRATEGY_CADENCE,
-                reasons=(f"a message within {stage_strategy.cadence_days} days",),
-            )
-    address_id = None
-    if profile is not None and decision.channel is not None:
-        address_id = next(c.address_id for c in profile.channels if c.channel is decision.channel)
-    common = {
-        "channel": decision.channel.value if decision.channel else None,
-        "address_id": address_id,
-        "rule": decision.rule.value if decision.rule else None,
-        "reasons": [*notes, *decision.reasons],
-        "template": attempt.purpose,
-        "template_version": TEMPLATE_VERSION,
-    }
-    loan_id = attempt.loan_id or ""
-    if decision.outcome is Outcome.SENT:
-        # A call is a task for the call centre (listed by GET /call-tasks), never sent here.
-        await uow.attempts.append(attempt, "task_open" if call else "queued", **common)
-    elif decision.outcome is Outcome.DEFERRED:
-        assert decision.until is not None and decision.channel is not None
-        await uow.attempts.append(attempt, "deferred", until=decision.until, **common)
-        await uow.attempts.defer(attempt.attempt_id, decision.until)
-        await uow.emit(
-            new_event(
-                notifier.MessageDeferred(
-                    loan_id=loan_id,
-                    message_id=attempt.attempt_id,
-                    borrower_id=attempt.borrower_id,
-                    purpose=attempt.purpose,
-                    channel=decision.channel.value,
-                    until=decision.until,
-                    decided_at=now,
-                ),
-                source=uow.source,
-            )
-        )
-    else:
-        await uow.attempts.append(attempt, decision.outcome.value, **common)
-        await uow.emit(
-            new_event(
-                notifier.MessageSuppressed(
-                    loan_id=loan_id,
-                    message_id=attempt.attempt_id,
-                    borrower_id=attempt.borrower_id,
-                    purpose=attempt.purpose,
-                    rule=(decision.rule or Rule.NO_ALLOWED_CHANNEL).value,
-                    undeliverable=decision.outcome is Outcome.UNDELIVERABLE,
-                    decided_at=now,
-                ),
-                source=uow.source,
-            )
-        )
-    return decision
+    """Decide and record one trigger (a batch of one: ``batch_notify.notify_many``); None when
+    it was already decided (same trigger twice). When the stage's strategy asks for calls, a
+    call task is decided too."""
+    return (await notify_many(uow, [trigger], now)).get(trigger.trigger_key)
 
 
 @rejecting()
@@ -352,8 +122,7 @@ async def on_repayment_upcoming(uow: NotifierUnitOfWork, event: CloudEvent) -> N
 
 
 async def on_repayment_due(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
-    terms = await uow.products.terms_of_loan(event.payload(ledger.RepaymentDue).loan_id)
-    await notify(uow, due_reminder(event, terms), CLOCK.now())
+    await on_repayments_due(uow, [event])
 
 
 async def on_business_day_closed(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
@@ -363,7 +132,21 @@ async def on_business_day_closed(uow: NotifierUnitOfWork, event: CloudEvent) -> 
 
 
 async def on_loan_became_overdue(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
-    await notify(uow, overdue_notice(event), CLOCK.now())
+    await on_loans_became_overdue(uow, [event])
+
+
+async def on_repayments_due(uow: NotifierUnitOfWork, events: list[CloudEvent]) -> None:
+    """Many ``ledger.repayment.due`` at once (the consumer's batch mode, ``Batchable``): the
+    same path and effect as ``on_repayment_due`` one at a time."""
+    loans = [e.payload(ledger.RepaymentDue).loan_id for e in events]
+    terms: dict[str, ProductTerms] = await uow.batch.terms_of_loans(loans)
+    triggers = [due_reminder(e, terms.get(loan)) for e, loan in zip(events, loans, strict=True)]
+    await notify_many(uow, triggers, CLOCK.now())
+
+
+async def on_loans_became_overdue(uow: NotifierUnitOfWork, events: list[CloudEvent]) -> None:
+    """Many ``overdue.loan.became_overdue`` at once, as ``on_loan_became_overdue`` each."""
+    await notify_many(uow, [overdue_notice(e) for e in events], CLOCK.now())
 
 
 @rejecting()

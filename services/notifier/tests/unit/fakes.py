@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -49,49 +50,8 @@ class FakeAttempts:
         self.deferred: dict[str, datetime] = {}
         self.calls: tuple[PastCall, ...] = ()
 
-    async def start(
-        self,
-        attempt_id: str,
-        trigger_key: str,
-        borrower_id: str,
-        loan_id: str,
-        purpose: str,
-        mandatory: bool,
-        context: dict[str, str],
-    ) -> bool:
-        if any(s.trigger_key == trigger_key for s, _ in self.rows):
-            return False
-        state = AttemptState(
-            attempt_id,
-            trigger_key,
-            borrower_id,
-            loan_id,
-            purpose,
-            mandatory,
-            "decided",
-            None,
-            None,
-            None,
-            None,
-            context,
-        )
-        self.rows.append((state, {}))
-        return True
-
     async def append(self, first: AttemptState, state: str, **fields: Any) -> None:
         self.rows.append((replace(first, state=state), fields))
-
-    async def defer(self, attempt_id: str, due_at: datetime) -> None:
-        self.deferred[attempt_id] = due_at
-
-    async def past_calls(self, borrower_id: str, since: datetime) -> tuple[PastCall, ...]:
-        return self.calls
-
-    async def last_message_at(self, loan_id: str) -> datetime | None:
-        sent = [
-            f.get("occurred_at") for s, f in self.rows if s.loan_id == loan_id and s.state == "sent"
-        ]
-        return max((t for t in sent if t is not None), default=None)
 
     async def latest(self, attempt_id: str) -> AttemptState | None:
         rows = [s for s, _ in self.rows if s.attempt_id == attempt_id]
@@ -113,9 +73,6 @@ class FakeStages:
     async def set(self, loan_id: str, stage: str, on: date) -> None:
         self.stages[loan_id] = stage
 
-    async def stage_of(self, loan_id: str) -> str | None:
-        return self.stages.get(loan_id)
-
 
 class FakeClock:
     def __init__(self) -> None:
@@ -123,6 +80,71 @@ class FakeClock:
 
     async def business_day_closed(self, business_date: date, timezone: str) -> None:
         self.business_date = max(business_date, self.business_date or business_date)
+
+
+class FakeBatch:
+    """The set-based record over the other fakes' state (the one decide-and-record path)."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    async def start_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        started: set[str] = set()
+        attempts = self.uow.attempts
+        for r in rows:
+            if any(s.trigger_key == r["trigger_key"] for s, _ in attempts.rows):
+                continue
+            state = AttemptState(
+                r["attempt_id"],
+                r["trigger_key"],
+                r["borrower_id"],
+                r["loan_id"],
+                r["purpose"],
+                r["mandatory"],
+                "decided",
+                None,
+                None,
+                None,
+                None,
+                r["context"],
+            )
+            attempts.rows.append((state, {}))
+            started.add(r["attempt_id"])
+        return started
+
+    async def append_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        for r in rows:
+            first = next(s for s, _ in self.uow.attempts.rows if s.attempt_id == r["attempt_id"])
+            fields = {k: v for k, v in r.items() if k != "state"}
+            self.uow.attempts.rows.append((replace(first, state=r["state"]), fields))
+
+    async def defer_many(self, due: Sequence[tuple[str, datetime]]) -> None:
+        self.uow.attempts.deferred.update(due)
+
+    async def profiles(self, borrowers: Iterable[str]) -> dict[str, ContactProfile]:
+        known = self.uow.profiles.profiles
+        return {b: known[b] for b in borrowers if b in known}
+
+    async def past_calls(
+        self, borrowers: Iterable[str], since: datetime
+    ) -> dict[str, tuple[PastCall, ...]]:
+        return {b: self.uow.attempts.calls for b in borrowers}
+
+    async def terms_of_loans(self, loan_ids: Iterable[str]) -> dict[str, Any]:
+        terms = self.uow.products.terms
+        return {loan: terms[loan] for loan in loan_ids if loan in terms}
+
+    async def stages_of(self, loan_ids: Iterable[str]) -> dict[str, str]:
+        stages = self.uow.stages.stages
+        return {loan: stages[loan] for loan in loan_ids if loan in stages}
+
+    async def last_messages(self, loan_ids: Iterable[str]) -> dict[str, datetime]:
+        found: dict[str, datetime] = {}
+        for s, f in self.uow.attempts.rows:
+            at = f.get("occurred_at")
+            if s.loan_id in loan_ids and s.state == "sent" and at is not None:
+                found[s.loan_id] = max(at, found.get(s.loan_id, at))
+        return found
 
 
 class FakeUnitOfWork:
@@ -136,6 +158,7 @@ class FakeUnitOfWork:
         self.strategies = FakeStrategies()
         self.stages = FakeStages()
         self.clock = FakeClock()
+        self.batch = FakeBatch(self)
         self.emitted: list[CloudEvent] = []
         self.committed = False
 

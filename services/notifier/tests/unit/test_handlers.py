@@ -124,8 +124,13 @@ async def test_a_stage_whose_strategy_calls_opens_a_call_task_beside_the_message
     )
     await handlers.on_stage_changed(cast(Any, uow), new_event(change, source="/tests"))
     assert uow.stages.stages["L-1"] == "early"
-    rows = [(s.state, f.get("channel")) for s, f in uow.attempts.rows]
-    assert rows == [("decided", None), ("queued", "sms"), ("decided", None), ("task_open", "call")]
+    rows = [(s.trigger_key, s.state, f.get("channel")) for s, f in uow.attempts.rows]
+    [message] = {key for key, _, _ in rows if not key.startswith("call:")}
+    assert [r[1:] for r in rows if r[0] == message] == [("decided", None), ("queued", "sms")]
+    assert [r[1:] for r in rows if r[0] == f"call:{message}"] == [
+        ("decided", None),
+        ("task_open", "call"),
+    ]
     # In the reminder stage (default strategy) no call is asked for.
     uow.attempts.rows.clear()
     back = change.model_copy(update={"from_stage": "early", "to_stage": "reminder"})
