@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, bindparam, func, insert, select, text, update
+from sqlalchemy import ARRAY, Row, Text, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -134,6 +134,41 @@ _HISTORY_COLUMNS = """
        FROM allocations a WHERE a.loan_id = :loan_id AND a.current)::text AS allocations"""
 
 _LOAD_POSITION = text(f"SELECT {_POSITION_COLUMNS}")
+
+#: Several loans locked at once, in loan id order (two batches locking overlapping loans
+#: wait for each other instead of deadlocking).
+_LOCK_LOANS = (
+    select(loans, *(c.label(f"p__{c.name}") for c in products.c))
+    .join(products, products.c.code == loans.c.product_code)
+    .where(loans.c.loan_id == func.any(bindparam("loan_ids", type_=ARRAY(Text))))
+    .order_by(loans.c.loan_id)
+    .with_for_update(of=loans)
+)
+
+#: The position columns of :data:`_POSITION_COLUMNS` for several loans (runs after the lock).
+_LOAD_POSITIONS = text(
+    """
+SELECT l.loan_id,
+    (SELECT json_agg(json_build_array(seq, due_date, principal, interest, outstanding_principal,
+                                      outstanding_interest, outstanding_penalty, outstanding_fee,
+                                      interest_recognised, settled_on) ORDER BY seq)
+       FROM instalments i WHERE i.loan_id = l.loan_id AND i.version = l.version)::text
+       AS instalments,
+    (SELECT max(value_date) FROM payments p
+      WHERE p.loan_id = l.loan_id AND NOT p.reversed) AS latest_payment,
+    (SELECT max(business_date) FROM charges c WHERE c.loan_id = l.loan_id) AS latest_charge
+FROM unnest(CAST(:loan_ids AS text[]), CAST(:versions AS integer[])) AS l(loan_id, version)
+"""
+)
+
+#: Which (loan, external reference) pairs are taken (the unique index answers each).
+_REFERENCES_TAKEN = text(
+    """
+SELECT p.loan_id, p.external_reference
+  FROM unnest(CAST(:loan_ids AS text[]), CAST(:refs AS text[])) AS r(loan_id, ref)
+  JOIN payments p ON p.loan_id = r.loan_id AND p.external_reference = r.ref
+"""
+)
 _LOAD_HISTORY = text(f"SELECT {_HISTORY_COLUMNS}")
 _LOAD_WITH_HISTORY = text(f"SELECT {_POSITION_COLUMNS}, {_HISTORY_COLUMNS}")
 
@@ -247,6 +282,20 @@ def _instalment_json(v: list[Any]) -> InstalmentRecord:
     )
 
 
+def _state(locked: Row[Any], loan: LoanRecord, money: Row[Any]) -> LoanState:
+    """A loan's state (without history) from its locked row (with the product's columns)
+    and its position columns."""
+    m = locked._mapping
+    return LoanState(
+        loan=loan,
+        product=product_from_row({c.name: m[f"p__{c.name}"] for c in products.c}),
+        instalments=[_instalment_json(i) for i in orjson.loads(money.instalments or "[]")],
+        history_loaded=False,
+        latest_payment_date=money.latest_payment,
+        latest_charge_date=money.latest_charge,
+    )
+
+
 def _fill_history(state: LoanState, row: Row[Any]) -> None:
     """Payments, charges and current allocations from the JSON columns of a load."""
     state.payments = [
@@ -331,28 +380,55 @@ class LoanRepository:
         row = (await self.session.execute(_LOCK_LOAN, {"loan_id": loan_id})).first()
         if row is None:
             return None
-        m = row._mapping
         loan = loan_record(row)
-        product = product_from_row({c.name: m[f"p__{c.name}"] for c in products.c})
         money = (
             await self.session.execute(
                 _LOAD_WITH_HISTORY if history else _LOAD_POSITION,
                 {"loan_id": loan_id, "version": loan.schedule_version, "reference": reference},
             )
         ).one()
-        state = LoanState(
-            loan=loan,
-            product=product,
-            instalments=[_instalment_json(i) for i in orjson.loads(money.instalments or "[]")],
-            history_loaded=False,
-            latest_payment_date=money.latest_payment,
-            latest_charge_date=money.latest_charge,
-            reference_taken=money.reference_taken,
-        )
+        state = _state(row, loan, money)
+        state.reference_taken = money.reference_taken
         if history:
             _fill_history(state, money)
         self._remember(state)
         return state
+
+    async def load_many(self, loan_ids: Sequence[str]) -> dict[str, LoanState]:
+        """Several loans as :meth:`load` with ``history=False`` (without
+        ``reference_taken``), each row locked until the transaction ends, in two round trips
+        whatever their number. Loans that do not exist are missing from the answer."""
+        ids = sorted(set(loan_ids))
+        if not ids:
+            return {}
+        locked = (await self.session.execute(_LOCK_LOANS, {"loan_ids": ids})).all()
+        records = [(row, loan_record(row)) for row in locked]
+        money = {
+            m.loan_id: m
+            for m in await self.session.execute(
+                _LOAD_POSITIONS,
+                {
+                    "loan_ids": [loan.loan_id for _, loan in records],
+                    "versions": [loan.schedule_version for _, loan in records],
+                },
+            )
+        }
+        states = {}
+        for row, loan in records:
+            state = states[loan.loan_id] = _state(row, loan, money[loan.loan_id])
+            self._remember(state)
+        return states
+
+    async def references_taken(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The (loan id, external reference) pairs of ``pairs`` a payment already has."""
+        wanted = list(pairs)
+        if not wanted:
+            return set()
+        rows = await self.session.execute(
+            _REFERENCES_TAKEN,
+            {"loan_ids": [p[0] for p in wanted], "refs": [p[1] for p in wanted]},
+        )
+        return {(r.loan_id, r.external_reference) for r in rows}
 
     async def load_history(self, state: LoanState) -> None:
         """Payments, charges and current allocations of a loan loaded without them."""
