@@ -191,11 +191,30 @@ entries AS (
 
 _ADD_JOURNAL = text(f"WITH {_JOURNAL_CTES} SELECT 1")
 
-#: A whole settlement in one statement. The superseded allocation versions feed the new
-#: versions' numbers; foreign keys are checked at the end of the statement.
+#: Payments added since the last write (``LoanRepository.add_payment``), in the order added
+#: (their ``receipt_order`` follows it).
+_PAYMENTS_CTE = """
+payments_added AS (
+    INSERT INTO payments (payment_id, loan_id, external_reference, amount, value_date,
+                          received_at)
+    SELECT CAST(p.id AS uuid), p.loan_id, p.ref, p.amount, p.value_date, p.received_at
+      FROM unnest(CAST(:p_ids AS text[]), CAST(:p_loans AS text[]), CAST(:p_refs AS text[]),
+                  CAST(:p_amounts AS bigint[]), CAST(:p_dates AS date[]),
+                  CAST(:p_received AS timestamptz[]))
+           WITH ORDINALITY AS p(id, loan_id, ref, amount, value_date, received_at, n)
+     ORDER BY p.n
+)"""
+
+#: Above every stored ``receipt_order`` (a bigint identity): a payment added in this
+#: transaction and not yet written orders after every stored one.
+PROVISIONAL_RECEIPT_ORDER = 2**62
+
+#: A whole settlement in one statement, with the payments added before it. The superseded
+#: allocation versions feed the new versions' numbers; foreign keys are checked at the end
+#: of the statement.
 _SAVE_SETTLEMENT = text(
     f"""
-WITH superseded AS (
+WITH {_PAYMENTS_CTE}, superseded AS (
     UPDATE allocations a SET current = false
       FROM unnest(CAST(:sup_kinds AS text[]), CAST(:sup_ids AS text[])) AS s(kind, id)
      WHERE a.loan_id = :loan_id AND a.current AND a.source_kind = s.kind AND a.source_id = s.id
@@ -361,6 +380,9 @@ class LoanRepository:
         self.session = session
         self._stored_loans: dict[str, tuple[object, ...]] = {}
         self._stored_positions: dict[tuple[str, int, int], tuple[object, ...]] = {}
+        #: Payments added and not yet written (see :meth:`add_payment`).
+        self._pending_payments: list[tuple[str, str, str, int, date, datetime]] = []
+        self._flushed_payments = 0
 
     async def get(self, loan_id: str) -> LoanRecord | None:
         row = (await self.session.execute(select(loans).where(loans.c.loan_id == loan_id))).first()
@@ -433,6 +455,7 @@ class LoanRepository:
     async def load_history(self, state: LoanState) -> None:
         """Payments, charges and current allocations of a loan loaded without them."""
         if not state.history_loaded:
+            await self._write_pending_payments()
             row = (await self.session.execute(_LOAD_HISTORY, {"loan_id": state.loan.loan_id})).one()
             _fill_history(state, row)
 
@@ -503,23 +526,38 @@ class LoanRepository:
     async def add_payment(
         self, loan_id: str, reference: str, amount: int, value_date: date, received_at: datetime
     ) -> PaymentRecord:
+        """A new payment. Its row is written by the next :meth:`save_settlement` (every
+        payment is settled right after it is added), in the same statement: one round trip
+        less a payment. Until then its ``receipt_order`` is provisional: above every stored
+        one and increasing with each payment added, as the stored ones will be (a replay in
+        this transaction orders it as it will be ordered)."""
         payment_id = str(uuid.uuid4())
-        order = await self.session.scalar(
-            insert(payments)
-            .values(
-                payment_id=payment_id,
-                loan_id=loan_id,
-                external_reference=reference,
-                amount=amount,
-                value_date=value_date,
-                received_at=received_at,
-            )
-            .returning(payments.c.receipt_order)
+        self._pending_payments.append(
+            (payment_id, loan_id, reference, amount, value_date, received_at)
         )
-        assert order is not None
+        order = PROVISIONAL_RECEIPT_ORDER + len(self._pending_payments) + self._flushed_payments
         return PaymentRecord(
             payment_id, reference, amount, value_date, received_at, order, reversed=False
         )
+
+    def _payment_params(self) -> dict[str, list[Any]]:
+        pending, self._pending_payments = self._pending_payments, []
+        self._flushed_payments += len(pending)
+        return {
+            "p_ids": [p[0] for p in pending],
+            "p_loans": [p[1] for p in pending],
+            "p_refs": [p[2] for p in pending],
+            "p_amounts": [p[3] for p in pending],
+            "p_dates": [p[4] for p in pending],
+            "p_received": [p[5] for p in pending],
+        }
+
+    async def _write_pending_payments(self) -> None:
+        """Write added payments now (before reading payments back)."""
+        if self._pending_payments:
+            await self.session.execute(
+                text(f"WITH {_PAYMENTS_CTE} SELECT 1"), self._payment_params()
+            )
 
     async def mark_reversed(self, payment_id: str, reason: str) -> None:
         await self.session.execute(
@@ -602,7 +640,7 @@ class LoanRepository:
             if self._stored_positions.get((loan.loan_id, version, i.seq)) != _position(i)
         ]
         loan_changed = self._stored_loans.get(loan.loan_id) != _loan_position(loan)
-        if not (allocations or entries or changed or loan_changed):
+        if not (allocations or entries or changed or loan_changed or self._pending_payments):
             return
         await self.session.execute(
             _SAVE_SETTLEMENT,
@@ -622,6 +660,7 @@ class LoanRepository:
                 "l_components": [x[3].component.value for x in lines],
                 "l_amounts": [x[3].amount for x in lines],
                 **_journal_params(entries),
+                **self._payment_params(),
                 "version": version,
                 "i_seqs": [i.seq for i in changed],
                 "i_principal": [i.outstanding[LedgerComponent.PRINCIPAL] for i in changed],

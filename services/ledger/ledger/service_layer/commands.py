@@ -238,6 +238,10 @@ async def _book_payment(
     loan_id = state.loan.loan_id
     direct = allocates_directly(value_date, state.latest_payment_date, state.latest_charge_date)
     if not direct:
+        # Read afresh, as a single POST does (in a batch, an earlier payment of the loan
+        # may have loaded it): the stored order of the allocations is the order of the
+        # reallocation events.
+        state.history_loaded = False
         await uow.loans.load_history(state)
     payment = await uow.loans.add_payment(loan_id, reference, amount, value_date, datetime.now(UTC))
     if direct:

@@ -88,7 +88,7 @@ payment_lists = st.lists(
 
 # A few examples, each two loans booked over HTTP; no shrinking (each step is a whole example).
 @settings(
-    max_examples=15,
+    max_examples=25,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
