@@ -38,7 +38,7 @@ async def driver_connection(session_or_connection: AsyncSession | AsyncConnectio
     # transaction-scoped advisory lock or FOR UPDATE taken by it would end with the
     # statement (two outbox relays both published every row). Begin it now, as the
     # adapter itself would.
-    adapted = raw.dbapi_connection
+    adapted: Any = raw.dbapi_connection
     if connection.in_transaction() and getattr(adapted, "_transaction", False) is None:
         await adapted._start_transaction()
     return raw.driver_connection
