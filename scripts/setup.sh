@@ -9,13 +9,19 @@ if [ ! -x "$PY" ]; then
   log "creating virtualenv .venv"
   python3 -m venv .venv
 fi
-stamp=".venv/.installed-$(cat shared/pyproject.toml services/*/pyproject.toml requirements-dev.txt | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat shared/pyproject.toml services/*/pyproject.toml simulator/pyproject.toml requirements-dev.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   log "installing Python packages (pinned)"
   "$PY" -m pip install -q --disable-pip-version-check -r requirements-dev.txt \
-    -e shared -e services/ledger -e services/overdue -e services/notifier -e services/restructure
+    -e shared -e services/ledger -e services/overdue -e services/notifier -e services/restructure \
+    -e 'simulator[browser]'
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+# Headless Chromium for the report's browser test (Debian's package; Playwright drives it).
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing chromium (Debian package)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 bash scripts/infra/postgres.sh install
 bash scripts/infra/kafka.sh install
