@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from lendkit.ops.lag import consumer_lags
+from lendkit.ops.lag import LagReader
 from simulator.target import SERVICES, PlatformTarget
 
 OUTBOX_BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
@@ -57,19 +57,22 @@ class Settler:
         }
         self._pools: dict[str, asyncpg.Pool] = {}
         self.last_lags: dict[str, int] = {}
+        self._reader = LagReader(target.kafka)
 
     async def start(self) -> None:
+        await self._reader.start()
         for s in SERVICES:
             self._pools[s] = await asyncpg.create_pool(
                 self.target.databases[s], min_size=1, max_size=2
             )
 
     async def close(self) -> None:
+        await self._reader.close()
         for pool in self._pools.values():
             await pool.close()
 
     async def lags(self) -> dict[str, int]:
-        parts = await consumer_lags(self.target.kafka, self.groups.values(), self.topics)
+        parts = await self._reader.lags(self.groups.values(), self.topics)
         by_group = dict.fromkeys(self.groups.values(), 0)
         for p in parts:
             by_group[p.group] = by_group.get(p.group, 0) + p.lag
@@ -84,18 +87,20 @@ class Settler:
         return total
 
     async def wait(self, timeout: float = 600.0) -> Settled:
-        """Until lags and pending work are 0 on two checks in a row."""
+        """Until lag is 0, then nothing is pending (outboxes published, no send queued),
+        then lag is 0 again: whatever was published meanwhile would show as lag."""
         started = time.perf_counter()
-        quiet_checks = checks = 0
+        checks = 0
         while True:
             checks += 1
-            work = await self.pending_work()
-            lag = sum((await self.lags()).values()) if work == 0 else 1
-            quiet_checks = quiet_checks + 1 if work == 0 and lag == 0 else 0
-            if quiet_checks >= 2:
+            if (
+                sum((await self.lags()).values()) == 0
+                and await self.pending_work() == 0
+                and sum((await self.lags()).values()) == 0
+            ):
                 return Settled(time.perf_counter() - started, checks, dict(self.last_lags))
             if time.perf_counter() - started > timeout:
                 raise TimeoutError(
-                    f"platform not settled after {timeout:.0f}s: pending {work}, lags {self.last_lags}"
+                    f"platform not settled after {timeout:.0f}s: lags {self.last_lags}"
                 )
-            await asyncio.sleep(0.05 if quiet_checks else 0.1)
+            await asyncio.sleep(0.05)

@@ -116,7 +116,8 @@ def test_report_html_renders_every_chart(runs: list[tuple[dict[str, Any], Path]]
                 box = chart.bounding_box()
                 assert box is not None and box["width"] > 100 and box["height"] > 100, name
                 assert page.locator(f"#chart-{name} .main-svg").count() > 0, name
-                drawn = page.locator(f"#chart-{name} .plot .trace, #chart-{name} .pielayer .trace")
+                # a trace group (scatter, bar, pie) or a heatmap's image
+                drawn = page.locator(f"#chart-{name} .main-svg .trace, #chart-{name} .main-svg .hm")
                 assert drawn.count() > 0, f"{name}: no trace drawn"
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
