@@ -59,11 +59,14 @@ def simulate(
             events += info["events"]
             rate = events / max(time.perf_counter() - started, 1e-6)
             lags = " ".join(f"{g}={n}" for g, n in info["lags"].items())
-            progress.update(
-                task,
-                completed=day + 1,
-                status=f"{info['today']} {info['payments']} payments, {rate:,.0f} events/s, lag {lags}",
+            status = (
+                f"{info['today']} {info['payments']} payments, {rate:,.0f} events/s, lag {lags}"
             )
+            progress.update(task, completed=day + 1, status=status)
+            if show_progress and not console.is_terminal:
+                # a log file gets one line a day (a live bar needs a terminal)
+                left = (time.perf_counter() - started) / (day + 1) * (config.days - day - 1)
+                console.print(f"day {day + 1}/{config.days} {status}, ETA {left:,.0f}s")
 
         return asyncio.run(Simulation(config, target, hook, gateway).run())
 
@@ -85,10 +88,10 @@ def run(
         ),
     ] = None,
     base_port: Annotated[int, typer.Option(help="first port of --local-platform")] = 8160,
-    ledger_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8001",
-    overdue_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8002",
-    notifier_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8003",
-    restructure_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8004",
+    ledger_url: Annotated[str | None, typer.Option(help="default: LEDGER_HTTP_PORT")] = None,
+    overdue_url: Annotated[str | None, typer.Option()] = None,
+    notifier_url: Annotated[str | None, typer.Option()] = None,
+    restructure_url: Annotated[str | None, typer.Option()] = None,
     gateway: Annotated[str, typer.Option(help="auto, single or batch")] = "auto",
     progress: Annotated[bool, typer.Option(help="show progress")] = True,
 ) -> None:

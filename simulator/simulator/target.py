@@ -7,6 +7,7 @@ after the services, databases ``ledger``/``overdue``/``notifier``/``restructure`
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass, field
 
@@ -31,6 +32,24 @@ class PlatformTarget:
     @classmethod
     def default(cls) -> PlatformTarget:
         return cls(urls={s: f"http://127.0.0.1:{p}" for s, p in DEFAULT_PORTS.items()})
+
+    @classmethod
+    def from_service_settings(cls, urls: dict[str, str | None] | None = None) -> PlatformTarget:
+        """The platform as its services' own settings describe it (``LEDGER_HTTP_PORT``,
+        ``*_TOPIC_NAMESPACE``, ``*_CONSUMER_GROUP``, ``*_DATABASE_URL`` ... from the
+        environment, as ``scripts/up.sh`` starts them); ``urls`` overrides the addresses."""
+        settings = {s: importlib.import_module(f"{s}.settings").Settings() for s in SERVICES}
+        given = urls or {}
+        return cls(
+            urls={s: given.get(s) or f"http://127.0.0.1:{settings[s].http_port}" for s in SERVICES},
+            namespace=settings["ledger"].topic_namespace,
+            groups={s: settings[s].group_id for s in SERVICES},
+            databases={
+                s: settings[s].database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+                for s in SERVICES
+            },
+            kafka=settings["ledger"].kafka_bootstrap_servers,
+        )
 
     def topic(self, name: str) -> str:
         return self.namespace + name

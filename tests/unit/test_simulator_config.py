@@ -36,3 +36,19 @@ def test_an_unknown_key_is_refused(tmp_path: Path) -> None:
     path.write_text("archetypes:\n  on_time:\n    wieght: 3\n")
     with pytest.raises(ValidationError):
         load_config(path)
+
+
+def test_the_running_platform_is_read_from_the_services_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from simulator.target import PlatformTarget
+
+    monkeypatch.setenv("LEDGER_HTTP_PORT", "9101")
+    monkeypatch.setenv("LEDGER_TOPIC_NAMESPACE", "staging.")
+    monkeypatch.setenv("OVERDUE_CONSUMER_GROUP", "overdue-blue")
+    target = PlatformTarget.from_service_settings({"notifier": "http://notifier.test"})
+    assert target.urls["ledger"] == "http://127.0.0.1:9101"
+    assert target.urls["notifier"] == "http://notifier.test"
+    assert target.topic("ledger.loans") == "staging.ledger.loans"
+    assert target.dead_letter_topic("overdue") == "staging.overdue-blue.dlt"
+    assert target.databases["ledger"].startswith("postgresql://")
