@@ -105,11 +105,11 @@ def run(
         with lp.running(target, out / "logs"):
             report = simulate(cfg, target, progress, gateway)
     else:
-        target = PlatformTarget(
-            urls=dict(
-                zip(SERVICES, (ledger_url, overdue_url, notifier_url, restructure_url), strict=True)
-            )
+        # The running platform, as its services' settings describe it (scripts/up.sh's).
+        given: dict[str, str | None] = dict(
+            zip(SERVICES, (ledger_url, overdue_url, notifier_url, restructure_url), strict=True)
         )
+        target = PlatformTarget.from_service_settings(given)
         report = simulate(cfg, target, progress, gateway)
     json_path, html_path = write_report(report, out)
     t = report["timings"]

@@ -57,6 +57,9 @@ class Contact:
     rule: str | None = None
     undeliverable: bool = False
     at: datetime | None = None
+    #: The notifier's first decision (sent, deferred, suppressed): the run's own; the
+    #: outcome may change later in wall-clock time (a deferred send going out).
+    first_outcome: str = ""
 
 
 class RunRecord:
@@ -78,6 +81,7 @@ class RunRecord:
         self.bookings_by_source: Counter[str] = Counter()
         self.cap_breaches: list[str] = []
         self.contacts: dict[str, Contact] = {}
+        self.contacts_today: list[Contact] = []
         self.sent_ids: Counter[str] = Counter()
         self.delivered_ids: Counter[str] = Counter()
         self.delivered_today: dict[str, set[str]] = defaultdict(set)
@@ -233,7 +237,18 @@ class RunRecord:
         if loan is None:
             return
         at = d.get("sent_at") or d.get("decided_at") or d.get("failed_at")
-        self.contacts[d["message_id"]] = Contact(
+        moment = datetime.fromisoformat(at) if at else None
+        known = self.contacts.get(d["message_id"])
+        if known is not None:
+            # A later decision on the same message (a deferred send going out, or
+            # re-decided): its final outcome; the first decision stays what it was.
+            known.outcome = outcome
+            known.channel = d.get("channel") or known.channel
+            known.rule = d.get("rule") or d.get("reason") or known.rule
+            known.undeliverable = known.undeliverable or bool(d.get("undeliverable"))
+            known.at = moment or known.at
+            return
+        contact = Contact(
             loan_id=loan.loan_id,
             message_id=d["message_id"],
             purpose=d["purpose"],
@@ -242,12 +257,16 @@ class RunRecord:
             outcome=outcome,
             rule=d.get("rule") or d.get("reason"),
             undeliverable=bool(d.get("undeliverable")),
-            at=datetime.fromisoformat(at) if at else None,
+            at=moment,
+            first_outcome=outcome,
         )
+        self.contacts[d["message_id"]] = contact
+        self.contacts_today.append(contact)
         if outcome in ("sent", "deferred") and d.get("channel"):
-            # The borrower hears of it that simulated day: sent now, or deferred to their
-            # local daytime (the notifier's time of day is the wall clock until the
-            # simulator drives it), so the behaviour never depends on the hour of the run.
+            # The borrower hears of it on the simulated day it was decided: sent now, or
+            # deferred to their local daytime (the notifier's time of day is the wall
+            # clock until the simulator drives it), so the behaviour never depends on the
+            # hour the run happens at; a deferred send going out later is not news again.
             self.delivered_today[loan.loan_id].add(d["channel"])
 
     def _sent(self, seen: Seen, d: dict[str, Any]) -> None:
@@ -285,6 +304,11 @@ class RunRecord:
             v = vintages[loan.vintage]
             v[0] += 1
             v[1] += loan.bucket != CURRENT
+        for contact in self.contacts_today:
+            # The loan's stage once the day's events are all in (the order in which two
+            # topics are read within a day must not matter).
+            contact.stage = self.loans[contact.loan_id].stage
+        self.contacts_today.clear()
         self.buckets_by_day.append({k: (v[0], v[1]) for k, v in sorted(buckets.items())})
         self.vintage_by_day.append({k: (v[0], v[1]) for k, v in sorted(vintages.items())})
         if self.day % snapshot_every == 0:

@@ -112,10 +112,12 @@ def vintage_curves(
 
 
 def contacts(items: Iterable[Contact]) -> dict[str, Any]:
-    """Contact decisions: attempted (sent now or deferred to the borrower's daytime), by
-    channel, purpose and the loan's escalation stage; suppressed by rule."""
-    attempted = [c for c in items if c.outcome in ("sent", "deferred", "failed")]
-    suppressed = [c for c in items if c.outcome == "suppressed"]
+    """The notifier's first decision on each message: attempted (sent now or deferred to
+    the borrower's daytime), by channel, purpose and the loan's escalation stage that day;
+    suppressed by rule."""
+    items = list(items)
+    attempted = [c for c in items if c.first_outcome in ("sent", "deferred", "failed")]
+    suppressed = [c for c in items if c.first_outcome == "suppressed"]
     return {
         "attempted": len(attempted),
         "by_channel": dict(sorted(Counter(c.channel or "none" for c in attempted).items())),

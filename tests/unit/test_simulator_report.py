@@ -65,9 +65,8 @@ def test_bucket_distribution_orders_buckets_by_dpd() -> None:
 
 
 def _contact(i: int, outcome: str, channel: str = "sms", **kw: object) -> Contact:
-    return Contact(
-        f"L{i}", f"m{i}", kw.pop("purpose", "became_overdue"), channel, "soft", outcome, **kw
-    )  # type: ignore[arg-type]
+    purpose = str(kw.pop("purpose", "became_overdue"))
+    return Contact(f"L{i}", f"m{i}", purpose, channel, "soft", outcome, first_outcome=outcome, **kw)  # type: ignore[arg-type]
 
 
 def test_contacts_count_attempts_by_channel_and_suppressions_by_reason() -> None:
@@ -266,3 +265,28 @@ def test_a_notice_with_no_allowed_channel_is_the_undeliverable_record() -> None:
         )
     )
     assert notices_given(record, time_of_day_driven=True)[0] == []
+
+
+def test_a_deferred_send_going_out_later_keeps_its_first_decision_and_is_not_news_again() -> None:
+    record = _record()
+    deferred = {
+        "loan_id": "L1",
+        "message_id": "m1",
+        "purpose": "due_reminder",
+        "channel": "sms",
+        "decided_at": datetime(2026, 1, 1, tzinfo=UTC).isoformat(),
+    }
+    record.on_event(Seen("n1", "notifier.message.deferred.v1", "L1", deferred))
+    assert record.take_day()[0] == {"L1": {"sms"}}
+    record.on_event(
+        Seen(
+            "n2",
+            "notifier.message.sent.v1",
+            "L1",
+            {**deferred, "sent_at": datetime(2026, 1, 1, 8, tzinfo=UTC).isoformat()},
+        )
+    )
+    assert record.take_day()[0] == {}
+    [contact] = record.contacts.values()
+    assert (contact.first_outcome, contact.outcome) == ("deferred", "sent")
+    assert contacts([contact])["attempted"] == 1
