@@ -102,8 +102,11 @@ def run(
         from simulator import local_platform as lp
 
         target = lp.prepare(local_platform, base_port)
-        with lp.running(target, out / "logs"):
-            report = simulate(cfg, target, progress, gateway)
+        try:
+            with lp.running(target, out / "logs"):
+                report = simulate(cfg, target, progress, gateway)
+        finally:
+            asyncio.run(lp.delete_topics(target))  # the databases stay for a look
     else:
         # The running platform, as its services' settings describe it (scripts/up.sh's).
         given: dict[str, str | None] = dict(

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 
 from lendkit.contracts.topics import TOPICS, TopicSpec
 from lendkit.migrations import upgrade
@@ -54,14 +56,17 @@ def prepare(
     kafka: str = "127.0.0.1:19092",
     ports: dict[str, int] | None = None,
 ) -> PlatformTarget:
-    """Fresh databases ``<prefix>_<service>``, migrated; topics under ``<prefix>.``; the
-    services on ``ports`` (default: ``base_port`` and the three after it)."""
-    namespace = f"{prefix}."
+    """Fresh databases ``<prefix>_<service>``, migrated; fresh topics under
+    ``<prefix>.<run>.`` and consumer groups ``<prefix>-<run>-<service>`` (a new ``run`` id
+    each time: what an earlier run left on its topics or group offsets never reaches this
+    one); the services on ``ports`` (default: ``base_port`` and the three after it)."""
+    run = uuid.uuid4().hex[:6]
+    namespace = f"{prefix}.{run}."
     ports = ports or {s: base_port + i for i, s in enumerate(SERVICES)}
     target = PlatformTarget(
         urls={s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES},
         namespace=namespace,
-        groups={s: f"{prefix}-{s}" for s in SERVICES},
+        groups={s: f"{prefix}-{run}-{s}" for s in SERVICES},
         databases={s: f"postgresql://{PG_SERVER}/{prefix}_{s}" for s in SERVICES},
         kafka=kafka,
     )
@@ -70,6 +75,19 @@ def prepare(
         upgrade(s, _sqlalchemy_url(target.databases[s]))
     asyncio.run(ensure_topics(kafka, _topic_specs(target), namespace=namespace))
     return target
+
+
+async def delete_topics(target: PlatformTarget) -> None:
+    """Delete the instance's topics (its namespace) once the run is over."""
+    assert target.namespace, "refusing to delete the un-namespaced platform topics"
+    admin = AIOKafkaAdminClient(bootstrap_servers=target.kafka)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(target.namespace)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
 
 
 def _sqlalchemy_url(dsn: str) -> str:

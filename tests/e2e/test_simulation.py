@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from lendkit.testing import DB_PREFIX, delete_namespace_topics
+from lendkit.testing import DB_PREFIX
 from simulator import local_platform
 from simulator.cli import write_report
 from simulator.config import load_config
@@ -47,7 +47,7 @@ def _simulate(run: int, out: Path) -> dict[str, Any]:
         write_report(report, out)
         return report
     finally:
-        asyncio.run(delete_namespace_topics(target.namespace))
+        asyncio.run(local_platform.delete_topics(target))
 
 
 @pytest.fixture(scope="module")
