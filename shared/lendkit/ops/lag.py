@@ -17,7 +17,7 @@ from aiokafka.errors import CoordinatorNotAvailableError, NotCoordinatorError
 from aiokafka.structs import TopicPartition
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from lendkit.ops.metadata import topic_partitions
+from lendkit.ops.metadata import described_partitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class LagReader:
                 tp: meta.offset for tp, meta in committed.items()
             }
             named = (topics or {}).get(group, ())
-            for topic, numbers in (await topic_partitions(bootstrap, named)).items():
+            for topic, numbers in (await described_partitions(admin, named)).items():
                 for partition in numbers:
                     by_tp.setdefault(TopicPartition(topic, partition), None)
             wanted[group] = by_tp
