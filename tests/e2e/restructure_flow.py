@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import httpx
+
 from lendkit.auth import Role
 from lendkit.contracts.topics import LEDGER_LOANS, RESTRUCTURE_PLANS
 from lendkit.events import CloudEvent
@@ -102,14 +104,26 @@ async def seen_on(platform: Platform, loan: Borrowed, today: date, timeout: floa
 async def option_for(
     platform: Platform, loan: Borrowed, plan_type: str, reason: str = "hardship"
 ) -> dict[str, Any]:
-    """Ask for help; the (eligible) option of ``plan_type`` with its offer and quote."""
-    asked = await platform["restructure"].client.post(
-        f"/loans/{loan.loan_id}/hardship-requests",
-        json={"reason": reason},
-        headers={**loan.me, "Idempotency-Key": uuid.uuid4().hex},
+    """Ask for help; the (eligible) option of ``plan_type`` with its offer and quote. The
+    product and the loan come on different topics: until the product's terms arrived the
+    request is refused (409 ``loan-terms-unknown``), so ask again until they have."""
+    asked: list[httpx.Response] = []
+
+    async def answered() -> bool:
+        r = await platform["restructure"].client.post(
+            f"/loans/{loan.loan_id}/hardship-requests",
+            json={"reason": reason},
+            headers={**loan.me, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        asked[:] = [r]
+        return not (r.status_code == 409 and r.json()["type"].endswith("/loan-terms-unknown"))
+
+    await eventually(answered, timeout=60, interval=0.5)
+    [answer] = asked
+    assert answer.status_code == 201, answer.text
+    option: dict[str, Any] = next(
+        o for o in answer.json()["options"] if o["plan_type"] == plan_type
     )
-    assert asked.status_code == 201, asked.text
-    option: dict[str, Any] = next(o for o in asked.json()["options"] if o["plan_type"] == plan_type)
     assert option["eligible"], option
     return option
 
