@@ -9,16 +9,16 @@ if [ ! -x "$PY" ]; then
   log "creating virtualenv .venv"
   python3 -m venv .venv
 fi
-stamp=".venv/.installed-$(cat shared/pyproject.toml services/*/pyproject.toml requirements-dev.txt | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat shared/pyproject.toml services/*/pyproject.toml simulator/pyproject.toml requirements-dev.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   log "installing Python packages (pinned)"
   "$PY" -m pip install -q --disable-pip-version-check -r requirements-dev.txt \
     -e shared -e services/ledger -e services/overdue -e services/notifier -e services/restructure \
-    -e services/console
+    -e services/console -e 'simulator[browser]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
-# The console's browser tests drive Debian's chromium (Playwright's own browser download is
+# The console's browser tests and the simulator's report test drive Debian's chromium (Playwright's own browser download is
 # not used: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD, executable_path=/usr/bin/chromium).
 # fonts-noto-cjk: the console's zh-CN pages in its screenshots.
 if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then

@@ -15,6 +15,12 @@ done
 # A simulated business clock: any day may be closed, today follows the closes (the README's
 # first five minutes and simulations). LEDGER_SIMULATED_CLOCK=false for the wall clock.
 export LEDGER_SIMULATED_CLOCK="${LEDGER_SIMULATED_CLOCK:-true}"
+# uvicorn workers per service (HTTP_WORKERS, or <SERVICE>_HTTP_WORKERS for one service);
+# 0: one per core. The relays elect one publisher, the consumers share their group.
+for prefix in LEDGER OVERDUE NOTIFIER RESTRUCTURE; do
+  var="${prefix}_HTTP_WORKERS"
+  export "$var=${!var:-${HTTP_WORKERS:-0}}"
+done
 
 declare -A PORTS=([ledger]=8001 [overdue]=8002 [notifier]=8003 [restructure]=8004 [console]=8005)
 for svc in ledger overdue notifier restructure console; do

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from lendkit.events.envelope import CloudEvent
-from lendkit.outbox.writer import OUTBOX_CHANNEL, write_to_outbox
+from lendkit.outbox.writer import OUTBOX_CHANNEL, check_event_size, write_to_outbox
 from lendkit.settings import ServiceSettings
 
 
@@ -33,6 +33,14 @@ async def driver_connection(session_or_connection: AsyncSession | AsyncConnectio
     else:
         connection = session_or_connection
     raw = await connection.get_raw_connection()
+    # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement: a raw
+    # statement before any would run outside the transaction (autocommit), so a
+    # transaction-scoped advisory lock or FOR UPDATE taken by it would end with the
+    # statement (two outbox relays both published every row). Begin it now, as the
+    # adapter itself would.
+    adapted: Any = raw.dbapi_connection
+    if connection.in_transaction() and getattr(adapted, "_transaction", False) is None:
+        await adapted._start_transaction()
     return raw.driver_connection
 
 
@@ -41,13 +49,17 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pool_pre_ping,
         connect_args={"server_settings": {"application_name": settings.service_name}},
     )
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+#: Headers allowed for when a deferred event's size is checked at emit (CloudEvents headers).
+DEFERRED_HEADER_BYTES = 512
 
 
 class UnitOfWork:
@@ -62,6 +74,7 @@ class UnitOfWork:
         self._session_factory = session_factory
         self.source = source
         self._emitted = 0
+        self._deferred: list[CloudEvent] | None = None
 
     def sibling(self) -> Self:
         """A new unit of work on the same database, for work that commits on its own (a
@@ -71,6 +84,7 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self.session = self._session_factory()
         self._emitted = 0
+        self._deferred = None
         await self.session.begin()
         return self
 
@@ -86,15 +100,34 @@ class UnitOfWork:
         finally:
             await self.session.close()
 
+    def defer_events(self) -> None:
+        """From now on, keep emitted events and write them to the outbox at commit, all in
+        one statement (a batch of use cases in one transaction: one outbox insert instead
+        of one per use case). Only for work that writes no outbox rows by other means
+        (set-based SQL) in the same transaction, which would then come before them."""
+        if self._deferred is None:
+            self._deferred = []
+
     async def emit(self, event: CloudEvent) -> None:
-        await write_to_outbox(self.session, event)
-        self._emitted += 1
+        await self.emit_all([event])
 
     async def emit_all(self, events: list[CloudEvent]) -> None:
+        if self._deferred is not None:
+            for event in events:  # refused now, as when written at once
+                check_event_size(event.type, event.data, event.key, DEFERRED_HEADER_BYTES)
+            self._deferred.extend(events)
+            return
+        await self.write_events(events)
+
+    async def write_events(self, events: list[CloudEvent]) -> None:
+        """Write ``events`` to the outbox now (a service's unit of work may stamp them)."""
         await write_to_outbox(self.session, *events)
         self._emitted += len(events)
 
     async def commit(self) -> None:
+        if self._deferred:
+            events, self._deferred = self._deferred, []
+            await self.write_events(events)
         if self._emitted:
             # Delivered by PostgreSQL only when the transaction commits: wakes the relay.
             await self.session.execute(

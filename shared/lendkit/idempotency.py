@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, Text, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.auth import Principal
@@ -184,3 +184,125 @@ async def idempotent_post(
             )
 
     return await rerun_on_conflict(once)
+
+
+# --- many keys in one transaction (a batch whose items carry their own keys) -----------
+
+
+@dataclass(frozen=True)
+class KeyClaim:
+    """One item's key: its scope (``caller_scope``), the key and its request's fingerprint."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+class KeyReused(ProblemError):
+    def __init__(self) -> None:
+        super().__init__(
+            422, "Idempotency-Key reused", "This Idempotency-Key was used with a different request."
+        )
+
+
+_CLAIM_MANY = text(
+    """
+INSERT INTO idempotency_keys (scope, key, request_hash)
+SELECT c.scope, c.key, c.hash
+  FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[]), CAST(:hashes AS text[]))
+       AS c(scope, key, hash)
+ ORDER BY c.scope, c.key
+ON CONFLICT DO NOTHING
+RETURNING scope, key
+"""
+)
+_STORED_MANY = text(
+    """
+SELECT k.scope, k.key, k.request_hash, k.status_code, k.response_body
+  FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[])) AS c(scope, key)
+  JOIN idempotency_keys k ON k.scope = c.scope AND k.key = c.key
+"""
+).columns(scope=Text, key=Text, request_hash=Text, status_code=Integer, response_body=JSONB)
+
+_STORE_MANY = text(
+    """
+UPDATE idempotency_keys k SET status_code = u.status, response_body = u.body
+  FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[]), CAST(:statuses AS integer[]),
+              CAST(:bodies AS jsonb[])) AS u(scope, key, status, body)
+ WHERE k.scope = u.scope AND k.key = u.key
+"""
+)
+_RELEASE_MANY = text(
+    """
+DELETE FROM idempotency_keys k
+ USING unnest(CAST(:scopes AS text[]), CAST(:keys AS text[])) AS u(scope, key)
+ WHERE k.scope = u.scope AND k.key = u.key
+"""
+)
+
+
+async def claim_each(
+    uow: UnitOfWork, claims: Sequence[KeyClaim]
+) -> list[StoredResponse | KeyReused | None]:
+    """Claim every key of ``claims`` inside the caller's open transaction, in (scope, key)
+    order (two batches sharing keys wait for each other, never deadlock): one answer per
+    claim, in order. ``None``: claimed now, do the work and :func:`store_each` its response
+    (or :func:`release_each` a refusal, as a single POST's rollback would). A stored
+    response: the key was used before with the same request (a replay). ``KeyReused``:
+    used before with another request. A key that comes twice in ``claims`` is claimed by
+    its first occurrence; the later ones get ``KeyReused`` when their request differs, and
+    ``None`` otherwise (the caller answers them with the first occurrence's result)."""
+    if not claims:
+        return []
+    params = {
+        "scopes": [c.scope for c in claims],
+        "keys": [c.key for c in claims],
+        "hashes": [c.fingerprint for c in claims],
+    }
+    session = uow.session
+    claimed = {(r.scope, r.key) for r in await session.execute(_CLAIM_MANY, params)}
+    earlier = [c for c in claims if (c.scope, c.key) not in claimed]
+    stored = {}
+    if earlier:
+        rows = await session.execute(
+            _STORED_MANY,
+            {"scopes": [c.scope for c in earlier], "keys": [c.key for c in earlier]},
+        )
+        stored = {(r.scope, r.key): r for r in rows}
+    first: dict[tuple[str, str], str] = {}
+    answers: list[StoredResponse | KeyReused | None] = []
+    for c in claims:
+        at = (c.scope, c.key)
+        if at in claimed:
+            seen = first.setdefault(at, c.fingerprint)
+            answers.append(None if seen == c.fingerprint else KeyReused())
+            continue
+        row = stored[at]
+        if row.request_hash != c.fingerprint:
+            answers.append(KeyReused())
+        else:
+            answers.append(StoredResponse(row.status_code, row.response_body, replayed=True))
+    return answers
+
+
+async def store_each(uow: UnitOfWork, done: Sequence[tuple[KeyClaim, int, Any]]) -> None:
+    """Store the (status, JSON body) answered for each claimed key, in one statement."""
+    if done:
+        await uow.session.execute(
+            _STORE_MANY,
+            {
+                "scopes": [c.scope for c, _, _ in done],
+                "keys": [c.key for c, _, _ in done],
+                "statuses": [status for _, status, _ in done],
+                "bodies": [orjson.dumps(body).decode() for _, _, body in done],
+            },
+        )
+
+
+async def release_each(uow: UnitOfWork, claims: Sequence[KeyClaim]) -> None:
+    """Give up claimed keys whose work was refused: a retry does the work afresh."""
+    if claims:
+        await uow.session.execute(
+            _RELEASE_MANY,
+            {"scopes": [c.scope for c in claims], "keys": [c.key for c in claims]},
+        )

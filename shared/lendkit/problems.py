@@ -86,6 +86,25 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, exc.status, exc.title, str(exc), type_, errors=errors)
 
 
+def refusal_document(exc: ServiceError | ProblemError) -> dict[str, Any]:
+    """The problem document of a refusal without answering it: one item of a batch answer
+    (as the item's own request would have been answered, without ``instance``)."""
+    if isinstance(exc, ProblemError):
+        body: dict[str, Any] = {"type": exc.type, "title": exc.title, "status": exc.status}
+        if exc.detail is not None:
+            body["detail"] = exc.detail
+        return body
+    body = {
+        "type": TYPE_BASE + exc.title.lower().replace(" ", "-"),
+        "title": exc.title,
+        "status": exc.status,
+        "detail": str(exc),
+    }
+    if exc.field is not None:
+        body["errors"] = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+    return body
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = HTTPStatus(exc.status_code).phrase

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,6 +25,13 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres:platform@127.0.0.1:54329/postgres"
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    #: Test each pooled connection before a transaction uses it. SQLAlchemy's asyncpg ping
+    #: costs three round trips (BEGIN, ``;``, ROLLBACK) on every checkout, a quarter of a
+    #: payment's statements (docs/performance.md). Off by default: a connection the
+    #: database dropped fails its one statement, SQLAlchemy invalidates it and the pool
+    #: makes a new one; the transaction rolls back and the caller's retry (an idempotent
+    #: POST, a consumer's redelivery) succeeds.
+    db_pool_pre_ping: bool = False
 
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     kafka_client_id: str | None = None
@@ -70,6 +79,16 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    #: uvicorn worker processes (``python -m <service>``); 0: one per core. Each worker runs
+    #: the service's background loops: the outbox relays elect one publisher per batch (an
+    #: advisory lock), the consumers share the partitions as one consumer group, the
+    #: notifier's dispatchers claim messages with ``SKIP LOCKED``.
+    http_workers: int = Field(default=1, ge=0, le=64)
+
+    @property
+    def worker_count(self) -> int:
+        """``http_workers``, with 0 resolved to the machine's cores."""
+        return self.http_workers or os.cpu_count() or 1
 
     @property
     def token_audience(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from lendkit.db import UnitOfWork
 from lendkit.errors import ServiceError
-from lendkit.events.envelope import CloudEvent
+from lendkit.events.envelope import CloudEvent, MalformedEvent
 from lendkit.failures import RejectedEvent
 
 U = TypeVar("U", bound=UnitOfWork)
@@ -21,7 +21,12 @@ F = TypeVar("F", bound=Callable[..., Awaitable[None]])
 def rejecting(*refusals: type[BaseException]) -> Callable[[F], F]:
     """A consumer handler (or batch function) whose ``refusals`` mean "this event can never
     have an effect": they become :class:`RejectedEvent` (dead letter with the reason, the key
-    goes on). Without arguments, every ``lendkit.errors.ServiceError``."""
+    goes on). Without arguments, every ``lendkit.errors.ServiceError``.
+
+    A malformed payload (``MalformedEvent``, a ``ValueError``) is never turned into a
+    refusal, even when ``refusals`` names ``ValueError``: the consumer parks the loan's key
+    behind it (a producer's bad record, not a verdict on the event), as for a record that
+    fails to decode before any handler runs."""
     caught: tuple[type[BaseException], ...] = refusals or (ServiceError,)
 
     def wrap(handler: F) -> F:
@@ -29,7 +34,7 @@ def rejecting(*refusals: type[BaseException]) -> Callable[[F], F]:
         async def handle(*args: Any, **kwargs: Any) -> None:
             try:
                 await handler(*args, **kwargs)
-            except RejectedEvent:
+            except (RejectedEvent, MalformedEvent):
                 raise
             except caught as exc:
                 raise RejectedEvent(f"{type(exc).__name__}: {exc}") from exc

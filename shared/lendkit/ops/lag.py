@@ -8,7 +8,7 @@ prints: 0 everywhere means every consumer has applied everything published so fa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
@@ -17,7 +17,7 @@ from aiokafka.errors import CoordinatorNotAvailableError, NotCoordinatorError
 from aiokafka.structs import TopicPartition
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from lendkit.ops.metadata import topic_partitions
+from lendkit.ops.metadata import described_partitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +34,35 @@ class PartitionLag:
         return max(self.end - start, 0)
 
 
-async def consumer_lags(
-    bootstrap: str, groups: Iterable[str], topics: dict[str, Sequence[str]] | None = None
-) -> list[PartitionLag]:
-    """Lag of every partition of the topics each group reads.
+class LagReader:
+    """Broker clients kept open for repeated lag reads (a simulator polls lag between
+    business days; opening the clients costs more than the read). ``consumer_lags`` is the
+    one-shot form."""
 
-    ``topics`` maps a group to the topics it subscribes to; without it, a group's topics
-    are those it has committed offsets on (a group that never committed shows nothing).
-    """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await admin.start()
-    await reader.start()
-    try:
+    def __init__(self, bootstrap: str) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self._reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+
+    async def start(self) -> None:
+        await self._admin.start()
+        await self._reader.start()
+
+    async def close(self) -> None:
+        await self._reader.stop()
+        await self._admin.close()
+
+    async def __aenter__(self) -> LagReader:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def lags(
+        self, groups: Iterable[str], topics: Mapping[str, Sequence[str]] | None = None
+    ) -> list[PartitionLag]:
+        """Lag of every partition of the topics each group reads (see ``consumer_lags``)."""
+        admin, reader = self._admin, self._reader
         wanted: dict[str, dict[TopicPartition, int | None]] = {}
         for group in groups:
             # A fresh cluster creates its offsets topic on the first coordinator lookup.
@@ -62,7 +78,7 @@ async def consumer_lags(
                 tp: meta.offset for tp, meta in committed.items()
             }
             named = (topics or {}).get(group, ())
-            for topic, numbers in (await topic_partitions(bootstrap, named)).items():
+            for topic, numbers in (await described_partitions(admin, named)).items():
                 for partition in numbers:
                     by_tp.setdefault(TopicPartition(topic, partition), None)
             wanted[group] = by_tp
@@ -73,12 +89,21 @@ async def consumer_lags(
             for group, by_tp in wanted.items()
             for tp in sorted(by_tp)
         ]
-    finally:
-        await reader.stop()
-        await admin.close()
+
+
+async def consumer_lags(
+    bootstrap: str, groups: Iterable[str], topics: Mapping[str, Sequence[str]] | None = None
+) -> list[PartitionLag]:
+    """Lag of every partition of the topics each group reads.
+
+    ``topics`` maps a group to the topics it subscribes to; without it, a group's topics
+    are those it has committed offsets on (a group that never committed shows nothing).
+    """
+    async with LagReader(bootstrap) as reader:
+        return await reader.lags(groups, topics)
 
 
 async def total_lag(
-    bootstrap: str, groups: Iterable[str], topics: dict[str, Sequence[str]] | None = None
+    bootstrap: str, groups: Iterable[str], topics: Mapping[str, Sequence[str]] | None = None
 ) -> int:
     return sum(p.lag for p in await consumer_lags(bootstrap, groups, topics))

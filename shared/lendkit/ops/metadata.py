@@ -20,9 +20,19 @@ async def topic_partitions(bootstrap: str, topics: Iterable[str]) -> dict[str, l
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        described = await admin.describe_topics(names)
+        return await described_partitions(admin, names)
     finally:
         await admin.close()
+
+
+async def described_partitions(
+    admin: AIOKafkaAdminClient, topics: Iterable[str]
+) -> dict[str, list[int]]:
+    """``topic_partitions`` through an admin client the caller keeps open."""
+    names = list(dict.fromkeys(topics))
+    if not names:
+        return {}
+    described = await admin.describe_topics(names)
     return {
         t["topic"]: sorted(p["partition"] for p in t["partitions"])
         for t in described

@@ -48,6 +48,9 @@ class FakeUnitOfWork:
     ) -> None:
         self._pending = []
 
+    def defer_events(self) -> None:
+        """Events are kept until ``commit`` anyway."""
+
     async def emit(self, event: CloudEvent) -> None:
         self._pending.append(event)
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from lendkit.consumer import RejectedEvent, rejecting
 from lendkit.errors import Conflict, Invalid, NotFound
+from lendkit.events.envelope import MalformedEvent
 from lendkit.pagination import cursor_after, paginate
 from lendkit.problems import PROBLEM_JSON, ProblemError, install_problem_handlers
 
@@ -80,3 +81,20 @@ async def test_rejecting_turns_the_named_refusals_into_dead_letters_and_nothing_
 
     with pytest.raises(RejectedEvent, match="loan L-9 is not known"):
         await by_default(None, None)
+
+
+async def test_a_malformed_payload_is_never_a_refusal_even_under_value_error() -> None:
+    """``MalformedEvent`` is a ``ValueError``; a handler refusing ``ValueError`` must still let
+    it through, so the consumer parks the key behind the bad record (found by the consumer
+    contract's invalid-JSON poison on the restructure service's product handler)."""
+
+    @rejecting(ValueError)
+    async def handler(uow: object, event: object) -> None:
+        if event == "malformed":
+            raise MalformedEvent("ledger.product.published.v1 payload invalid")
+        raise ValueError("a policy the service cannot use")
+
+    with pytest.raises(MalformedEvent):
+        await handler(None, "malformed")
+    with pytest.raises(RejectedEvent, match="ValueError"):
+        await handler(None, "refused")

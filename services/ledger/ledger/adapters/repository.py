@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, bindparam, func, insert, select, text, update
+from sqlalchemy import ARRAY, Row, Text, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -134,6 +134,41 @@ _HISTORY_COLUMNS = """
        FROM allocations a WHERE a.loan_id = :loan_id AND a.current)::text AS allocations"""
 
 _LOAD_POSITION = text(f"SELECT {_POSITION_COLUMNS}")
+
+#: Several loans locked at once, in loan id order (two batches locking overlapping loans
+#: wait for each other instead of deadlocking).
+_LOCK_LOANS = (
+    select(loans, *(c.label(f"p__{c.name}") for c in products.c))
+    .join(products, products.c.code == loans.c.product_code)
+    .where(loans.c.loan_id == func.any(bindparam("loan_ids", type_=ARRAY(Text))))
+    .order_by(loans.c.loan_id)
+    .with_for_update(of=loans)
+)
+
+#: The position columns of :data:`_POSITION_COLUMNS` for several loans (runs after the lock).
+_LOAD_POSITIONS = text(
+    """
+SELECT l.loan_id,
+    (SELECT json_agg(json_build_array(seq, due_date, principal, interest, outstanding_principal,
+                                      outstanding_interest, outstanding_penalty, outstanding_fee,
+                                      interest_recognised, settled_on) ORDER BY seq)
+       FROM instalments i WHERE i.loan_id = l.loan_id AND i.version = l.version)::text
+       AS instalments,
+    (SELECT max(value_date) FROM payments p
+      WHERE p.loan_id = l.loan_id AND NOT p.reversed) AS latest_payment,
+    (SELECT max(business_date) FROM charges c WHERE c.loan_id = l.loan_id) AS latest_charge
+FROM unnest(CAST(:loan_ids AS text[]), CAST(:versions AS integer[])) AS l(loan_id, version)
+"""
+)
+
+#: Which (loan, external reference) pairs are taken (the unique index answers each).
+_REFERENCES_TAKEN = text(
+    """
+SELECT p.loan_id, p.external_reference
+  FROM unnest(CAST(:loan_ids AS text[]), CAST(:refs AS text[])) AS r(loan_id, ref)
+  JOIN payments p ON p.loan_id = r.loan_id AND p.external_reference = r.ref
+"""
+)
 _LOAD_HISTORY = text(f"SELECT {_HISTORY_COLUMNS}")
 _LOAD_WITH_HISTORY = text(f"SELECT {_POSITION_COLUMNS}, {_HISTORY_COLUMNS}")
 
@@ -156,11 +191,30 @@ entries AS (
 
 _ADD_JOURNAL = text(f"WITH {_JOURNAL_CTES} SELECT 1")
 
-#: A whole settlement in one statement. The superseded allocation versions feed the new
-#: versions' numbers; foreign keys are checked at the end of the statement.
+#: Payments added since the last write (``LoanRepository.add_payment``), in the order added
+#: (their ``receipt_order`` follows it).
+_PAYMENTS_CTE = """
+payments_added AS (
+    INSERT INTO payments (payment_id, loan_id, external_reference, amount, value_date,
+                          received_at)
+    SELECT CAST(p.id AS uuid), p.loan_id, p.ref, p.amount, p.value_date, p.received_at
+      FROM unnest(CAST(:p_ids AS text[]), CAST(:p_loans AS text[]), CAST(:p_refs AS text[]),
+                  CAST(:p_amounts AS bigint[]), CAST(:p_dates AS date[]),
+                  CAST(:p_received AS timestamptz[]))
+           WITH ORDINALITY AS p(id, loan_id, ref, amount, value_date, received_at, n)
+     ORDER BY p.n
+)"""
+
+#: Above every stored ``receipt_order`` (a bigint identity): a payment added in this
+#: transaction and not yet written orders after every stored one.
+PROVISIONAL_RECEIPT_ORDER = 2**62
+
+#: A whole settlement in one statement, with the payments added before it. The superseded
+#: allocation versions feed the new versions' numbers; foreign keys are checked at the end
+#: of the statement.
 _SAVE_SETTLEMENT = text(
     f"""
-WITH superseded AS (
+WITH {_PAYMENTS_CTE}, superseded AS (
     UPDATE allocations a SET current = false
       FROM unnest(CAST(:sup_kinds AS text[]), CAST(:sup_ids AS text[])) AS s(kind, id)
      WHERE a.loan_id = :loan_id AND a.current AND a.source_kind = s.kind AND a.source_id = s.id
@@ -247,6 +301,20 @@ def _instalment_json(v: list[Any]) -> InstalmentRecord:
     )
 
 
+def _state(locked: Row[Any], loan: LoanRecord, money: Row[Any]) -> LoanState:
+    """A loan's state (without history) from its locked row (with the product's columns)
+    and its position columns."""
+    m = locked._mapping
+    return LoanState(
+        loan=loan,
+        product=product_from_row({c.name: m[f"p__{c.name}"] for c in products.c}),
+        instalments=[_instalment_json(i) for i in orjson.loads(money.instalments or "[]")],
+        history_loaded=False,
+        latest_payment_date=money.latest_payment,
+        latest_charge_date=money.latest_charge,
+    )
+
+
 def _fill_history(state: LoanState, row: Row[Any]) -> None:
     """Payments, charges and current allocations from the JSON columns of a load."""
     state.payments = [
@@ -312,6 +380,9 @@ class LoanRepository:
         self.session = session
         self._stored_loans: dict[str, tuple[object, ...]] = {}
         self._stored_positions: dict[tuple[str, int, int], tuple[object, ...]] = {}
+        #: Payments added and not yet written (see :meth:`add_payment`).
+        self._pending_payments: list[tuple[str, str, str, int, date, datetime]] = []
+        self._flushed_payments = 0
 
     async def get(self, loan_id: str) -> LoanRecord | None:
         row = (await self.session.execute(select(loans).where(loans.c.loan_id == loan_id))).first()
@@ -331,32 +402,60 @@ class LoanRepository:
         row = (await self.session.execute(_LOCK_LOAN, {"loan_id": loan_id})).first()
         if row is None:
             return None
-        m = row._mapping
         loan = loan_record(row)
-        product = product_from_row({c.name: m[f"p__{c.name}"] for c in products.c})
         money = (
             await self.session.execute(
                 _LOAD_WITH_HISTORY if history else _LOAD_POSITION,
                 {"loan_id": loan_id, "version": loan.schedule_version, "reference": reference},
             )
         ).one()
-        state = LoanState(
-            loan=loan,
-            product=product,
-            instalments=[_instalment_json(i) for i in orjson.loads(money.instalments or "[]")],
-            history_loaded=False,
-            latest_payment_date=money.latest_payment,
-            latest_charge_date=money.latest_charge,
-            reference_taken=money.reference_taken,
-        )
+        state = _state(row, loan, money)
+        state.reference_taken = money.reference_taken
         if history:
             _fill_history(state, money)
         self._remember(state)
         return state
 
+    async def load_many(self, loan_ids: Sequence[str]) -> dict[str, LoanState]:
+        """Several loans as :meth:`load` with ``history=False`` (without
+        ``reference_taken``), each row locked until the transaction ends, in two round trips
+        whatever their number. Loans that do not exist are missing from the answer."""
+        ids = sorted(set(loan_ids))
+        if not ids:
+            return {}
+        locked = (await self.session.execute(_LOCK_LOANS, {"loan_ids": ids})).all()
+        records = [(row, loan_record(row)) for row in locked]
+        money = {
+            m.loan_id: m
+            for m in await self.session.execute(
+                _LOAD_POSITIONS,
+                {
+                    "loan_ids": [loan.loan_id for _, loan in records],
+                    "versions": [loan.schedule_version for _, loan in records],
+                },
+            )
+        }
+        states = {}
+        for row, loan in records:
+            state = states[loan.loan_id] = _state(row, loan, money[loan.loan_id])
+            self._remember(state)
+        return states
+
+    async def references_taken(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The (loan id, external reference) pairs of ``pairs`` a payment already has."""
+        wanted = list(pairs)
+        if not wanted:
+            return set()
+        rows = await self.session.execute(
+            _REFERENCES_TAKEN,
+            {"loan_ids": [p[0] for p in wanted], "refs": [p[1] for p in wanted]},
+        )
+        return {(r.loan_id, r.external_reference) for r in rows}
+
     async def load_history(self, state: LoanState) -> None:
         """Payments, charges and current allocations of a loan loaded without them."""
         if not state.history_loaded:
+            await self._write_pending_payments()
             row = (await self.session.execute(_LOAD_HISTORY, {"loan_id": state.loan.loan_id})).one()
             _fill_history(state, row)
 
@@ -427,23 +526,38 @@ class LoanRepository:
     async def add_payment(
         self, loan_id: str, reference: str, amount: int, value_date: date, received_at: datetime
     ) -> PaymentRecord:
+        """A new payment. Its row is written by the next :meth:`save_settlement` (every
+        payment is settled right after it is added), in the same statement: one round trip
+        less a payment. Until then its ``receipt_order`` is provisional: above every stored
+        one and increasing with each payment added, as the stored ones will be (a replay in
+        this transaction orders it as it will be ordered)."""
         payment_id = str(uuid.uuid4())
-        order = await self.session.scalar(
-            insert(payments)
-            .values(
-                payment_id=payment_id,
-                loan_id=loan_id,
-                external_reference=reference,
-                amount=amount,
-                value_date=value_date,
-                received_at=received_at,
-            )
-            .returning(payments.c.receipt_order)
+        self._pending_payments.append(
+            (payment_id, loan_id, reference, amount, value_date, received_at)
         )
-        assert order is not None
+        order = PROVISIONAL_RECEIPT_ORDER + len(self._pending_payments) + self._flushed_payments
         return PaymentRecord(
             payment_id, reference, amount, value_date, received_at, order, reversed=False
         )
+
+    def _payment_params(self) -> dict[str, list[Any]]:
+        pending, self._pending_payments = self._pending_payments, []
+        self._flushed_payments += len(pending)
+        return {
+            "p_ids": [p[0] for p in pending],
+            "p_loans": [p[1] for p in pending],
+            "p_refs": [p[2] for p in pending],
+            "p_amounts": [p[3] for p in pending],
+            "p_dates": [p[4] for p in pending],
+            "p_received": [p[5] for p in pending],
+        }
+
+    async def _write_pending_payments(self) -> None:
+        """Write added payments now (before reading payments back)."""
+        if self._pending_payments:
+            await self.session.execute(
+                text(f"WITH {_PAYMENTS_CTE} SELECT 1"), self._payment_params()
+            )
 
     async def mark_reversed(self, payment_id: str, reason: str) -> None:
         await self.session.execute(
@@ -526,7 +640,7 @@ class LoanRepository:
             if self._stored_positions.get((loan.loan_id, version, i.seq)) != _position(i)
         ]
         loan_changed = self._stored_loans.get(loan.loan_id) != _loan_position(loan)
-        if not (allocations or entries or changed or loan_changed):
+        if not (allocations or entries or changed or loan_changed or self._pending_payments):
             return
         await self.session.execute(
             _SAVE_SETTLEMENT,
@@ -546,6 +660,7 @@ class LoanRepository:
                 "l_components": [x[3].component.value for x in lines],
                 "l_amounts": [x[3].amount for x in lines],
                 **_journal_params(entries),
+                **self._payment_params(),
                 "version": version,
                 "i_seqs": [i.seq for i in changed],
                 "i_principal": [i.outstanding[LedgerComponent.PRINCIPAL] for i in changed],

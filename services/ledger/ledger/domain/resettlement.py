@@ -139,7 +139,9 @@ class AllocationChanges:
     later: dict[date, list[JournalEntry]] = field(default_factory=dict)
     #: Each changed key -> its new allocation (None: it no longer exists).
     changes: dict[AllocationKey, AllocationResult | None] = field(default_factory=dict)
-    #: Payments whose allocation changed (and still exists), in key order.
+    #: Payments whose allocation changed (and still exists), in the replay's order (value
+    #: date, then as received): their corrected allocations are published in that order,
+    #: whatever the payments' ids (a payment booked alone or in a batch publishes alike).
     changed_payments: list[str] = field(default_factory=list)
 
 
@@ -169,6 +171,8 @@ def allocation_changes(
         found.changes[key] = new
         if key[0] == PAYMENT and new is not None:
             found.changed_payments.append(key[1])
+    replay_order = {key[1]: i for i, key in enumerate(fresh) if key[0] == PAYMENT}
+    found.changed_payments.sort(key=replay_order.__getitem__)
     found.later = dict(later)
     return found
 

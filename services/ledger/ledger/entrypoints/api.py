@@ -24,6 +24,8 @@ from ledger.entrypoints.schemas import (
     LoanPage,
     LoanSummary,
     Owed,
+    PaymentBatchIn,
+    PaymentBatchOut,
     PaymentIn,
     PaymentList,
     PaymentOut,
@@ -44,7 +46,17 @@ from ledger.settings import Settings
 from lendkit.auth import Admin, Anyone, Ops, Principal, Role, Staff, ensure_may_see
 from lendkit.contracts.ledger import LoanDisbursed
 from lendkit.errors import NotFound
-from lendkit.idempotency import IdempotencyKey, idempotent_post
+from lendkit.idempotency import (
+    IdempotencyKey,
+    KeyClaim,
+    StoredResponse,
+    caller_scope,
+    claim_each,
+    idempotent_post,
+    release_each,
+    request_fingerprint,
+    store_each,
+)
 from lendkit.openapi import (
     AUTH,
     IDEMPOTENT,
@@ -56,7 +68,7 @@ from lendkit.openapi import (
     service_router,
 )
 from lendkit.pagination import Page, cursor_after, paginate
-from lendkit.problems import ProblemError
+from lendkit.problems import ProblemError, refusal_document
 from lendkit.runtime import ReadSession, runtime_of
 
 router = service_router("ledger")
@@ -256,12 +268,8 @@ async def post_payment(
     idempotency_key: IdempotencyKey,
     caller: Payer,
 ) -> JSONResponse:
-    async def visible(uow: LedgerUnitOfWork) -> None:
-        loan = await uow.loans.get(loan_id)
-        if loan is None:
-            raise _no_such_resource()
-        ensure_may_see(caller, loan.borrower_id)
-
+    # No visibility check of its own: only staff may pay (they see every loan), and a
+    # missing loan is refused by the command (404) with the key's claim rolled back.
     if body.back_dated and not caller.roles & BACK_DATERS:
         raise ProblemError(403, "Forbidden", "Only ops or admin may back-date a payment")
     clock = _clock(request)
@@ -285,7 +293,104 @@ async def post_payment(
         scope=f"ledger:payments:{loan_id}",
         body=body.model_dump(mode="json"),
         work=work,
-        before=visible,
+    )
+
+
+@router.post(
+    "/payments/batch",
+    status_code=200,
+    summary="Record a batch of received payments (payment gateway, bank settlement file)",
+    description="Up to 500 payments (``MAX_BATCH_PAYMENTS``) of any loans, booked in one "
+    "transaction in the given order, each exactly as ``POST /loans/{loan_id}/payments`` "
+    "would book it (the same checks, allocation and events). One result per payment: 201 "
+    "with the payment, or the problem the single POST would have answered (404 no such "
+    "loan, 409 external reference taken, 422 value date out of bounds or its key reused "
+    "with another payment); a refused payment leaves the others booked. Every booked "
+    "payment is committed before the answer. Each payment carries its own "
+    "``idempotency_key`` (the same key space as the single POST's, per loan): a payment "
+    "sent again (alone or in another batch) answers its stored result (``replayed``). "
+    "The batch itself has an Idempotency-Key too. No back-dating in a batch. A body that "
+    "does not parse is refused whole (422).",
+    responses={200: {"model": PaymentBatchOut}, **problems(400, *AUTH)},
+    openapi_extra=IDEMPOTENT,
+)
+async def post_payment_batch(
+    body: PaymentBatchIn, request: Request, idempotency_key: IdempotencyKey, caller: Payer
+) -> JSONResponse:
+    clock = _clock(request)
+    items = body.payments
+
+    async def work(uow: LedgerUnitOfWork) -> tuple[int, Any]:
+        claims = [
+            KeyClaim(
+                caller_scope(caller, f"ledger:payments:{p.loan_id}"),
+                p.idempotency_key,
+                request_fingerprint(p.single().model_dump(mode="json")),
+            )
+            for p in items
+        ]
+        answers = await claim_each(uow, claims)
+        first: dict[tuple[str, str], int] = {}
+        to_book: list[int] = []
+        for i, (claim, answer) in enumerate(zip(claims, answers, strict=True)):
+            if answer is None and first.setdefault((claim.scope, claim.key), i) == i:
+                to_book.append(i)
+        booked = await commands.record_payments(
+            uow,
+            [
+                commands.PaymentOrder(
+                    items[i].loan_id,
+                    items[i].external_reference,
+                    items[i].amount_minor,
+                    items[i].value_date,
+                )
+                for i in to_book
+            ],
+            clock,
+        )
+        outcome: dict[int, tuple[int, dict[str, Any], bool]] = {}
+        stored, released = [], []
+        for i, result in zip(to_book, booked, strict=True):
+            if isinstance(result, commands.PaymentRecorded):
+                outcome[i] = (201, payment_body(result), False)
+                stored.append((claims[i], 201, outcome[i][1]))
+            else:
+                outcome[i] = (result.status, refusal_document(result), False)
+                released.append(claims[i])
+        await store_each(uow, stored)
+        await release_each(uow, released)
+        results = []
+        for i, (p, answer) in enumerate(zip(items, answers, strict=True)):
+            if isinstance(answer, StoredResponse):
+                status, doc, replayed = answer.status_code, answer.body, True
+            elif isinstance(answer, ProblemError):
+                status, doc, replayed = answer.status, refusal_document(answer), False
+            elif i in outcome:
+                status, doc, replayed = outcome[i]
+            else:  # the same key and payment earlier in the batch: its result
+                status, doc, _ = outcome[first[(claims[i].scope, claims[i].key)]]
+                replayed = True
+            results.append(
+                {
+                    "index": i,
+                    "loan_id": p.loan_id,
+                    "idempotency_key": p.idempotency_key,
+                    "status": status,
+                    "replayed": replayed,
+                    "payment": doc if status == 201 else None,
+                    "problem": None if status == 201 else doc,
+                }
+            )
+        accepted = sum(1 for r in results if r["status"] == 201)
+        return 200, {"accepted": accepted, "refused": len(results) - accepted, "results": results}
+
+    return await idempotent_post(
+        request,
+        caller=caller,
+        key=idempotency_key,
+        scope="ledger:payments:batch",
+        body=body.model_dump(mode="json"),
+        work=work,
     )
 
 

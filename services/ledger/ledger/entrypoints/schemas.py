@@ -137,6 +137,41 @@ class PaymentIn(Body):
     )
 
 
+#: The most payments one ``POST /payments/batch`` carries (a bank settlement file is sent
+#: in batches of at most this many; the body limit, ``http_max_body_bytes``, allows them).
+MAX_BATCH_PAYMENTS = 500
+
+
+class BatchPaymentIn(Body):
+    """One payment of a batch: the single POST's body, its loan and its own key."""
+
+    loan_id: str = Id
+    idempotency_key: str = Field(
+        min_length=1,
+        max_length=200,
+        description="this payment's own Idempotency-Key, as it would send to "
+        "POST /loans/{loan_id}/payments: the same key and payment there (or in another "
+        "batch) answers the stored result",
+    )
+    external_reference: FreeText = Field(min_length=1, max_length=200)
+    amount_minor: PositiveMinor = Field(le=MAX_MINOR)
+    value_date: BusinessDate = Field(
+        description="as for a single payment; never back-dated before the last closed day"
+    )
+
+    def single(self) -> PaymentIn:
+        """The single POST's body for this payment (its key's fingerprint)."""
+        return PaymentIn(
+            external_reference=self.external_reference,
+            amount_minor=self.amount_minor,
+            value_date=self.value_date,
+        )
+
+
+class PaymentBatchIn(Body):
+    payments: list[BatchPaymentIn] = Field(min_length=1, max_length=MAX_BATCH_PAYMENTS)
+
+
 class ReversalIn(Body):
     reason: FreeText = Field(min_length=1, max_length=500)
     business_date: BusinessDate | None = Field(
@@ -246,6 +281,32 @@ class PaymentOut(Out):
     allocation: Allocation
     credit_balance_minor: int
     balances: list[InstalmentBalance]
+
+
+class ItemProblem(Out):
+    """A refused payment's problem document (as the single POST would answer it)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class PaymentResult(Out):
+    index: int = Field(description="the payment's position in the request")
+    loan_id: str
+    idempotency_key: str
+    status: int = Field(description="201 booked, or the refusal's status (404, 409, 422)")
+    replayed: bool = Field(description="answered from the stored result of this key")
+    payment: PaymentOut | None = None
+    problem: ItemProblem | None = None
+
+
+class PaymentBatchOut(Out):
+    accepted: int
+    refused: int
+    results: list[PaymentResult]
 
 
 class PaymentItem(Out):

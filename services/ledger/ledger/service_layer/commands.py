@@ -10,14 +10,15 @@ and admin only): a back-dated payment re-runs allocations of days already closed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from ledger.adapters.contract_shapes import contract_component, open_balances, terms
-from ledger.adapters.records import InstalmentRecord, LoanRecord, PaymentRecord
+from ledger.adapters.records import InstalmentRecord, LoanRecord, LoanState, PaymentRecord
 from ledger.domain import LoanProduct, build_schedule, disbursement_entry
-from ledger.domain.clock import LedgerClock, check_reversal_date, check_value_date
+from ledger.domain.clock import ClosedDay, LedgerClock, check_reversal_date, check_value_date
 from ledger.domain.resettlement import allocates_directly
 from ledger.service_layer.restructuring import review_settlement
 from ledger.service_layer.settlement import allocated_event, consequences, resettle, settle_latest
@@ -30,7 +31,7 @@ from lendkit.contracts.ledger import (
     ProductPublished,
 )
 from lendkit.contracts.money import InstalmentBalance
-from lendkit.errors import Conflict, NotFound
+from lendkit.errors import Conflict, NotFound, ServiceError
 from lendkit.events import new_event
 
 
@@ -162,16 +163,86 @@ async def record_payment(
     state = await uow.loans.load(loan_id, history=False, reference=reference)
     if state is None:
         raise NotFound(f"no loan {loan_id}")
+    closed = await uow.business_days.last_closed()
+    _check_payment(state, closed, reference, value_date, clock, back_dated=back_dated)
+    return await _book_payment(uow, state, reference, amount, value_date)
+
+
+@dataclass(frozen=True)
+class PaymentOrder:
+    """One payment of a batch (:func:`record_payments`)."""
+
+    loan_id: str
+    reference: str
+    amount: int
+    value_date: date
+
+
+async def record_payments(
+    uow: LedgerUnitOfWork, orders: Sequence[PaymentOrder], clock: LedgerClock
+) -> list[PaymentRecorded | ServiceError]:
+    """Record a batch of payments in one transaction, in the given order: one result per
+    payment, the payment recorded or the refusal a single :func:`record_payment` would
+    have raised for it (no such loan, a value date out of bounds, an external reference
+    taken, by an earlier payment of the batch too). A refused payment writes nothing, so
+    the others stand. Each payment is booked exactly as by :func:`record_payment` (the
+    same checks, allocation and events, in the same order) against its loan's position
+    after the batch's earlier payments; the loans are locked and loaded at once and the
+    events written in one statement at commit. Not back-dated (see the API).
+    """
+    uow.defer_events()
+    states = await uow.loans.load_many([o.loan_id for o in orders])
+    taken = await uow.loans.references_taken((o.loan_id, o.reference) for o in orders)
+    closed = await uow.business_days.last_closed()
+    results: list[PaymentRecorded | ServiceError] = []
+    for order in orders:
+        state = states.get(order.loan_id)
+        try:
+            if state is None:
+                raise NotFound(f"no loan {order.loan_id}")
+            state.reference_taken = (order.loan_id, order.reference) in taken
+            _check_payment(state, closed, order.reference, order.value_date, clock)
+        except ServiceError as refused:
+            results.append(refused)
+            continue
+        taken.add((order.loan_id, order.reference))
+        results.append(
+            await _book_payment(uow, state, order.reference, order.amount, order.value_date)
+        )
+    return results
+
+
+def _check_payment(
+    state: LoanState,
+    closed: ClosedDay | None,
+    reference: str,
+    value_date: date,
+    clock: LedgerClock,
+    *,
+    back_dated: bool = False,
+) -> None:
+    """The refusals of a payment, before anything is written."""
     check_value_date(
         value_date,
         disbursed_on=state.loan.disbursed_on,
-        clock=clock.today(await uow.business_days.last_closed(), ZoneInfo(state.loan.timezone)),
+        clock=clock.today(closed, ZoneInfo(state.loan.timezone)),
         back_dated=back_dated,
     )
     if state.reference_taken:
         raise Conflict(f"a payment with external reference {reference!r} exists on this loan")
+
+
+async def _book_payment(
+    uow: LedgerUnitOfWork, state: LoanState, reference: str, amount: int, value_date: date
+) -> PaymentRecorded:
+    """Write a checked payment, allocate it and emit what changed."""
+    loan_id = state.loan.loan_id
     direct = allocates_directly(value_date, state.latest_payment_date, state.latest_charge_date)
     if not direct:
+        # Read afresh, as a single POST does (in a batch, an earlier payment of the loan
+        # may have loaded it): the stored order of the allocations is the order of the
+        # reallocation events.
+        state.history_loaded = False
         await uow.loans.load_history(state)
     payment = await uow.loans.add_payment(loan_id, reference, amount, value_date, datetime.now(UTC))
     if direct:

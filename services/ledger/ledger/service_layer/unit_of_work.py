@@ -38,8 +38,5 @@ class LedgerUnitOfWork(UnitOfWork):
         self.close_of_business = CloseOfBusinessJob(self.session, self.source)
         return self
 
-    async def emit(self, event: CloudEvent) -> None:
-        await self.emit_all([event])
-
-    async def emit_all(self, events: list[CloudEvent]) -> None:
-        await super().emit_all(await stamp_versions(self.session, events))
+    async def write_events(self, events: list[CloudEvent]) -> None:
+        await super().write_events(await stamp_versions(self.session, events))

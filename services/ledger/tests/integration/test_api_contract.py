@@ -162,7 +162,7 @@ async def test_openapi_documents_errors_and_idempotency_keys(ledger: Ledger) -> 
         for method, operation in item.items()
         if "ledger" in operation.get("tags", [])
     ]
-    assert len(operations) == 13  # with GET /business-clock
+    assert len(operations) == 14  # with GET /business-clock and POST /payments/batch
     for path, method, operation in operations:
         responses = operation["responses"]
         success = next(s for s in responses if s.startswith("2"))

@@ -28,6 +28,7 @@ CONSUMERS: ConsumerSpec[OverdueUnitOfWork] = ConsumerSpec(
         ledger.BusinessDayClosed: handlers.on_business_day_closed,
         restructure.PlanAccepted: handlers.on_plan_accepted,
         restructure.PlanAcceptedV2: handlers.on_plan_accepted_v2,
+        restructure.PlanBroken: handlers.on_plan_broken,
         notifier.MessageDelivered: handlers.on_message_delivered,
     },
 )

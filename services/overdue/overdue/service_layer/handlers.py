@@ -192,10 +192,25 @@ async def on_settlement_lapsed(uow: OverdueUnitOfWork, event: CloudEvent) -> Non
     await _resume_for_plan(uow, lapsed.loan_id, lapsed.plan_id, "settlement lapsed")
 
 
-async def _resume_for_plan(uow: OverdueUnitOfWork, loan_id: str, plan_id: str, why: str) -> None:
+@rejecting()
+async def on_plan_broken(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
+    """A broken plan: collections resume. A pause the plan's acceptance started ends (the
+    ledger's outcome has normally ended it already); escalation goes on from the schedule
+    the ledger has, the plan's new terms, with DPD from the oldest unpaid instalment (the
+    missed plan instalment). A pause operations set is theirs to end. ``on_break:
+    restore_original_terms`` changes nothing here: the ledger would have to restore the
+    schedule (not built), and this service follows the schedule the ledger publishes."""
+    broken = event.payload(restructure.PlanBroken)
+    why = f"broken on {broken.broken_on} (instalment {broken.missed_seq} missed)"
+    await _resume_for_plan(uow, broken.loan_id, broken.plan_id, why, actor=RESTRUCTURE_ACTOR)
+
+
+async def _resume_for_plan(
+    uow: OverdueUnitOfWork, loan_id: str, plan_id: str, why: str, *, actor: str = "ledger"
+) -> None:
     loan = await _known_loan(uow, loan_id)
     if loan.paused and loan.pause_reason == _plan_reason(plan_id):
-        await resume_loan(uow, loan, reason=f"plan {plan_id} {why}", actor="ledger")
+        await resume_loan(uow, loan, reason=f"plan {plan_id} {why}", actor=actor)
 
 
 async def _pause_for_plan(uow: OverdueUnitOfWork, loan_id: str, plan_id: str) -> None:

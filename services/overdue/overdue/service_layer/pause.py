@@ -8,7 +8,9 @@ the first close of business after a resume may move the loan straight to a later
 
 A restructuring plan pauses the loan when it is accepted (``restructure.plan.accepted.v1``);
 the pause ends when the ledger rewrites the schedule for that plan
-(``ledger.schedule.rewritten.v1``), from when the new schedule governs delinquency.
+(``ledger.schedule.rewritten.v1``), from when the new schedule governs delinquency, when
+it books a waiver (``ledger.plan.booked.v1`` without a rewrite), when a settlement lapses
+(``ledger.settlement.lapsed.v1``) or when the plan breaks (``restructure.plan.broken.v1``).
 Operations can pause and resume through the API (Idempotency-Key).
 """
 

@@ -474,3 +474,46 @@ async def test_a_re_aged_schedule_cures_the_loan_and_ends_the_plan_pause() -> No
     assert not loan.paused and not loan.in_arrears and loan.bucket == "current"
     (cured,) = uow.published(contract.LoanCured)
     assert cured.business_date == date(2026, 3, 20)
+
+
+def broken(plan_id: str = "plan-2") -> CloudEvent:
+    return event(
+        restructure.PlanBroken(
+            plan_id=plan_id,
+            loan_id=LOAN,
+            broken_on=date(2026, 4, 21),
+            missed_seq=1,
+            on_break="resume_collections",
+        )
+    )
+
+
+async def test_a_broken_plan_ends_its_pause_and_collections_resume() -> None:
+    uow = await tracked_loan()
+    await _accept(uow, plan_v2("term_extension"))
+    assert uow.loans.rows[LOAN].paused
+    async with uow:
+        await CONSUMERS.by_type["restructure.plan.broken.v1"](uow, broken())
+        await uow.commit()
+    assert not uow.loans.rows[LOAN].paused
+    (resumed,) = uow.published(contract.DelinquencyResumed)
+    assert (resumed.reason, resumed.resumed_by) == (
+        "plan plan-2 broken on 2026-04-21 (instalment 1 missed)",
+        "restructure",
+    )
+    async with uow:  # a replay (or a break after the rewrite ended the pause) changes nothing
+        await CONSUMERS.by_type["restructure.plan.broken.v1"](uow, broken())
+        await uow.commit()
+    assert len(uow.published(contract.DelinquencyResumed)) == 1
+
+
+async def test_a_broken_plan_does_not_end_a_pause_operations_set() -> None:
+    uow = await tracked_loan()
+    async with uow:
+        await commands.pause(uow, LOAN, reason="dispute", actor="ops-1")
+        await uow.commit()
+    async with uow:
+        await CONSUMERS.by_type["restructure.plan.broken.v1"](uow, broken())
+        await uow.commit()
+    assert uow.loans.rows[LOAN].paused
+    assert uow.published(contract.DelinquencyResumed) == []

@@ -5,7 +5,8 @@ The loan read model (terms, open instalments, payments, DPD and charge-off) is f
 facts the service has seen. Balances are replaced from the ledger's events (each carries
 every open instalment after the change); an event whose ``loan_version`` is older than
 what was applied changes nothing. ``ledger.schedule.rewritten`` for a plan activates it
-(and starts forbearance); payments complete a plan; the close-of-business markers run the
+(and starts forbearance); ``ledger.plan.booked`` completes a waiver and holds a settlement,
+``ledger.settlement.completed`` completes it, ``ledger.settlement.lapsed`` lapses it; payments complete a plan; the close-of-business markers run the
 business day here (``business_day``): offers expire, missed plan instalments break plans,
 promises resolve, forbearance clocks move.
 
@@ -27,7 +28,13 @@ from lendkit.logging import get_logger
 from lendkit.schedules import DayCount, Frequency, Rounding, ScheduleType
 from restructure.adapters.records import LoanView, OpenInstalment
 from restructure.service_layer.business_day import review_business_day
-from restructure.service_layer.monitoring import activate_plan, review_open_plan
+from restructure.service_layer.monitoring import (
+    activate_plan,
+    plan_booked,
+    review_open_plan,
+    settlement_completed,
+    settlement_lapsed,
+)
 from restructure.service_layer.unit_of_work import RestructureUnitOfWork
 
 log = get_logger(__name__)
@@ -166,6 +173,26 @@ async def on_schedule_rewritten(uow: RestructureUnitOfWork, event: CloudEvent) -
         loan.loan_id, annual_rate=rewrite.annual_rate, schedule_version=rewrite.schedule_version
     )
     await activate_plan(uow, loan, rewrite)
+
+
+@rejecting()
+async def on_plan_booked(uow: RestructureUnitOfWork, event: CloudEvent) -> None:
+    """A plan booked without a rewrite: a waiver completes, a settlement is held (a rewrite
+    activates on ``ledger.schedule.rewritten``)."""
+    booked = event.payload(ledger.PlanBooked)
+    if booked.rewrote_schedule:
+        return
+    await plan_booked(uow, await _known_loan(uow, booked.loan_id), booked)
+
+
+@rejecting()
+async def on_settlement_completed(uow: RestructureUnitOfWork, event: CloudEvent) -> None:
+    await settlement_completed(uow, event.payload(ledger.SettlementCompleted))
+
+
+@rejecting()
+async def on_settlement_lapsed(uow: RestructureUnitOfWork, event: CloudEvent) -> None:
+    await settlement_lapsed(uow, event.payload(ledger.SettlementLapsed))
 
 
 @rejecting()

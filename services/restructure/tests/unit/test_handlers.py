@@ -454,3 +454,146 @@ async def test_accepting_after_the_principal_changed_since_the_quote_is_refused(
     with pytest.raises(StaleQuote):
         await commands.accept_offer(uow, BORROWER, offer_id)
     assert uow.published(contract.PlanAcceptedV2) == []
+
+
+async def _accepted(uow: FakeRestructureUnitOfWork, plan_type: str) -> Any:
+    offer_id = offer_of(await request(uow), plan_type)
+    async with uow:
+        result = await commands.accept_offer(uow, BORROWER, offer_id)
+        await uow.commit()
+    assert result.plan is not None
+    return result.plan
+
+
+def _booked(plan: Any, **settlement: Any) -> ledger.PlanBooked:
+    return ledger.PlanBooked(
+        loan_id="L-1",
+        plan_id=plan.plan_id,
+        plan_type=plan.plan_type,
+        booked_on=date(2026, 3, 15),
+        schedule_version=1,
+        rewrote_schedule=False,
+        **settlement,
+    )
+
+
+WAIVER_AND_SETTLEMENT = {
+    "allowed_options": ["penalty_waiver", "discounted_settlement"],
+    "max_discount_bps": 2_000,
+    "approval_threshold_minor": 10_000_000,
+}
+
+
+async def test_a_booked_waiver_is_activated_and_completed_with_forbearance() -> None:
+    uow = await world(WAIVER_AND_SETTLEMENT, penalty=3_000)
+    plan = await _accepted(uow, "penalty_waiver")
+    await deliver(uow, _booked(plan))
+    row = uow.plans.rows[plan.plan_id]
+    assert (row.status, row.activated_on, row.closed_on) == (
+        "completed",
+        date(2026, 3, 15),
+        date(2026, 3, 15),
+    )
+    assert [e.plan_id for e in uow.published(contract.PlanActivated)] == [plan.plan_id]
+    assert [e.plan_id for e in uow.published(contract.PlanCompleted)] == [plan.plan_id]
+    [forborne] = uow.published(contract.ForbearanceChanged)
+    assert (forborne.event, forborne.forborne_on) == ("forbearance_started", date(2026, 3, 15))
+    # Done: the loan's late instalments do not break a completed waiver at close of business.
+    await deliver(uow, closed(date(2026, 3, 15)))
+    assert uow.plans.rows[plan.plan_id].status == "completed"
+    assert uow.published(contract.PlanBroken) == []
+
+
+async def test_a_booked_rewrite_is_left_to_the_rewritten_schedule() -> None:
+    uow = await world()
+    offer_id = offer_of(await request(uow), "term_extension")
+    async with uow:
+        result = await commands.accept_offer(uow, BORROWER, offer_id)
+        await uow.commit()
+    assert result.plan is not None
+    booked = _booked(result.plan).model_copy(update={"rewrote_schedule": True})
+    await deliver(uow, booked)
+    assert uow.plans.rows[result.plan.plan_id].status == "accepted"
+    assert uow.published(contract.PlanActivated) == []
+
+
+async def _held_settlement(uow: FakeRestructureUnitOfWork) -> Any:
+    plan = await _accepted(uow, "discounted_settlement")
+    deadline = plan.instalments[0].due_date
+    await deliver(
+        uow,
+        _booked(
+            plan, settlement_amount_minor=plan.instalments[0].total, settlement_deadline=deadline
+        ),
+    )
+    assert uow.plans.rows[plan.plan_id].status == "accepted"  # held until paid or lapsed
+    assert [s.step for s in uow.audit.steps if s.subject_id == plan.plan_id][-1] == "held"
+    return plan
+
+
+async def test_a_settlement_paid_in_time_completes_the_plan() -> None:
+    uow = await world(WAIVER_AND_SETTLEMENT, penalty=3_000)
+    plan = await _held_settlement(uow)
+    # The ledger closes the loan on the settlement: its rewrite activates nothing.
+    await deliver(
+        uow,
+        ledger.ScheduleRewritten(
+            loan_id="L-1",
+            schedule_version=2,
+            plan_id=plan.plan_id,
+            reason="discounted_settlement",
+            effective_date=date(2026, 3, 20),
+            annual_rate="0.12",
+            instalments=[],
+            balances=[],
+            loan_version=5,
+        ),
+    )
+    assert uow.plans.rows[plan.plan_id].status == "accepted"
+    await deliver(
+        uow,
+        ledger.SettlementCompleted(
+            loan_id="L-1",
+            plan_id=plan.plan_id,
+            completed_on=date(2026, 3, 20),
+            paid_minor=plan.instalments[0].total,
+            written_off_principal_minor=1_000,
+            schedule_version=2,
+        ),
+    )
+    row = uow.plans.rows[plan.plan_id]
+    assert (row.status, row.activated_on, row.closed_on) == (
+        "completed",
+        date(2026, 3, 20),
+        date(2026, 3, 20),
+    )
+    [completed] = uow.published(contract.PlanCompleted)
+    assert (completed.plan_id, completed.completed_on) == (plan.plan_id, date(2026, 3, 20))
+    assert uow.published(contract.ForbearanceChanged) == []  # the loan is closed
+
+
+async def test_a_settlement_not_paid_by_its_deadline_lapses() -> None:
+    uow = await world(WAIVER_AND_SETTLEMENT, penalty=3_000)
+    plan = await _held_settlement(uow)
+    await deliver(
+        uow,
+        ledger.SettlementLapsed(
+            loan_id="L-1",
+            plan_id=plan.plan_id,
+            deadline=plan.instalments[0].due_date,
+            lapsed_on=plan.instalments[0].due_date,
+            paid_minor=10_000,
+            amount_minor=plan.instalments[0].total,
+        ),
+    )
+    row = uow.plans.rows[plan.plan_id]
+    assert (row.status, row.activated_on, row.closed_on) == (
+        "lapsed",
+        None,
+        plan.instalments[0].due_date,
+    )
+    assert uow.published(contract.PlanActivated) == []
+    assert uow.published(contract.PlanCompleted) == []
+    assert [s.step for s in uow.audit.steps if s.subject_id == plan.plan_id][-1] == "lapsed"
+    # The loan may ask again: no plan is open.
+    assert await uow.plans.open_for("L-1") is None
