@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from lendkit.contracts import ledger, overdue
-from lendkit.contracts.topics import LEDGER_LOANS, LEDGER_PRODUCTS, OVERDUE_LOANS
+from lendkit.contracts import ledger, notifier, overdue
+from lendkit.contracts.topics import (
+    LEDGER_LOANS,
+    LEDGER_PRODUCTS,
+    NOTIFIER_CONTACTS,
+    OVERDUE_LOANS,
+)
 from lendkit.runtime import ConsumerSpec
 from restructure.service_layer import handlers
 from restructure.service_layer.unit_of_work import RestructureUnitOfWork
 
 CONSUMERS: ConsumerSpec[RestructureUnitOfWork] = ConsumerSpec(
-    topics=[LEDGER_PRODUCTS, LEDGER_LOANS, OVERDUE_LOANS],
+    topics=[LEDGER_PRODUCTS, LEDGER_LOANS, OVERDUE_LOANS, NOTIFIER_CONTACTS],
     handlers={
         ledger.ProductPublished: handlers.on_product_published,
         ledger.LoanDisbursed: handlers.on_loan_disbursed,
@@ -25,5 +30,6 @@ CONSUMERS: ConsumerSpec[RestructureUnitOfWork] = ConsumerSpec(
         overdue.BucketChanged: handlers.on_bucket_changed,
         overdue.LoanCured: handlers.on_loan_cured,
         overdue.StageChanged: handlers.on_stage_changed,
+        notifier.PromiseMade: handlers.on_promise_made_on_a_call,
     },
 )

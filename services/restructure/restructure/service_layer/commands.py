@@ -409,7 +409,7 @@ async def accept_offer(
     plan: Plan | None = None
     promise_id: str | None = None
     if offer.quote.plan_type is PlanType.PROMISE_TO_PAY:
-        promise_id = await _record_promise(
+        promise_id = await record_promise(
             uow,
             loan,
             Promise(
@@ -480,9 +480,10 @@ async def cancel_plan(uow: RestructureUnitOfWork, caller: Principal, plan_id: st
     return cancelled
 
 
-async def _record_promise(
+async def record_promise(
     uow: RestructureUnitOfWork, loan: LoanView, promise: Promise, *, source: str
 ) -> str:
+    """Keep ``promise`` for ``loan`` (once per promise id), audit and publish it."""
     if await uow.promises.add(loan.loan_id, promise, source):
         await uow.audit.record(
             AuditStep("promise", promise.promise_id, loan.loan_id, "made", source)
@@ -519,6 +520,6 @@ async def make_promise(
     if amount_minor <= 0:
         raise InvalidPlan("a promise is for a positive amount")
     source = "ops" if caller.is_staff else "borrower"
-    return await _record_promise(
+    return await record_promise(
         uow, loan, Promise(_new_id("PR"), today, promised_on, amount_minor), source=source
     )

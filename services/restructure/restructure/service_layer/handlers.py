@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from lendkit.consumer import rejecting
-from lendkit.contracts import ledger, overdue
+from lendkit.contracts import ledger, notifier, overdue
 from lendkit.contracts.money import InstalmentBalance
 from lendkit.contracts.policies import RestructurePolicySpec
 from lendkit.errors import NotFound
@@ -27,7 +27,9 @@ from lendkit.events import CloudEvent
 from lendkit.logging import get_logger
 from lendkit.schedules import DayCount, Frequency, Rounding, ScheduleType
 from restructure.adapters.records import LoanView, OpenInstalment
+from restructure.domain.promises import Promise
 from restructure.service_layer.business_day import review_business_day
+from restructure.service_layer.commands import record_promise
 from restructure.service_layer.monitoring import (
     activate_plan,
     plan_booked,
@@ -222,4 +224,20 @@ async def on_stage_changed(uow: RestructureUnitOfWork, event: CloudEvent) -> Non
     fact = event.payload(overdue.StageChanged)
     await uow.loans.set_delinquency(
         fact.loan_id, dpd=fact.days_past_due, charged_off=fact.charge_off_candidate
+    )
+
+
+@rejecting()
+async def on_promise_made_on_a_call(uow: RestructureUnitOfWork, event: CloudEvent) -> None:
+    """A promise to pay the call centre took (``notifier.promise.made``): tracked like one
+    stated through REST (matched to payments oldest first, resolved with the product's
+    tolerance), its id the notifier's, so a redelivery records nothing twice."""
+    made = event.payload(notifier.PromiseMade)
+    loan = await _known_loan(uow, made.loan_id)
+    made_on = min(await uow.today(), made.promised_on)
+    await record_promise(
+        uow,
+        loan,
+        Promise(made.promise_id, made_on, made.promised_on, made.amount_minor),
+        source="notifier",
     )

@@ -7,14 +7,14 @@ paid; the ledger closed 2026-03-14, so today is 2026-03-15 (DPD 42).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from lendkit.auth import Principal, Role
-from lendkit.contracts import ledger, overdue
+from lendkit.contracts import ledger, notifier, overdue
 from lendkit.contracts import restructure as contract
 from lendkit.contracts.money import InstalmentBalance, InstalmentTerms
 from lendkit.events import new_event
@@ -423,6 +423,44 @@ async def test_a_promise_paid_in_part_by_its_date_plus_grace_is_partly_kept() ->
     assert (row.status, row.matched_minor) == ("partly_kept", 20_000)
     [resolved] = uow.published(contract.PromiseResolved)
     assert (resolved.outcome, resolved.resolved_on) == ("partly_kept", date(2026, 3, 23))
+
+
+async def test_a_promise_taken_on_a_call_is_tracked_once_and_kept_by_a_payment() -> None:
+    uow = await world()
+    made = notifier.PromiseMade(
+        promise_id="PR-call-1",
+        loan_id="L-1",
+        call_id="C-1",
+        promised_on=date(2026, 3, 20),
+        amount_minor=30_000,
+        currency="CNY",
+        made_at=datetime(2026, 3, 14, 9, 30, tzinfo=UTC),
+    )
+    await deliver(uow, made)
+    await deliver(uow, made)  # redelivered: nothing twice
+    assert [p.promise_id for p in uow.published(contract.PromiseMade)] == ["PR-call-1"]
+    assert uow.promises.rows["PR-call-1"].status == "open"
+    await deliver(
+        uow,
+        ledger.PaymentAllocated(
+            loan_id="L-1",
+            payment_id="kept",
+            value_date=date(2026, 3, 19),
+            amount_minor=30_000,
+            currency="CNY",
+            lines=[],
+            credit_minor=0,
+            credit_balance_minor=0,
+            balances=balances(SCHEDULE),
+            loan_version=3,
+        ),
+    )
+    day = date(2026, 3, 15)
+    while day <= date(2026, 3, 23):
+        await deliver(uow, closed(day))
+        day += timedelta(days=1)
+    [resolved] = uow.published(contract.PromiseResolved)
+    assert (resolved.promise_id, resolved.outcome) == ("PR-call-1", "kept")
 
 
 async def test_a_business_day_is_reviewed_once_every_partitions_marker_arrived() -> None:
