@@ -7,11 +7,11 @@ never a float. Instants are shown in the business timezone, business dates as da
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
 
 LOCALES = ("zh-CN", "en")
@@ -159,6 +159,60 @@ MESSAGES: dict[str, dict[str, str]] = {
     "arrears_grace": {"en": "Arrears grace", "zh-CN": "逾期宽限期"},
     "penalty_grace": {"en": "Penalty grace", "zh-CN": "罚息宽限期"},
     "days": {"en": "days", "zh-CN": "天"},
+    "attempt_count": {"en": "Attempts", "zh-CN": "尝试次数"},
+    "window": {
+        "en": "Recorded from {since} until before {until} (UTC days)",
+        "zh-CN": "记录于 {since} 至 {until} 之前（UTC 日）",
+    },
+    "state_suppressed": {"en": "suppressed", "zh-CN": "已抑制"},
+    "state_undeliverable": {"en": "undeliverable", "zh-CN": "无法送达"},
+    "state_sent": {"en": "Sent", "zh-CN": "已发送"},
+    "state_delivered": {"en": "Delivered", "zh-CN": "已送达"},
+    "state_failed": {"en": "Failed", "zh-CN": "失败"},
+    "delivery_by_provider": {
+        "en": "Delivery and time to receipt by channel and provider",
+        "zh-CN": "按渠道与服务商统计的送达率与回执时间",
+    },
+    "median_receipt": {"en": "Median time to receipt", "zh-CN": "回执时间中位数"},
+    "p90_receipt": {"en": "90th percentile time to receipt", "zh-CN": "回执时间 90 分位"},
+    "more_rows": {
+        "en": "Showing the oldest 100; more are recorded.",
+        "zh-CN": "仅显示最早的 100 条，另有更多记录。",
+    },
+    "by_status": {
+        "en": "Requests, offers and plans by status",
+        "zh-CN": "按状态统计的申请、方案与计划",
+    },
+    "hardship_requests": {"en": "Hardship requests", "zh-CN": "困难申请"},
+    "hardship_offers": {"en": "Offers", "zh-CN": "方案"},
+    "hardship_plans": {"en": "Plans", "zh-CN": "还款计划"},
+    "awaiting_checker": {
+        "en": "Offers awaiting a checker's approval",
+        "zh-CN": "待复核人批准的方案",
+    },
+    "offer": {"en": "Offer", "zh-CN": "方案"},
+    "made_by": {"en": "Made by", "zh-CN": "制单人"},
+    "forgiven": {"en": "Forgiven", "zh-CN": "减免金额"},
+    "expires_on": {"en": "Expires on", "zh-CN": "失效日"},
+    "plan_rates": {
+        "en": "Uptake, completion, break and promise-kept rates",
+        "zh-CN": "接受率、完成率、违约率与承诺兑现率",
+    },
+    "offers_made": {"en": "Offers made", "zh-CN": "已提供方案"},
+    "uptake": {"en": "Uptake", "zh-CN": "接受率"},
+    "completion": {"en": "Completion", "zh-CN": "完成率"},
+    "break_rate": {"en": "Break rate", "zh-CN": "违约率"},
+    "promise_kept": {"en": "Promises kept", "zh-CN": "承诺兑现率"},
+    "plan": {"en": "Plan", "zh-CN": "计划"},
+    "accepted_on": {"en": "Accepted on", "zh-CN": "接受日"},
+    "activated_on": {"en": "Activated on", "zh-CN": "生效日"},
+    "closed_on": {"en": "Closed on", "zh-CN": "结束日"},
+    "forbearance": {"en": "Forbearance", "zh-CN": "宽容期"},
+    "promises": {"en": "Promises to pay", "zh-CN": "还款承诺"},
+    "made_on": {"en": "Made on", "zh-CN": "承诺日"},
+    "promised_on": {"en": "Promised for", "zh-CN": "承诺还款日"},
+    "matched": {"en": "Paid against it", "zh-CN": "已匹配还款"},
+    "source": {"en": "Source", "zh-CN": "来源"},
 }
 
 
@@ -207,3 +261,12 @@ def business_date(value: str | date | None, locale: str) -> str:
         return "-"
     day = date.fromisoformat(value) if isinstance(value, str) else value
     return format_date(day, "medium", locale=babel_locale(locale))
+
+
+def seconds(value: float | None, locale: str) -> str:
+    """A duration, e.g. 3 sec / 3秒 (Babel's CLDR units)."""
+    if value is None:
+        return "-"
+    return format_timedelta(
+        timedelta(seconds=value), threshold=1.0, format="short", locale=babel_locale(locale)
+    )

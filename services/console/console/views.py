@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from console.adapters.services import PlatformApi, ServiceUnavailable
@@ -197,11 +198,12 @@ async def loan(api: PlatformApi, settings: Settings, loan_id: str, locale: str) 
     detail = await api.get("ledger", f"/loans/{loan_id}")
     if detail is None:
         return {"found": False, "loan_id": loan_id}
-    payments, journal, explanation, attempts, timeline = await asyncio.gather(
+    payments, journal, explanation, attempts, restructuring, timeline = await asyncio.gather(
         panel(api.get("ledger", f"/loans/{loan_id}/payments")),
         panel(api.get("ledger", f"/loans/{loan_id}/journal")),
         panel(api.get("overdue", f"/loans/{loan_id}/explanation", locale=locale)),
         panel(api.get("notifier", f"/loans/{loan_id}/contact-attempts", limit=100)),
+        panel(api.get("restructure", f"/loans/{loan_id}/restructuring")),
         topic_panel(
             loan_events(
                 settings.kafka_bootstrap_servers,
@@ -222,6 +224,7 @@ async def loan(api: PlatformApi, settings: Settings, loan_id: str, locale: str) 
         "journal": journal,
         "explanation": explanation,
         "attempts": attempts,
+        "restructuring": restructuring,
         "timeline": timeline,
         "charges": charges,
         "plans": plans,
@@ -300,3 +303,75 @@ async def plans(settings: Settings) -> dict[str, Any]:
     )
     by_type = Counter(line.type for line in lines)
     return {"by_type": dict(by_type.most_common()), "recent": lines[-50:], "seen": len(lines)}
+
+
+# Contacts and plans from the services' REST ---------------------------------------------------
+
+#: At most this many pages of a list are read to count it by status (500 rows a page).
+MAX_PAGES = 20
+_PAGE = 500
+
+
+async def all_items(api: PlatformApi, service: str, path: str, **params: Any) -> list[Any]:
+    """Every item of a paginated list (``items``/``next_cursor``), at most ``MAX_PAGES``."""
+    items: list[Any] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        page = await api.get(service, path, cursor=cursor, limit=_PAGE, **params)
+        if page is None:
+            break
+        items.extend(page.get("items", []))
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return items
+
+
+def _rate(value: float | str | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+async def contact_reports(api: PlatformApi) -> dict[str, Panel]:
+    """The notifier's ops reports: suppressions by rule, delivery and time to receipt per
+    channel and provider, and the mandatory notices it could not deliver."""
+    suppressions, delivery, undeliverable = await asyncio.gather(
+        panel(api.get("notifier", "/ops/suppressions")),
+        panel(api.get("notifier", "/ops/delivery")),
+        panel(api.get("notifier", "/ops/undeliverable-notices", limit=100)),
+    )
+    if delivery.data is not None:
+        rows = [
+            {**r, "delivery_rate": _rate(r.get("delivery_rate"))}
+            for r in delivery.data.get("by_channel_and_provider", [])
+        ]
+        delivery = Panel({**delivery.data, "by_channel_and_provider": rows})
+    return {"suppressions": suppressions, "delivery": delivery, "undeliverable": undeliverable}
+
+
+def by_status(items: Sequence[dict[str, Any]]) -> dict[str, int]:
+    return dict(Counter(str(i.get("status")) for i in items).most_common())
+
+
+async def plan_reports(api: PlatformApi) -> dict[str, Panel]:
+    """Requests, offers and plans by status, offers awaiting a checker, and the rates by
+    product and plan type, from the restructure service."""
+    requests, offers, plans_, rates = await asyncio.gather(
+        panel(all_items(api, "restructure", "/hardship-requests")),
+        panel(all_items(api, "restructure", "/offers")),
+        panel(all_items(api, "restructure", "/plans")),
+        panel(api.get("restructure", "/rates")),
+    )
+    counts = {
+        name: Panel(None if p.data is None else by_status(p.data), p.unavailable)
+        for name, p in (("requests", requests), ("offers", offers), ("plans", plans_))
+    }
+    waiting = Panel(
+        None
+        if offers.data is None
+        else [o for o in offers.data if o.get("status") == "pending_approval"],
+        offers.unavailable,
+    )
+    if rates.data is not None:
+        keys = ("uptake", "completion", "break_rate", "promise_kept")
+        rates = Panel([{**r, **{k: _rate(r.get(k)) for k in keys}} for r in rates.data])
+    return {**counts, "waiting": waiting, "rates": rates}

@@ -38,7 +38,16 @@ from lendkit.testing.servers import (
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("ledger", "overdue", "notifier", "restructure")
-PRODUCT = {"code": "CON-CASH-3", "currency": "CNY", "annual_rate": "0.12", "term": 3}
+PRODUCT = {
+    "code": "CON-CASH-3",
+    "currency": "CNY",
+    "annual_rate": "0.12",
+    "term": 3,
+    # a penalty waiver is offered too (forgiving anything needs a checker: threshold 0)
+    "restructure_policy": {
+        "allowed_options": ["payment_holiday", "term_extension", "promise_to_pay", "penalty_waiver"]
+    },
+}
 PRODUCT_USD = {"code": "CON-USD-3", "currency": "USD", "annual_rate": "0.10", "term": 3}
 #: The size of the book the loans list is held to (issue 13: 100,000 loans).
 BULK_LOANS = 100_000
@@ -180,7 +189,8 @@ async def running_platform(
 
 async def seed_portfolio(platform: Platform) -> dict[str, str]:
     """Two products, four loans; business days closed so that two go overdue, then one
-    pays and is cured. Answers the loan ids by role."""
+    pays and is cured; then hardship, a waiver awaiting a checker and a promise on the
+    overdue loan (:func:`seed_restructuring`). Answers the loan ids by role."""
     await platform.post("ledger", "/products", PRODUCT)
     await platform.post("ledger", "/products", PRODUCT_USD)
     loans = {"overdue": "CON-L-1", "cured": "CON-L-2", "current": "CON-L-3", "usd": "CON-L-4"}
@@ -213,7 +223,40 @@ async def seed_portfolio(platform: Platform) -> dict[str, str]:
     await platform.pay(loans["cured"], owed["total_minor"] + 5_000, date(2026, 2, 13))
     await platform.post("ledger", "/close-of-business", {"business_date": "2026-02-13"})
     await _until_closed(platform, date(2026, 2, 13))
+    await seed_restructuring(platform, loans["overdue"])
     return loans
+
+
+async def seed_restructuring(platform: Platform, loan_id: str) -> dict[str, Any]:
+    """A hardship request on ``loan_id`` (every eligible plan type quoted as an open offer)
+    and an ops-made penalty waiver, which waits for a checker (it forgives more than the
+    default approval threshold of 0), and a promise to pay ¥100.00 on 2026-02-20. Until the restructure service has the loan's terms
+    from the topics the request is refused (409 ``loan-terms-unknown``): asked again."""
+    url = platform.urls["restructure"]
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        for _ in range(1200):  # at most 5 minutes on a loaded machine
+            r = await client.post(
+                f"/loans/{loan_id}/hardship-requests",
+                json={"reason": "income reduced"},
+                headers={
+                    **platform.headers("restructure", Role.OPS),
+                    "Idempotency-Key": uuid.uuid4().hex,
+                },
+            )
+            if not (r.status_code == 409 and r.json()["type"].endswith("/loan-terms-unknown")):
+                break
+            await asyncio.sleep(0.25)
+        assert r.status_code == 201, r.text
+    waiver = await platform.post(
+        "restructure", f"/loans/{loan_id}/offers", {"plan_type": "penalty_waiver"}, Role.OPS
+    )
+    promise = await platform.post(
+        "restructure",
+        f"/loans/{loan_id}/promises",
+        {"promised_on": "2026-02-20", "amount_minor": 10_000},
+        Role.OPS,
+    )
+    return {"request": r.json(), "waiver": waiver, "promise": promise}
 
 
 async def _until_closed(platform: Platform, day: date) -> None:

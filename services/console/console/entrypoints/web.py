@@ -70,6 +70,7 @@ def render(
             "money": lambda minor, currency: i18n.money(minor, currency, locale),
             "number": lambda value: i18n.number(value, locale),
             "percent": lambda value: i18n.percent(value, locale),
+            "seconds": lambda value: i18n.seconds(value, locale),
             "instant": lambda value: i18n.instant(value, zone, locale),
             "day": lambda value: i18n.business_date(value, locale),
             "zone": zone,
@@ -326,7 +327,9 @@ async def contacts_page(
     request: Request, principal: Viewer, locale: Locale, loan_id: str | None = None
 ) -> HTMLResponse:
     settings, api = _settings(request), request.app.state.api
-    summary = await views.topic_panel(views.contacts(settings))
+    summary, reports = await asyncio.gather(
+        views.topic_panel(views.contacts(settings)), views.contact_reports(api)
+    )
     record = None
     if loan_id:
         record = await views.panel(
@@ -338,6 +341,7 @@ async def contacts_page(
         locale,
         principal,
         summary=summary,
+        reports=reports,
         record=record,
         loan_filter=loan_id or "",
     )
@@ -345,5 +349,8 @@ async def contacts_page(
 
 @router.get("/plans", response_class=HTMLResponse)
 async def plans_page(request: Request, principal: Viewer, locale: Locale) -> HTMLResponse:
-    summary = await views.topic_panel(views.plans(_settings(request)))
-    return render(request, "plans.html", locale, principal, summary=summary)
+    summary, reports = await asyncio.gather(
+        views.topic_panel(views.plans(_settings(request))),
+        views.plan_reports(request.app.state.api),
+    )
+    return render(request, "plans.html", locale, principal, summary=summary, reports=reports)

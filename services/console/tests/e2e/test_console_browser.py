@@ -86,7 +86,9 @@ async def log_in(watched: Watched, seeded: Seeded, roles: list[Role], subject: s
 
 
 #: Screenshots also kept in the repository (docs/console/).
-IN_DOCS = frozenset({"portfolio", "loan", "events-live", "dead-letters-replayed"})
+IN_DOCS = frozenset(
+    {"portfolio", "loan", "events-live", "dead-letters-replayed", "contacts", "plans"}
+)
 
 
 async def screenshot(page: Page, name: str) -> None:
@@ -138,6 +140,7 @@ async def test_ops_log_in_and_open_every_page_without_console_errors(
     assert int(await page.locator("#dpd").inner_text()) > 0
     assert "ledger.loan.disbursed.v1" in await page.locator("#timeline").inner_text()
     assert await page.locator("#charges tbody tr").count() > 0, "penalty charges shown"
+    assert "Feb 20, 2026" in await page.locator("#promises").inner_text(), "the promise"
     await screenshot(page, "loan")
 
     for path, heading, name in (
@@ -152,6 +155,13 @@ async def test_ops_log_in_and_open_every_page_without_console_errors(
         if name == "events":
             await page.locator("#lag-table").wait_for()
             await page.locator("#live-events[data-connected='true']").wait_for()
+        if name == "contacts":  # from the notifier's /ops/suppressions
+            rules = page.get_by_role("table", name="Suppressions by rule")
+            assert "no_address" in await rules.inner_text()
+        if name == "plans":  # from the restructure service's lists and /rates
+            waiting = page.get_by_role("table", name="Offers awaiting a checker's approval")
+            assert seeded.loans["overdue"] in await waiting.inner_text()
+            assert "CON-CASH-3" in await page.locator("#rates table").inner_text()
         await screenshot(page, name)
 
     await page.get_by_role("link", name="中文").click()  # back on the same page, in Chinese

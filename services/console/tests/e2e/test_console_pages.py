@@ -151,3 +151,48 @@ async def test_a_borrower_token_is_refused_and_replay_needs_admin(seeded: Any) -
             "/events/dead-letters/replay", data={"group": "nobody"}, headers={"HX-Request": "true"}
         )
         assert r.status_code == 422
+
+
+def _section(page: str, section_id: str) -> str:
+    start = page.index(f'id="{section_id}"')
+    end = page.find("<section", start)
+    return page[start : end if end != -1 else None]
+
+
+async def test_the_plans_page_counts_the_seeded_request_and_offers_from_the_rest(
+    seeded: Any,
+) -> None:
+    """The fixture asked for hardship on the overdue loan (every eligible plan type an open
+    offer) and made a penalty waiver that waits for a checker."""
+    async with client(seeded, Role.OPS, cookies={"console_lang": "en"}) as c:
+        page = html.unescape((await c.get("/plans")).text)
+    by_status = _section(page, "by-status")
+    assert re.search(r"<code>pending</code></th><td class=\"num\">1</td>", by_status), by_status
+    assert re.search(r"<code>open</code></th><td class=\"num\">[1-9]", by_status), by_status
+    waiting = _section(page, "awaiting-approval")
+    assert seeded.loans["overdue"] in waiting and "<td>tester</td>" in waiting, waiting
+    assert "¥" in waiting, waiting
+    rates = _section(page, "rates")
+    assert "CON-CASH-3" in rates and "penalty_waiver" in rates, rates
+
+
+async def test_the_contacts_page_shows_the_notifiers_reports(seeded: Any) -> None:
+    """The seeded borrowers have no contact address: every reminder is suppressed by the
+    notifier's ``no_address`` rule, which its ``/ops/suppressions`` report counts."""
+    async with client(seeded, Role.OPS, cookies={"console_lang": "en"}) as c:
+        page = html.unescape((await c.get("/contacts")).text)
+    suppressions = _section(page, "suppressions")
+    assert re.search(
+        r"<code>no_address</code></th><td>suppressed</td><td class=\"num\">[1-9]", suppressions
+    ), suppressions
+    for section in ("delivery", "undeliverable"):
+        body = _section(page, section)
+        assert 'class="unavailable"' not in body and "<h2" in body, body
+
+
+async def test_the_loan_page_shows_its_promise_from_the_restructure_rest(seeded: Any) -> None:
+    async with client(seeded, Role.OPS, cookies={"console_lang": "en"}) as c:
+        page = html.unescape((await c.get(f"/loans/{seeded.loans['overdue']}")).text)
+    section = _section(page, "restructuring")
+    assert 'id="promises"' in section, section
+    assert "Feb 20, 2026" in section and "CN¥100.00" in section, section
