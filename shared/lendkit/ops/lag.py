@@ -37,9 +37,12 @@ class PartitionLag:
 class LagReader:
     """Broker clients kept open for repeated lag reads (a simulator polls lag between
     business days; opening the clients costs more than the read). ``consumer_lags`` is the
-    one-shot form."""
+    one-shot form. A topic's partitions are read once per reader (a repeated read then
+    costs the group offsets and end offsets only)."""
 
     def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._partitions: dict[tuple[str, ...], dict[str, list[int]]] = {}
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         self._reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
 
@@ -77,8 +80,10 @@ class LagReader:
             by_tp: dict[TopicPartition, int | None] = {
                 tp: meta.offset for tp, meta in committed.items()
             }
-            named = (topics or {}).get(group, ())
-            for topic, numbers in (await topic_partitions(bootstrap, named)).items():
+            named = tuple((topics or {}).get(group, ()))
+            if named not in self._partitions:
+                self._partitions[named] = await topic_partitions(self._bootstrap, named)
+            for topic, numbers in self._partitions[named].items():
                 for partition in numbers:
                     by_tp.setdefault(TopicPartition(topic, partition), None)
             wanted[group] = by_tp
