@@ -53,7 +53,7 @@ class Settled:
     blocked_by: dict[str, float] = field(default_factory=dict)
 
 
-POLL_SECONDS = 0.01
+POLL_SECONDS = 0.02
 
 
 class Settler:
