@@ -8,8 +8,15 @@
 source "$(dirname "$0")/infra/common.sh"
 cd "$ROOT"
 started=$(date +%s)
-# A day is over once the notifier has sent what it queued: let its dispatcher look often.
-export NOTIFIER_DISPATCH_INTERVAL_MS="${NOTIFIER_DISPATCH_INTERVAL_MS:-100}"
+# A simulated day is over once its events have crossed every hop (ledger -> overdue ->
+# notifier / restructure, each through an outbox the relay polls, 1 s by default) and the
+# notifier has sent what it queued: poll every 50 ms, as the simulator's private platform
+# does (simulator/simulator/local_platform.py FAST_POLLING; docs/simulator.md, timings).
+for svc in LEDGER OVERDUE NOTIFIER RESTRUCTURE; do
+  var="${svc}_OUTBOX_POLL_INTERVAL_MS"
+  export "$var"="${!var:-50}"
+done
+export NOTIFIER_DISPATCH_INTERVAL_MS="${NOTIFIER_DISPATCH_INTERVAL_MS:-50}"
 bash scripts/up.sh
 status=0
 "$PY" -m simulator run --out "$VAR/simulation" "$@" || status=$?

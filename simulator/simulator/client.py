@@ -121,12 +121,18 @@ class Platform:
             raise PlatformError(f"{label}: {r.status_code} {r.text[:500]}")
         return r.json() if r.content else None
 
-    async def paged(self, service: str, path: str, **params: Any) -> list[Any]:
+    async def paged(
+        self, service: str, path: str, role: Role = Role.OPS, **params: Any
+    ) -> list[Any]:
         items: list[Any] = []
         cursor: str | None = None
         while True:
             page = await self.call(
-                service, "GET", path, params={**params, **({"cursor": cursor} if cursor else {})}
+                service,
+                "GET",
+                path,
+                role=role,
+                params={**params, **({"cursor": cursor} if cursor else {})},
             )
             items += page["items"]
             cursor = page.get("next_cursor")

@@ -2,9 +2,10 @@
 (service role, one idempotency key and external reference per payment).
 
 ``SinglePaymentGateway`` posts one ``POST /loans/{id}/payments`` per payment (what the ledger
-has today). ``BatchPaymentGateway`` posts ``POST /payments/batch`` (a settlement file's path,
-one result per payment) and is chosen automatically when the ledger's OpenAPI lists it. Both
-answer one :class:`PaymentResult` per payment, in order.
+has for one payment). ``BatchPaymentGateway`` posts ``POST /payments/batch`` (a settlement
+file's path, one result per payment), chosen automatically when the ledger's OpenAPI lists
+it: a day's payments are a few batch requests instead of one request each. Both answer one
+:class:`PaymentResult` per payment, in order.
 """
 
 from __future__ import annotations
@@ -68,10 +69,11 @@ class SinglePaymentGateway:
 
 
 class BatchPaymentGateway:
-    """``POST /payments/batch``: ``{"payments": [{loan_id, external_reference, amount_minor,
-    value_date, idempotency_key}]}`` answered by ``{"results": [{payment_id | error}]}`` in
-    order. The endpoint's exact shape lands with the ledger's batch path; this adapter is the
-    one place to adjust."""
+    """``POST /payments/batch`` (the ledger's ``post_payment_batch``): up to 500 payments
+    ``{loan_id, idempotency_key, external_reference, amount_minor, value_date}`` per
+    request, answered by ``{"accepted", "refused", "results": [{index, status, payment |
+    problem}]}``, one result per payment in order. A day's payments go in chunks of 500,
+    the chunks concurrently (the client's concurrency bounds them)."""
 
     name = "batch POST /payments/batch"
 
@@ -88,8 +90,8 @@ class BatchPaymentGateway:
                 "payments": [
                     {
                         "loan_id": o.loan_id,
-                        "external_reference": o.reference,
                         "idempotency_key": o.reference,
+                        "external_reference": o.reference,
                         "amount_minor": o.amount_minor,
                         "value_date": o.value_date.isoformat(),
                     }
@@ -98,16 +100,26 @@ class BatchPaymentGateway:
             },
             idempotency_key=f"batch-{orders[0].reference}-{len(orders)}",
         )
-        results: list[dict[str, Any]] = body["results"]
-        return [
-            PaymentResult(o, r.get("payment_id"), None if r.get("payment_id") else str(r))
-            for o, r in zip(orders, results, strict=True)
-        ]
+        results: list[dict[str, Any]] = sorted(body["results"], key=lambda r: r["index"])
+        return [_result(o, r) for o, r in zip(orders, results, strict=True)]
 
     async def send(self, orders: list[PaymentOrder]) -> list[PaymentResult]:
         chunks = [orders[i : i + BATCH_SIZE] for i in range(0, len(orders), BATCH_SIZE)]
         done = await asyncio.gather(*(self._chunk(c) for c in chunks))
         return [r for chunk in done for r in chunk]
+
+
+def _result(order: PaymentOrder, result: dict[str, Any]) -> PaymentResult:
+    """One batch result: 201 with the payment (also when ``replayed``), else its problem."""
+    payment = result.get("payment")
+    if result.get("status") == 201 and payment:
+        return PaymentResult(order, str(payment["payment_id"]))
+    problem = result.get("problem") or {}
+    return PaymentResult(
+        order,
+        None,
+        f"{result.get('status')} {problem.get('title', '')} {problem.get('detail', '')}",
+    )
 
 
 def gateway_for(platform: Platform, prefer: str = "auto") -> PaymentGateway:

@@ -206,6 +206,41 @@ async def dead_letters(sim: Simulation) -> tuple[list[str], int]:
         await consumer.stop()
 
 
+def _rows(instalments: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
+    return [
+        (str(i["due_date"]), int(i["principal_minor"]), int(i["interest_minor"]))
+        for i in instalments
+    ]
+
+
+async def plan_schedules(sim: Simulation) -> tuple[list[str], int]:
+    """Every accepted plan that rewrites the schedule: the quote the borrower accepted (the
+    restructure service's offer), the plan it made (``POST /offers/{id}/accept``) and the
+    ledger's schedule for the loan (``GET /loans/{id}``: its last instalments, the plan's
+    part; the instalments settled before the plan stay as they were) are the same
+    instalments: due date, principal, interest."""
+    failures: list[str] = []
+    checked = 0
+    for accepted in sim.seams.accepted:
+        quote = accepted.quote
+        if not quote.get("rewrites_schedule") or accepted.plan is None:
+            continue
+        checked += 1
+        quoted = _rows(quote["instalments"])
+        planned = _rows(accepted.plan["instalments"])
+        loan = await sim.platform.call("ledger", "GET", f"/loans/{accepted.loan_id}")
+        booked = _rows(loan["schedule"])[-len(quoted) :] if quoted else []
+        if planned != quoted:
+            failures.append(
+                f"{accepted.loan_id} {accepted.plan_type}: plan {planned} != quote {quoted}"
+            )
+        if booked != quoted:
+            failures.append(
+                f"{accepted.loan_id} {accepted.plan_type}: ledger schedule {booked} != quote {quoted}"
+            )
+    return failures, checked
+
+
 async def check_invariants(sim: Simulation) -> list[Invariant]:
     like = f"{sim.tag}-%"
     out: list[Invariant] = []
@@ -276,6 +311,18 @@ async def check_invariants(sim: Simulation) -> list[Invariant]:
             "broker: lendkit.ops.lag",
             len(lags),
             [f"{g}: lag {n}" for g, n in lags.items() if n],
+        )
+    )
+    failures, checked = await plan_schedules(sim)
+    out.append(
+        _result(
+            "every accepted plan's ledger schedule equals its quote",
+            "REST: restructure offers' quotes and accepted plans; ledger GET /loans/{id}",
+            checked,
+            failures,
+            ""
+            if sim.seams.has("restructure_requests")
+            else "no plans: " + sim.seams.skipped["restructure_requests"],
         )
     )
     failures, checked = await dead_letters(sim)

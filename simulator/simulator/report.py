@@ -215,6 +215,8 @@ def build_report(sim: Simulation, invariants: list[Invariant]) -> dict[str, Any]
             "skipped": sim.seams.skipped.get("restructure_requests"),
             "asked": t.plans_asked,
             "sent": t.plans_sent,
+            "plans_accepted_by_borrowers": t.plans_accepted,
+            "no_open_offer": len(sim.seams.refused),
             "accepted": sum(
                 v for k, v in rec.plan_events.items() if k.startswith("restructure.plan.accepted")
             ),
@@ -259,12 +261,18 @@ def build_report(sim: Simulation, invariants: list[Invariant]) -> dict[str, Any]
             k: {"count": n, "seconds": round(sim.platform.stats.seconds[k], 3)}
             for k, n in sorted(sim.platform.stats.count.items())
         },
+        "waiting_by_hop_seconds": {
+            k: round(v, 3) for k, v in sorted(tm.waiting_by_hop.items(), key=lambda kv: -kv[1])
+        },
         "payment_gateway": sim.gateway.name,
         "note": "platform_requests: wall time of the days' borrower phases (disbursements, "
         "reads of what is owed, payments, reversals: concurrent REST calls, so the platform "
         "answering them); "
         "close_of_business: the ledger's answer to the close; waiting_for_lag: until every "
-        "consumer group's lag and every outbox is 0; simulator: the rest (its own work, "
+        "consumer group's lag and every outbox is 0 (waiting_by_hop_seconds: each poll charged "
+        "to what still held the day: lag:<service> its consumer group behind, "
+        "outbox:<service> its relay not yet published, notifier:queued sends not yet made, "
+        "check the confirming reads); simulator: the rest (its own work, "
         "reading events, invariants, setup)",
     }
     return {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -19,6 +19,7 @@ from simulator.behaviour import (
     BorrowerPlan,
     LoanView,
     decide,
+    draw,
     portfolio,
     reversal_day,
     vintage_of,
@@ -48,6 +49,8 @@ class Timings:
     invariants: float = 0.0
     total: float = 0.0
     days: list[dict[str, float]] = field(default_factory=list)
+    #: waiting_for_lag split by what held the day (``simulator.settle.Settled.blocked_by``)
+    waiting_by_hop: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     @property
     def simulator(self) -> float:
@@ -70,6 +73,8 @@ class Tallies:
     promises_broken: int = 0
     plans_asked: int = 0
     plans_sent: int = 0
+    plans_accepted: int = 0
+    call_outcomes: int = 0
 
 
 ProgressHook = Callable[[int, dict[str, Any]], None]
@@ -232,7 +237,11 @@ class Simulation:
                 view.promise_due = decision.promise_date
                 view.promised_for = view.overdue_since
                 self.tallies.promises_made += 1
-                await self.seams.promise(plan.loan_id, plan.borrower_id, 0, decision.promise_date)
+                if self.seams.has("promises"):
+                    owed = await self._owed(plan)
+                    await self.seams.promise(
+                        plan.loan_id, plan.borrower_id, owed, decision.promise_date
+                    )
                 return None
             case Act.BREAK_PROMISE:
                 view.promise_due = None
@@ -241,8 +250,11 @@ class Simulation:
             case Act.ASK_PLAN:
                 view.asked_plan = True
                 self.tallies.plans_asked += 1
-                if await self.seams.ask_plan(plan.loan_id, plan.borrower_id, today) is not None:
+                answer = await self.seams.ask_plan(plan.loan_id, plan.borrower_id, today)
+                if answer is not None:
                     self.tallies.plans_sent += 1
+                    if answer.get("plan") is not None:
+                        self.tallies.plans_accepted += 1
                 return None
         if decision.kept:
             view.promise_due = None
@@ -288,6 +300,7 @@ class Simulation:
         today = self.start + timedelta(days=day)
         marks: dict[str, float] = {}
         t0 = time.perf_counter()
+        await self.seams.time_of_day(today, "08:00")  # the morning: deferred sends go out
         new = plans_by_day.get(day, [])
         await self._gather([self._disburse(p, today) for p in new])
         active.extend(new)
@@ -308,10 +321,17 @@ class Simulation:
         t1 = time.perf_counter()
         marks["borrowers"] = t1 - t0
         self.timings.platform_requests += t1 - t0
+        await self.seams.time_of_day(today, "23:30")  # the evening: the night's sends wait
+        t1b = time.perf_counter()
         await self._timed("close_of_business", self._close(today))
         t2 = time.perf_counter()
         settled = await self._timed("waiting_for_lag", self.settler.wait())
+        for hop, seconds in settled.blocked_by.items():
+            self.timings.waiting_by_hop[hop] += seconds
         t3 = time.perf_counter()
+        self.tallies.call_outcomes += await self.seams.answer_calls(
+            lambda task: self._call_outcome(task, today)
+        )
         read = await self._timed("reading_events", self.observer.catch_up())
         delivered, cured, overdue = self.record.take_day()
         for loan_id, channels in delivered.items():
@@ -335,7 +355,7 @@ class Simulation:
             ok=(200, 409),
         )
         self.platform_summary.append(summary if summary and "buckets" in summary else {})
-        marks.update(close=t2 - t1, settle=t3 - t2, events=read, total=time.perf_counter() - t0)
+        marks.update(close=t2 - t1b, settle=t3 - t2, events=read, total=time.perf_counter() - t0)
         self.timings.days.append(marks)
         if self.progress is not None:
             self.progress(
@@ -348,6 +368,15 @@ class Simulation:
                     "lags": settled.lag_by_group,
                 },
             )
+
+    def _call_outcome(self, task: dict[str, Any], today: date) -> dict[str, Any] | None:
+        """The call centre's outcome of an open call task (seeded by loan and day)."""
+        roll = draw(self.config.seed, task.get("loan_id"), today, "call").random()
+        if roll < 0.4:
+            return {"outcome": "no_answer", "automated": False}
+        if roll < 0.9:
+            return {"outcome": "answered", "automated": False}
+        return {"outcome": "wrong_party", "automated": False}
 
     # -- the run ----------------------------------------------------------------------
 

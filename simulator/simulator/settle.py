@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -45,6 +46,14 @@ class Settled:
     waited_seconds: float
     checks: int
     lag_by_group: dict[str, int]
+    #: Where the wait went: each poll's interval charged to what still held the day
+    #: (``lag:<service>`` a consumer group behind, ``outbox:<service>`` a relay not yet
+    #: published, ``notifier:queued`` sends the dispatcher has not made, ``check`` the
+    #: final confirming read).
+    blocked_by: dict[str, float] = field(default_factory=dict)
+
+
+POLL_SECONDS = 0.02
 
 
 class Settler:
@@ -52,12 +61,14 @@ class Settler:
         self.target = target
         subs = subscriptions()
         self.groups = {s: target.groups[s] for s in subs}
+        self.service_of = {g: s for s, g in self.groups.items()}
         self.topics: dict[str, Sequence[str]] = {
             target.groups[s]: [target.topic(t) for t in ts] for s, ts in subs.items()
         }
         self._pools: dict[str, asyncpg.Pool] = {}
         self.last_lags: dict[str, int] = {}
         self._reader = LagReader(target.kafka)
+        self.blocked_by: defaultdict[str, float] = defaultdict(float)  # seconds, the run
 
     async def start(self) -> None:
         await self._reader.start()
@@ -79,28 +90,55 @@ class Settler:
         self.last_lags = by_group
         return by_group
 
+    async def pending(self) -> dict[str, int]:
+        """Unpublished outbox rows per service and the notifier's queued sends."""
+        names = list(self._pools)
+        counts = await asyncio.gather(
+            *(self._pools[s].fetchval(OUTBOX_BACKLOG) for s in names),
+            self._pools["notifier"].fetchval(NOTIFIER_QUEUED),
+        )
+        found = {f"outbox:{s}": int(c or 0) for s, c in zip(names, counts, strict=False)}
+        found["notifier:queued"] = int(counts[-1] or 0)
+        return found
+
     async def pending_work(self) -> int:
-        total = 0
-        for pool in self._pools.values():
-            total += int(await pool.fetchval(OUTBOX_BACKLOG) or 0)
-        total += int(await self._pools["notifier"].fetchval(NOTIFIER_QUEUED) or 0)
-        return total
+        return sum((await self.pending()).values())
+
+    async def _blocker(self) -> str | None:
+        """What holds the day now, or None when everything is consumed and published."""
+        lags = await self.lags()
+        behind = [g for g, n in lags.items() if n]
+        if behind:
+            return "lag:" + self.service_of.get(behind[0], behind[0])
+        pending = await self.pending()
+        waiting = [k for k, n in pending.items() if n]
+        return waiting[0] if waiting else None
 
     async def wait(self, timeout: float = 600.0) -> Settled:
-        """Until lag is 0, then nothing is pending (outboxes published, no send queued),
+        """Until lag is 0 and nothing is pending (outboxes published, no send queued),
         then lag is 0 again: whatever was published meanwhile would show as lag."""
         started = time.perf_counter()
         checks = 0
+        day: defaultdict[str, float] = defaultdict(float)
         while True:
             checks += 1
-            if (
-                sum((await self.lags()).values()) == 0
-                and await self.pending_work() == 0
-                and sum((await self.lags()).values()) == 0
-            ):
-                return Settled(time.perf_counter() - started, checks, dict(self.last_lags))
+            t = time.perf_counter()
+            blocker = await self._blocker()
+            if blocker is None:
+                confirm = time.perf_counter()
+                again = sum((await self.lags()).values())
+                day["check"] += time.perf_counter() - confirm
+                if again == 0:
+                    day["check"] += confirm - t
+                    for k, v in day.items():
+                        self.blocked_by[k] += v
+                    return Settled(
+                        time.perf_counter() - started, checks, dict(self.last_lags), dict(day)
+                    )
+                blocker = "lag:after-check"
             if time.perf_counter() - started > timeout:
                 raise TimeoutError(
                     f"platform not settled after {timeout:.0f}s: lags {self.last_lags}"
                 )
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(POLL_SECONDS)
+            day[blocker] += time.perf_counter() - t

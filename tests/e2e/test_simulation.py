@@ -64,7 +64,8 @@ def test_every_invariant_passes(runs: list[tuple[dict[str, Any], Path]]) -> None
         failed = [i for i in report["invariants"] if not i["passed"]]
         assert failed == [], failed
         names = {i["name"] for i in report["invariants"]}
-        assert len(names) == 8
+        assert len(names) == 9
+        assert "every accepted plan's ledger schedule equals its quote" in names
 
 
 def test_the_book_moved(runs: list[tuple[dict[str, Any], Path]]) -> None:

@@ -37,9 +37,11 @@ class PartitionLag:
 class LagReader:
     """Broker clients kept open for repeated lag reads (a simulator polls lag between
     business days; opening the clients costs more than the read). ``consumer_lags`` is the
-    one-shot form."""
+    one-shot form. A topic's partitions are read once per reader (a repeated read then
+    costs the group offsets and end offsets only)."""
 
     def __init__(self, bootstrap: str) -> None:
+        self._partitions: dict[tuple[str, ...], dict[str, list[int]]] = {}
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         self._reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
 
@@ -77,8 +79,13 @@ class LagReader:
             by_tp: dict[TopicPartition, int | None] = {
                 tp: meta.offset for tp, meta in committed.items()
             }
-            named = (topics or {}).get(group, ())
-            for topic, numbers in (await described_partitions(admin, named)).items():
+            named = tuple((topics or {}).get(group, ()))
+            found = self._partitions.get(named)
+            if found is None:
+                found = await described_partitions(admin, named)
+                if len(found) == len(set(named)):  # kept once every topic exists
+                    self._partitions[named] = found
+            for topic, numbers in found.items():
                 for partition in numbers:
                     by_tp.setdefault(TopicPartition(topic, partition), None)
             wanted[group] = by_tp
