@@ -21,11 +21,21 @@ from lendkit.ops.lag import LagReader
 from simulator.target import SERVICES, PlatformTarget
 
 OUTBOX_BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+# A deferred send is pending only once it is due on the notifier's own clock (the simulated
+# business date and time of day the simulator set, in the notifier's zone), not on the wall
+# clock: a send deferred to tomorrow 08:00 local waits for the simulator to move the clock.
 NOTIFIER_QUEUED = """
+WITH clock AS (
+    SELECT CASE WHEN simulated AND business_date IS NOT NULL
+                THEN (business_date + coalesce(time_of_day, time '00:00')) AT TIME ZONE timezone
+                ELSE now() END AS at
+    FROM notifier_clock ORDER BY id DESC LIMIT 1
+)
 SELECT (SELECT count(*) FROM contact_attempts a
         JOIN (SELECT max(id) AS id FROM contact_attempts GROUP BY attempt_id) l ON l.id = a.id
         WHERE a.state = 'queued')
-     + (SELECT count(*) FROM deferred_sends WHERE due_at <= now())
+     + (SELECT count(*) FROM deferred_sends
+        WHERE due_at <= coalesce((SELECT at FROM clock), now()))
 """
 
 
