@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lendkit.contracts.topics import CONSUMER_GROUPS
+from lendkit.contracts.topics import CONSUMER_GROUPS, kafka_group_id
 from lendkit.dead_letters import replay
 from lendkit.ops.dead_letters import list_dead_letters
 from lendkit.ops.lag import consumer_lags
@@ -107,7 +107,7 @@ def lag_command(
 ) -> None:
     """Consumer lag per group and partition (end offset minus the committed offset)."""
     groups = list(group or CONSUMER_GROUPS)
-    lags = asyncio.run(consumer_lags(bootstrap, groups))
+    lags = asyncio.run(consumer_lags(bootstrap, [kafka_group_id(namespace, g) for g in groups]))
     table = Table("group", "topic", "partition", "committed", "end", "lag")
     for p in lags:
         if namespace and not p.topic.startswith(namespace):

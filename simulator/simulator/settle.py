@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from lendkit.contracts.topics import kafka_group_id
 from lendkit.ops.lag import LagReader
 from simulator.target import SERVICES, PlatformTarget
 
@@ -70,10 +71,11 @@ class Settler:
     def __init__(self, target: PlatformTarget) -> None:
         self.target = target
         subs = subscriptions()
-        self.groups = {s: target.groups[s] for s in subs}
+        #: The group each service's consumers join on the broker (namespaced).
+        self.groups = {s: kafka_group_id(target.namespace, target.groups[s]) for s in subs}
         self.service_of = {g: s for s, g in self.groups.items()}
         self.topics: dict[str, Sequence[str]] = {
-            target.groups[s]: [target.topic(t) for t in ts] for s, ts in subs.items()
+            self.groups[s]: [target.topic(t) for t in ts] for s, ts in subs.items()
         }
         self._pools: dict[str, asyncpg.Pool] = {}
         self.last_lags: dict[str, int] = {}

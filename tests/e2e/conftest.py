@@ -11,7 +11,7 @@ import asyncio
 import importlib
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -53,7 +53,9 @@ class Platform:
         return self.services[name]
 
 
-async def start_service(stack: AsyncExitStack, name: str, namespace: str) -> RunningService:
+async def start_service(
+    stack: AsyncExitStack, name: str, namespace: str, **overrides: Any
+) -> RunningService:
     url = await fresh_database(f"{name}_e2e")
     await asyncio.to_thread(upgrade, name, url)
     settings_cls = importlib.import_module(f"{name}.settings").Settings
@@ -63,6 +65,7 @@ async def start_service(stack: AsyncExitStack, name: str, namespace: str) -> Run
         topic_namespace=namespace,
         outbox_poll_interval_ms=200,
         consumer_retry_backoff_ms=20,
+        **overrides,
     )
     app: FastAPI = bootstrap.create_app(settings)
     await stack.enter_async_context(app.router.lifespan_context(app))
@@ -72,14 +75,26 @@ async def start_service(stack: AsyncExitStack, name: str, namespace: str) -> Run
     return RunningService(name, app, app.state.runtime, client)
 
 
-@pytest.fixture(scope="session")
-async def platform() -> AsyncIterator[Platform]:
+@asynccontextmanager
+async def own_platform(**ledger_settings: Any) -> AsyncIterator[Platform]:
+    """The four services on fresh databases and a topic namespace of their own (so their
+    consumer groups are their own too); ``ledger_settings`` override the ledger's settings
+    (``simulated_clock=True``: any day may be closed, today is the day after the last)."""
     namespace = unique("e2e") + "."
     await create_platform_topics(namespace)
     async with AsyncExitStack() as stack:
         running = Platform(namespace)
         for name in ("ledger", "overdue", "notifier", "restructure"):
-            running.services[name] = await start_service(stack, name, namespace)
+            overrides = ledger_settings if name == "ledger" else {}
+            running.services[name] = await start_service(stack, name, namespace, **overrides)
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def platform() -> AsyncIterator[Platform]:
+    """The session's platform, on the real business clock: the files that use it close
+    fixed days in the past."""
+    async with own_platform() as running:
         yield running
 
 

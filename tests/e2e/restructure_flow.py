@@ -27,20 +27,17 @@ class Borrowed:
     me: dict[str, str]
 
 
-#: Where a file that reads the clock starts when nobody closed a day yet this session.
-FIRST_FREE_DAY = date(2026, 10, 1)
+#: Where a platform on a simulated clock starts when nobody closed a day on it yet.
+FIRST_FREE_DAY = date(2026, 1, 5)
 
 
-async def next_free_day(ledger: RunningService, span_days: int) -> date:
-    """The first day nobody closed yet on the session's shared business clock (the e2e
-    ledger runs on the real clock: days up to the wall-clock today can be closed, so
-    ``span_days`` from it must still lie in the past)."""
+async def next_free_day(ledger: RunningService) -> date:
+    """The first day nobody closed yet on a ledger's simulated business clock: "today" on
+    it (any later day may be closed, whatever the wall-clock date)."""
     clock = (await ledger.client.get("/business-clock", headers=ledger.ops)).json()
+    assert clock["simulated"], "next_free_day needs a ledger on a simulated clock"
     last = clock["last_closed_day"]
-    first = FIRST_FREE_DAY if last is None else date.fromisoformat(last) + timedelta(days=1)
-    today = date.fromisoformat(clock["today"])
-    assert first + timedelta(days=span_days) <= today, (first, span_days, today)
-    return first
+    return FIRST_FREE_DAY if last is None else date.fromisoformat(last) + timedelta(days=1)
 
 
 async def borrow(

@@ -3,24 +3,27 @@ broken; a discounted settlement paid in time (remainder written off, loan closed
 completed) and one paid late (offer lapsed, nothing written off); a rate reduction to 0 %
 through the whole flow.
 
-The e2e platform shares one business clock per session, so every test starts on the
-first day nobody closed yet, ``T0`` (``restructure_flow.next_free_day``), and dates
-everything from it. The loans are weekly: 3,000.00 CNY, 3 weeks at 12 %, disbursed ``T0``, due ``T0 + 7``,
-``T0 + 14`` and ``T0 + 21``. (This file sorts after the other e2e files, which use fixed
-dates.)
+These tests close some 50 consecutive business days between them: they run on a platform of
+their own whose ledger is on a simulated clock, and every test starts on the first day
+nobody closed yet, ``T0`` (``restructure_flow.next_free_day``), dating everything from it.
+The loans are weekly: 3,000.00 CNY, 3 weeks at 12 %, disbursed ``T0``, due ``T0 + 7``,
+``T0 + 14`` and ``T0 + 21``.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from lendkit.contracts.ledger import PlanBooked, SettlementCompleted, SettlementLapsed
 from lendkit.contracts.restructure import PromiseResolved
 from lendkit.testing import eventually, read_events
 
-from .conftest import Platform, close_business_days
+from .conftest import Platform, close_business_days, own_platform
 from .restructure_flow import (
     Borrowed,
     accept,
@@ -38,13 +41,19 @@ from .restructure_flow import (
 WEEKLY = "WEEKLY"
 
 
+@pytest.fixture(scope="module")
+async def platform() -> AsyncIterator[Platform]:
+    async with own_platform(simulated_clock=True) as running:
+        yield running
+
+
 async def _overdue_weekly_loans(
-    platform: Platform, prefix: str, policy: dict[str, Any], n: int, span_days: int
+    platform: Platform, prefix: str, policy: dict[str, Any], n: int
 ) -> tuple[list[Borrowed], date]:
     """``n`` weekly loans disbursed on ``T0`` whose first instalment (``T0 + 7``) is not
     paid: overdue at the close of ``T0 + 11`` (DPD 4, arrears grace 3); today ``T0 + 12``."""
     ledger = platform["ledger"]
-    t0 = await next_free_day(ledger, 12 + span_days)
+    t0 = await next_free_day(ledger)
     loans = [
         await borrow(platform, prefix, disbursed_on=t0, restructure_policy=policy, frequency=WEEKLY)
         for _ in range(n)
@@ -62,7 +71,7 @@ async def test_promises_kept_partly_kept_and_broken(platform: Platform) -> None:
     (grace 2 days): one paid 500.00 on ``T`` (kept, resolved at the close of ``T``), one
     200.00 (partly kept), one nothing (broken), both resolved at the close of ``T + 6``."""
     ledger, restructure = platform["ledger"], platform["restructure"]
-    t0 = await next_free_day(ledger, 7)
+    t0 = await next_free_day(ledger)
     policy = {"promise_grace_days": 2}
     loans = [
         await borrow(platform, "PTP", disbursed_on=t0, restructure_policy=policy, frequency=WEEKLY)
@@ -124,7 +133,7 @@ async def test_discounted_settlements_paid_in_time_and_late(platform: Platform) 
         "max_discount_bps": 2_000,
         "approval_threshold_minor": 100_000_000,
     }
-    (in_time, late), today = await _overdue_weekly_loans(platform, "DS", policy, 2, span_days=15)
+    (in_time, late), today = await _overdue_weekly_loans(platform, "DS", policy, 2)
     deadline = today + timedelta(days=14)
     plans = {}
     quotes = {}
@@ -192,7 +201,7 @@ async def test_a_rate_reduction_to_zero_percent_through_the_whole_flow(
     interest; the overdue interest and penalty carried onto the first. The ledger books
     exactly the quote, the plan is active, the loan cured; paid off, the plan completes."""
     policy = {"allowed_options": ["rate_reduction"]}
-    (loan,), today = await _overdue_weekly_loans(platform, "RR", policy, 1, span_days=0)
+    (loan,), today = await _overdue_weekly_loans(platform, "RR", policy, 1)
     option = await option_for(platform, loan, "rate_reduction")
     quote = option["quote"]
     t0 = today - timedelta(days=12)

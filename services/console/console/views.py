@@ -14,7 +14,12 @@ from typing import Any, TypeVar
 
 from console.adapters.services import PlatformApi, ServiceUnavailable
 from console.settings import Settings
-from lendkit.contracts.topics import LEDGER_LOANS, NOTIFIER_CONTACTS, RESTRUCTURE_PLANS
+from lendkit.contracts.topics import (
+    LEDGER_LOANS,
+    NOTIFIER_CONTACTS,
+    RESTRUCTURE_PLANS,
+    kafka_group_id,
+)
 from lendkit.ops.dead_letters import DeadLetter, all_dead_letters
 from lendkit.ops.lag import PartitionLag, consumer_lags
 from lendkit.ops.tail import EventLine, loan_events, loan_topics, read_lines
@@ -242,8 +247,10 @@ async def topic_panel(call: Awaitable[T]) -> Panel:
 
 
 async def lags(settings: Settings) -> list[PartitionLag]:
-    found = await consumer_lags(settings.kafka_bootstrap_servers, settings.consumer_groups)
     ns = settings.topic_namespace
+    found = await consumer_lags(
+        settings.kafka_bootstrap_servers, [kafka_group_id(ns, g) for g in settings.consumer_groups]
+    )
     return [p for p in found if p.topic.startswith(ns)] if ns else found
 
 

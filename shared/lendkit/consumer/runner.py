@@ -19,6 +19,7 @@ from lendkit.consumer.decoding import HandlerTable, decode
 from lendkit.consumer.handlers import Batchable, Handler, U
 from lendkit.consumer.retry import GaveUp, retry
 from lendkit.consumer.transactions import apply_one, database_reachable
+from lendkit.contracts.topics import kafka_group_id
 from lendkit.db import UnitOfWork
 from lendkit.dead_letters import H_REPLAYED_FROM, dead_letter_topic, header_value
 from lendkit.events.envelope import CloudEvent, MalformedEvent
@@ -58,6 +59,7 @@ class IdempotentConsumer(Generic[U]):
         topic_namespace: str = "",
     ) -> None:
         self.group = group
+        self.kafka_group = kafka_group_id(topic_namespace, group)
         self.topics = [topic_namespace + t for t in topics]
         self.dead_letter_topic = topic_namespace + dead_letter_topic(group)
         self._bootstrap = bootstrap_servers
@@ -79,7 +81,7 @@ class IdempotentConsumer(Generic[U]):
     def _new_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
-            group_id=self.group,
+            group_id=self.kafka_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._batch_size,

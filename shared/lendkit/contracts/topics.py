@@ -24,6 +24,15 @@ RESTRUCTURE_PLANS = "restructure.plans"
 #: Consumer groups, one per service; each has a dead-letter topic ``<group>.dlt``.
 CONSUMER_GROUPS = ("ledger", "overdue", "notifier", "restructure")
 
+
+def kafka_group_id(namespace: str, group: str) -> str:
+    """The group id a consumer joins on the broker: the topic namespace, then the group.
+    Environments that share a cluster under different namespaces then never share (and
+    rebalance) a group; the group's own name (its dead-letter topic ``<group>.dlt`` under
+    the namespace, its rows in ``processed_events``) stays as the service names it."""
+    return namespace + group
+
+
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         LEDGER_LOANS,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -312,3 +313,57 @@ async def test_duplicate_from_a_relay_crash_is_absorbed_by_the_consumer(
         ("L-relay-crash", 2),
         ("L-relay-crash", 3),
     ]
+
+
+async def test_a_namespaced_consumer_joins_its_group_under_its_namespace(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], UnitOfWork],
+    producer: AIOKafkaProducer,
+) -> None:
+    """Two environments on one cluster (topic namespaces ``a.`` and ``b.``) run the same
+    service: each commits under its own group id (``<namespace><group>``), so they never
+    share a group, rebalance each other or read each other's committed offsets."""
+    run = unique("ns")
+    group = "kit-shared-name"
+    for ns in ("a.", "b."):
+        await create_topics(f"{run}.{ns}kit-in", partitions=1)
+        await create_topics(f"{run}.{ns}{group}.dlt", partitions=1)
+    consumers = [
+        IdempotentConsumer(
+            bootstrap_servers=KAFKA,
+            group=group,
+            topics=["kit-in"],
+            handlers={"kittest.loan.touched.v1": record_effect},
+            uow_factory=uow_factory,
+            producer=producer,
+            topic_namespace=f"{run}.{ns}",
+        )
+        for ns in ("a.", "b.")
+    ]
+    for n, ns in enumerate(("a.", "b.")):
+        event = new_event(LoanTouched(loan_id=f"L-{run}-{ns}", seq=100 + n), source="kit-test")
+        await send(producer, f"{run}.{ns}kit-in", event)
+    for consumer in consumers:
+        await consumer.start()
+    try:
+
+        async def both_applied() -> bool:
+            for consumer in consumers:
+                await consumer.poll_once(timeout_ms=200)
+            mine = [r for r in await effect_rows(engine) if r[0].startswith(f"L-{run}-")]
+            return len(mine) == 2
+
+        await eventually(both_applied, timeout=30)
+        for consumer in consumers:
+            await consumer.commit_done()
+    finally:
+        for consumer in consumers:
+            await consumer.stop()
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        for ns in ("a.", "b."):
+            committed = await admin.list_consumer_group_offsets(f"{run}.{ns}{group}")
+            assert {tp.topic for tp in committed} == {f"{run}.{ns}kit-in"}
+    finally:
+        await admin.close()

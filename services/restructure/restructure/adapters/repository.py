@@ -110,15 +110,16 @@ class ProductRepository:
 
 
 def _terms(row: Any) -> LoanTerms | None:
-    if row.schedule_type is None:
+    """The terms of a row of ``LoanRepository.get`` (``terms_<column>``)."""
+    if row.terms_schedule_type is None:
         return None
     return LoanTerms(
         row.currency,
         Decimal(row.annual_rate),
-        ScheduleType(row.schedule_type),
-        Frequency(row.frequency),
-        DayCount(row.day_count),
-        Rounding(row.rounding),
+        ScheduleType(row.terms_schedule_type),
+        Frequency(row.terms_frequency),
+        DayCount(row.terms_day_count),
+        Rounding(row.terms_rounding),
     )
 
 
@@ -159,9 +160,23 @@ class LoanRepository:
         return added is not None
 
     async def get(self, loan_id: str, *, lock: bool = False) -> LoanView | None:
-        stmt = select(loans).where(loans.c.loan_id == loan_id)
+        """The loan with its schedule terms: its own, else its product's. The product and
+        the loan arrive on different topics, handled concurrently in separate transactions:
+        neither sees the other uncommitted, so a loan whose product committed during its
+        own transaction has no terms copied and takes them from the product here."""
+        stmt = (
+            select(
+                loans,
+                *(
+                    func.coalesce(loans.c[c], products.c[c]).label(f"terms_{c}")
+                    for c in TERM_COLUMNS
+                ),
+            )
+            .outerjoin(products, products.c.code == loans.c.product_code)
+            .where(loans.c.loan_id == loan_id)
+        )
         if lock:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(of=loans)
         row = (await self.session.execute(stmt)).first()
         if row is None:
             return None
