@@ -6,7 +6,6 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +130,10 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def default_settings() -> dict[str, Any]:
-    text = resources.files("simulator").joinpath("default.yaml").read_text(encoding="utf-8")
+    # Beside this module, not ``importlib.resources.files("simulator")``: run from the
+    # repository's root (``scripts/run.sh``), the project folder ``simulator/`` is on the
+    # path first and names a namespace package ``simulator`` without the file.
+    text = Path(__file__).with_name("default.yaml").read_text(encoding="utf-8")
     loaded: dict[str, Any] = yaml.safe_load(text)
     return loaded
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,22 @@ def test_the_running_platform_is_read_from_the_services_settings(
     assert target.topic("ledger.loans") == "staging.ledger.loans"
     assert target.dead_letter_topic("overdue") == "staging.overdue-blue.dlt"
     assert target.databases["ledger"].startswith("postgresql://")
+
+
+def test_the_default_model_loads_when_run_from_the_repository_root() -> None:
+    """``scripts/run.sh`` runs ``python -m simulator`` from the repository's root, where
+    the project folder ``simulator/`` comes first on the path."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from simulator.config import load_config; print(load_config().loans)",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "10000"
