@@ -57,6 +57,8 @@ class Contact:
     rule: str | None = None
     undeliverable: bool = False
     at: datetime | None = None
+    #: Until when a deferred send waits (the borrower's next allowed moment).
+    until: datetime | None = None
     #: The notifier's first decision (sent, deferred, suppressed): the run's own; the
     #: outcome may change later in wall-clock time (a deferred send going out).
     first_outcome: str = ""
@@ -238,6 +240,9 @@ class RunRecord:
             return
         at = d.get("sent_at") or d.get("decided_at") or d.get("failed_at")
         moment = datetime.fromisoformat(at) if at else None
+        until = (
+            datetime.fromisoformat(d["until"]) if outcome == "deferred" and d.get("until") else None
+        )
         known = self.contacts.get(d["message_id"])
         if known is not None:
             # A later decision on the same message (a deferred send going out, or
@@ -247,6 +252,7 @@ class RunRecord:
             known.rule = d.get("rule") or d.get("reason") or known.rule
             known.undeliverable = known.undeliverable or bool(d.get("undeliverable"))
             known.at = moment or known.at
+            known.until = until
             return
         contact = Contact(
             loan_id=loan.loan_id,
@@ -258,6 +264,7 @@ class RunRecord:
             rule=d.get("rule") or d.get("reason"),
             undeliverable=bool(d.get("undeliverable")),
             at=moment,
+            until=until,
             first_outcome=outcome,
         )
         self.contacts[d["message_id"]] = contact

@@ -19,7 +19,7 @@ Routes (``services/restructure/restructure/entrypoints/api.py``, ``docs/notifier
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from lendkit.auth import Role
@@ -74,6 +74,8 @@ class Seams:
     skipped: dict[str, str] = field(default_factory=dict)
     accepted: list[AcceptedPlan] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    #: The notifier's simulated now, as last set by ``time_of_day``.
+    clock_now: datetime | None = None
 
     def __post_init__(self) -> None:
         for name, service, path in (
@@ -140,7 +142,7 @@ class Seams:
         """The notifier's simulated now: ``today`` at ``at`` (HH:MM, business zone)."""
         if not self.has("notifier_time_of_day"):
             return None
-        return await self.platform.call(
+        clock = await self.platform.call(
             "notifier",
             "POST",
             NOTIFIER_CLOCK,
@@ -148,6 +150,8 @@ class Seams:
             json={"business_date": today.isoformat(), "time_of_day": at},
             idempotency_key=f"clock-{today}-{at}",
         )
+        self.clock_now = datetime.fromisoformat(clock["now"])
+        return clock
 
     async def answer_calls(self, outcome_of: Any) -> int:
         """The call centre works the open call tasks: ``outcome_of(task)`` answers the

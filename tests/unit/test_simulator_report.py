@@ -236,6 +236,38 @@ def test_an_overdue_loan_without_its_notice_fails_and_a_deferred_one_is_pending(
     assert notices_given(record, time_of_day_driven=True)[0]
 
 
+def test_on_the_simulated_clock_a_notice_deferred_past_the_runs_last_moment_is_pending() -> None:
+    record = _record()
+    record.on_event(
+        Seen(
+            "o1",
+            "overdue.loan.became_overdue.v1",
+            "L1",
+            {"loan_id": "L1", "bucket": "1-30", "oldest_unpaid_due_date": "2026-02-05"},
+        )
+    )
+    record.on_event(
+        Seen(
+            "n1",
+            "notifier.message.deferred.v1",
+            "L1",
+            {
+                "loan_id": "L1",
+                "message_id": "m1",
+                "purpose": "became_overdue",
+                "channel": "sms",
+                "decided_at": datetime(2026, 2, 9, 15, 30, tzinfo=UTC).isoformat(),
+                "until": datetime(2026, 2, 10, 0, 0, tzinfo=UTC).isoformat(),
+            },
+        )
+    )
+    last_night = datetime(2026, 2, 9, 15, 30, tzinfo=UTC)
+    failures, _, note = notices_given(record, True, clock_end=last_night)
+    assert failures == [] and "after the run's last moment" in note
+    # Due before the clock's last moment and still not sent: the notice was missed.
+    assert notices_given(record, True, clock_end=datetime(2026, 2, 10, 1, 0, tzinfo=UTC))[0]
+
+
 def test_digest_ignores_key_order() -> None:
     assert digest({"a": 1, "b": [1, 2]}) == digest({"b": [1, 2], "a": 1})
 

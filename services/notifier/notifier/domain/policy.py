@@ -269,6 +269,13 @@ class ContactPolicy:
             )
         return Decision(Outcome.SENT, channel=chosen, reasons=tuple(reasons))
 
+    def quiet_at(self, request: ContactRequest) -> bool:
+        """Whether ``request.now`` lies in the quiet hours of the borrower's zone (or of any
+        candidate zone of their jurisdiction): a message decided earlier and not sent yet
+        must not go out at such a moment."""
+        quiet = self.rules.quiet_for(request.jurisdiction)
+        return next_allowed_moment(request.now, quiet, _zones(request, self.rules)) != request.now
+
     def _refusal(self, request: ContactRequest, channel: Channel, zone: ZoneInfo) -> Rule | None:
         if channel in request.opted_out:
             return Rule.OPT_OUT

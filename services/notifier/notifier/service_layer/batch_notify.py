@@ -293,6 +293,28 @@ async def decide_many(
     return await _record_decisions(uow, attempts, await read_facts(uow, attempts, now), now)
 
 
+async def redecide_quiet(
+    uow: NotifierUnitOfWork, queued: Sequence[AttemptState], now: datetime
+) -> list[Decision]:
+    """Queued sends that would go out in quiet hours at ``now`` (decided before the hour
+    turned: a dispatcher behind, a clock moved) decided again at ``now``: deferred to the
+    next allowed moment, as a fresh trigger would be. The rest are left as they are."""
+    if not queued:
+        return []
+    facts = await read_facts(uow, queued, now)
+    quiet = []
+    for attempt in queued:
+        profile = facts.profiles.get(attempt.borrower_id)
+        if profile is None:
+            continue
+        request, _, _ = _request(attempt, profile, facts, now)
+        if facts.policy_of(attempt.loan_id).quiet_at(request):
+            quiet.append(attempt)
+    if not quiet:
+        return []
+    return await _record_decisions(uow, quiet, facts, now)
+
+
 async def _record_decisions(
     uow: NotifierUnitOfWork, attempts: Sequence[AttemptState], facts: Facts, now: datetime
 ) -> list[Decision]:

@@ -29,7 +29,7 @@ from notifier.adapters.providers import Failover, OutgoingMessage, ProviderError
 from notifier.adapters.repository import AttemptState
 from notifier.domain.digest import digest_groups, is_urgent
 from notifier.domain.templates import TEMPLATE_VERSION, Rendered, render, render_digest
-from notifier.service_layer.batch_notify import attempt_row, decide_many
+from notifier.service_layer.batch_notify import attempt_row, decide_many, redecide_quiet
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
 log = logging.getLogger("notifier.dispatch")
@@ -57,6 +57,7 @@ async def dispatch(
         due = await uow.attempts.take_due(now, limit=limit)
         latest = [await uow.attempts.latest(attempt_id) for attempt_id in due]
         await decide_many(uow, [a for a in latest if a is not None and a.state == "deferred"], now)
+        await redecide_quiet(uow, await uow.attempts.ready_to_send(now, limit=limit), now)
         await uow.commit()
     async with uow_factory() as uow:
         ready = await uow.attempts.ready_to_send(now, limit=limit)

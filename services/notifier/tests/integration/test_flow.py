@@ -155,6 +155,27 @@ async def test_2330_shanghai_is_deferred_sent_at_0800_once_in_chinese(
         assert PHONE not in line and EMAIL not in line
 
 
+async def test_a_send_queued_at_2159_is_not_sent_at_2230_but_deferred_to_0800(world: World) -> None:
+    """Decided (queued) just before the quiet hours, sent only once the dispatcher runs after
+    they began (it was behind, or a simulated clock moved): the send is decided again at that
+    moment and deferred, never made in the quiet hours."""
+    await world.profile()
+    await world.handle(
+        handlers.on_loan_became_overdue,
+        world.overdue_event(),
+        datetime(2026, 5, 4, 21, 59, tzinfo=SHANGHAI),
+    )
+    assert [r["state"] for r in await world.history()] == ["decided", "queued"]
+    providers = {"sms": Failover([world.sandbox]), "email": Failover([world.sandbox])}
+    night = await dispatch(world.uow, providers, datetime(2026, 5, 4, 22, 30, tzinfo=SHANGHAI))
+    assert night.sent == 0 and world.sandbox.messages == {}
+    assert [r["state"] for r in await world.history()] == ["decided", "queued", "deferred"]
+    morning = await dispatch(world.uow, providers, datetime(2026, 5, 5, 8, 0, tzinfo=SHANGHAI))
+    assert (morning.redecided, morning.sent) == (1, 1)
+    [sent] = [r for r in await world.history() if r["state"] == "sent"]
+    assert sent["occurred_at"] == datetime(2026, 5, 5, 8, 0, tzinfo=SHANGHAI)
+
+
 async def test_opt_out_moves_the_credit_report_notice_to_email_and_publishes_its_delivery(
     world: World,
 ) -> None:
