@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from lendkit.contracts.overdue import LoanBecameOverdue
-from lendkit.testing import read_events
+from lendkit.testing import eventually, read_events
 
 from .conftest import Platform, close_business_days
 from .restructure_flow import (
@@ -112,33 +112,53 @@ async def test_a_missed_plan_instalment_breaks_the_plan_and_collections_resume(
     extension re-ages it over 05-16, 05-23 and 05-30 (seq 4, 5, 6). The first plan
     instalment (05-16) is not paid either: with no plan grace (``plan_grace_days`` 0) the
     plan is broken at the close of 2026-05-17 (05-16 + 0 < 05-17), and the overdue service
-    counts the loan overdue again on the new schedule (DPD 4 on 2026-05-20)."""
+    counts the loan overdue again on the new schedule (DPD 4 on 2026-05-20).
+
+    A twin loan on a product whose ``on_break`` is ``restore_original_terms`` follows the
+    same days: when its plan breaks the ledger puts it back on its original schedule
+    (05-09, 05-16, 05-23 at 12 %, version 3), and the overdue service counts days past due
+    from the original 05-09 instalment (DPD 13 on 2026-05-22), not from the plan's."""
     ledger = platform["ledger"]
+    policy = {
+        "allowed_options": ["term_extension"],
+        "max_extension_periods": 1,
+        "plan_grace_days": 0,
+    }
     loan = await borrow(
         platform,
         "RSB",
         disbursed_on=date(2026, 5, 2),
         frequency="WEEKLY",
-        restructure_policy={
-            "allowed_options": ["term_extension"],
-            "max_extension_periods": 1,
-            "plan_grace_days": 0,
-        },
+        restructure_policy=policy,
     )
+    twin = await borrow(
+        platform,
+        "RSR",
+        disbursed_on=date(2026, 5, 2),
+        frequency="WEEKLY",
+        restructure_policy={**policy, "on_break": "restore_original_terms"},
+    )
+    original = (await ledger.client.get(f"/loans/{twin.loan_id}", headers=ledger.ops)).json()
     await close_business_days(ledger, date(2026, 5, 8), date(2026, 5, 13))
-    await seen_on(platform, loan, date(2026, 5, 14))
-    assert (await restructuring(platform, loan))["days_past_due"] > 0
-    option = await option_for(platform, loan, "term_extension", reason="reduced hours")
-    assert [(i["seq"], i["due_date"]) for i in option["quote"]["instalments"]] == [
-        (4, "2026-05-16"),
-        (5, "2026-05-23"),
-        (6, "2026-05-30"),
-    ]
-    plan_id = await accept(platform, loan, option["offer_id"])
-    await plan_becomes(platform, loan, plan_id, "active")
+    plans = {}
+    for borrowed in (loan, twin):
+        await seen_on(platform, borrowed, date(2026, 5, 14))
+        assert (await restructuring(platform, borrowed))["days_past_due"] > 0
+        option = await option_for(platform, borrowed, "term_extension", reason="reduced hours")
+        assert [(i["seq"], i["due_date"]) for i in option["quote"]["instalments"]] == [
+            (4, "2026-05-16"),
+            (5, "2026-05-23"),
+            (6, "2026-05-30"),
+        ]
+        plans[borrowed.loan_id] = await accept(platform, borrowed, option["offer_id"])
+        await plan_becomes(platform, borrowed, plans[borrowed.loan_id], "active")
+    plan_id = plans[loan.loan_id]
     await close_business_days(ledger, date(2026, 5, 14), date(2026, 5, 21))
     plan = await plan_becomes(platform, loan, plan_id, "broken", timeout=90)
     assert (plan["broken_seq"], plan["closed_on"]) == (4, "2026-05-17")
+    twin_plan = await plan_becomes(platform, twin, plans[twin.loan_id], "broken", timeout=90)
+    assert (twin_plan["broken_seq"], twin_plan["closed_on"]) == (4, "2026-05-17")
+    await _restored_on_the_original_schedule(platform, twin.loan_id, original)
     again = await read_events(
         [platform.namespace + "overdue.loans"],
         count=2,
@@ -150,3 +170,49 @@ async def test_a_missed_plan_instalment_breaks_the_plan_and_collections_resume(
         date(2026, 5, 13),
         date(2026, 5, 20),
     ], "collections resume on the new schedule"
+
+
+def _terms(detail: dict[str, Any]) -> list[tuple[int, str, int, int]]:
+    return [
+        (i["seq"], i["due_date"], i["principal_minor"], i["interest_minor"])
+        for i in detail["schedule"]
+    ]
+
+
+async def _restored_on_the_original_schedule(
+    platform: Platform, loan_id: str, original: dict[str, Any]
+) -> None:
+    """The ledger's loan detail has the original terms again and the overdue service counts
+    days past due from the original first instalment (05-09)."""
+    ledger, overdue = platform["ledger"], platform["overdue"]
+
+    async def detail() -> dict[str, Any]:
+        body: dict[str, Any] = (
+            await ledger.client.get(f"/loans/{loan_id}", headers=ledger.ops)
+        ).json()
+        return body
+
+    async def restored() -> bool:
+        return bool((await detail())["schedule_version"] == 3)
+
+    await eventually(restored, timeout=60)
+    body = await detail()
+    assert body["annual_rate"] == original["annual_rate"] == "0.12"
+    assert _terms(body) == _terms(original)
+    assert [i["due_date"] for i in body["schedule"]] == ["2026-05-09", "2026-05-16", "2026-05-23"]
+    reconciliation = (await ledger.client.get("/reconciliation", headers=ledger.ops)).json()
+    assert reconciliation["ok"] is True, reconciliation
+
+    async def explanation() -> dict[str, Any]:
+        r = await overdue.client.get(
+            f"/loans/{loan_id}/explanation", params={"as_of": "2026-05-22"}, headers=overdue.ops
+        )
+        assert r.status_code == 200, r.text
+        found: dict[str, Any] = r.json()
+        return found
+
+    async def on_original() -> bool:
+        return bool((await explanation())["oldest_unpaid_due_date"] == "2026-05-09")
+
+    await eventually(on_original, timeout=60)
+    assert (await explanation())["days_past_due"] == 13

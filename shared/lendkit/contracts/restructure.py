@@ -148,7 +148,10 @@ class PlanActivated(EventPayload):
     "restructure.plan.broken.v1",
     topic=RESTRUCTURE_PLANS,
     description=(
-        "A plan instalment was missed beyond the plan's grace; on_break says what follows."
+        "A plan instalment was missed beyond the plan's grace; on_break says what follows: "
+        "resume_collections (the plan's terms stay) or restore_original_terms (the ledger puts "
+        "the loan back on its pre-plan terms: ledger.schedule.rewritten with reason "
+        "restore_original_terms)."
     ),
 )
 class PlanBroken(EventPayload):

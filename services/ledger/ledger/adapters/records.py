@@ -8,7 +8,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger.domain import AllocationResult, Instalment, InstalmentDue, LedgerComponent, LoanProduct
+from ledger.domain import (
+    AllocationResult,
+    Instalment,
+    InstalmentDue,
+    JournalEntry,
+    LedgerComponent,
+    LoanProduct,
+)
 from ledger.domain.resettlement import AllocationKey
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "LoanRecord",
     "LoanState",
     "PaymentRecord",
+    "PlanBookingRecord",
     "SettlementOffer",
 ]
 
@@ -132,3 +140,20 @@ class SettlementOffer:
     plan: Mapping[str, Any] = field(default_factory=dict)
     status: str = "pending"
     resolved_on: date | None = None
+
+
+@dataclass(frozen=True)
+class PlanBookingRecord:
+    """What a plan's booking did (its first schedule version ``version``, booked from event
+    ``reference`` on ``effective_date``) and the version in force before it (``original``,
+    at ``original_rate``): what restoring the original terms reverses."""
+
+    plan_id: str
+    version: int
+    effective_date: date
+    reference: str | None
+    original_version: int
+    original: list[InstalmentRecord]
+    original_rate: Decimal
+    charges: list[ChargeRecord]
+    entries: list[JournalEntry]

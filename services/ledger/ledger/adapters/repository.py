@@ -21,19 +21,24 @@ from ledger.adapters.records import (
     LoanRecord,
     LoanState,
     PaymentRecord,
+    PlanBookingRecord,
 )
 from ledger.adapters.tables import (
     charges,
     instalments,
+    journal_entries,
+    journal_lines,
     loans,
     payments,
     products,
     schedule_versions,
 )
 from ledger.domain import (
+    Account,
     AllocationLine,
     AllocationResult,
     JournalEntry,
+    JournalLine,
     LedgerComponent,
     LoanProduct,
 )
@@ -506,6 +511,7 @@ class LoanRepository:
         reason: str,
         effective: date,
         plan_id: str | None = None,
+        reference: str | None = None,
     ) -> None:
         await self.session.execute(
             insert(schedule_versions).values(
@@ -515,6 +521,7 @@ class LoanRepository:
                 plan_id=plan_id,
                 effective_date=effective,
                 annual_rate=str(loan.annual_rate),
+                reference=reference,
             )
         )
         await self.session.execute(
@@ -676,6 +683,95 @@ class LoanRepository:
             },
         )
         self._remember(state)
+
+    async def plan_booking(self, loan_id: str, plan_id: str) -> PlanBookingRecord | None:
+        """The plan's first schedule version, the version before it, and the charges and
+        journal entries its booking made (None when no version was booked for the plan)."""
+        sv = schedule_versions.c
+        booked = (
+            await self.session.execute(
+                select(sv.version, sv.effective_date, sv.reference)
+                .where(sv.loan_id == loan_id, sv.plan_id == plan_id)
+                .order_by(sv.version)
+                .limit(1)
+            )
+        ).first()
+        if booked is None:
+            return None
+        before = (
+            await self.session.execute(
+                select(sv.version, sv.annual_rate)
+                .where(sv.loan_id == loan_id, sv.version < booked.version)
+                .order_by(sv.version.desc())
+                .limit(1)
+            )
+        ).one()
+        ic = instalments.c
+        rows = (
+            await self.session.execute(
+                select(ic.seq, ic.due_date, ic.principal, ic.interest, ic.interest_recognised)
+                .where(ic.loan_id == loan_id, ic.version == before.version)
+                .order_by(ic.seq)
+            )
+        ).all()
+        original = []
+        for r in rows:
+            record = InstalmentRecord.new(r.seq, r.due_date, r.principal, r.interest)
+            record.interest_recognised = r.interest_recognised
+            original.append(record)
+        plan_charges: list[ChargeRecord] = []
+        entries: list[JournalEntry] = []
+        if booked.reference is not None:
+            cc = charges.c
+            plan_charges = [
+                ChargeRecord(
+                    str(c.charge_id),
+                    c.seq,
+                    LedgerComponent(c.component),
+                    c.amount,
+                    c.kind,
+                    c.business_date,
+                )
+                for c in await self.session.execute(
+                    select(cc.charge_id, cc.seq, cc.component, cc.amount, cc.kind, cc.business_date)
+                    .where(
+                        cc.loan_id == loan_id,
+                        cc.source_event_id.startswith(f"{booked.reference}:", autoescape=True),
+                    )
+                    .order_by(cc.business_date, cc.created_at, cc.charge_id)
+                )
+            ]
+            je, jl = journal_entries.c, journal_lines.c
+            lines = (
+                await self.session.execute(
+                    select(je.entry_id, je.currency, je.memo, jl.account, jl.debit, jl.credit)
+                    .join(journal_lines, jl.entry_id == je.entry_id)
+                    .where(je.loan_id == loan_id, je.reference == booked.reference)
+                    .order_by(je.entry_no, jl.line_no)
+                )
+            ).all()
+            grouped: dict[str, list[Any]] = {}
+            for line in lines:
+                grouped.setdefault(str(line.entry_id), []).append(line)
+            entries = [
+                JournalEntry(
+                    ls[0].currency,
+                    tuple(JournalLine(Account(x.account), x.debit, x.credit) for x in ls),
+                    ls[0].memo,
+                )
+                for ls in grouped.values()
+            ]
+        return PlanBookingRecord(
+            plan_id=plan_id,
+            version=booked.version,
+            effective_date=booked.effective_date,
+            reference=booked.reference,
+            original_version=before.version,
+            original=original,
+            original_rate=Decimal(before.annual_rate),
+            charges=plan_charges,
+            entries=entries,
+        )
 
     async def next_version(self, loan_id: str) -> int:
         latest = await self.session.scalar(

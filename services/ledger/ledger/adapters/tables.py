@@ -86,6 +86,7 @@ schedule_versions = Table(
     Column("plan_id", Text, nullable=True),
     Column("effective_date", Date, nullable=False),
     Column("annual_rate", Text, nullable=False),
+    Column("reference", Text, nullable=True),  # the event a plan's booking came from (0007)
     _created_at(),
     PrimaryKeyConstraint("loan_id", "version"),
 )

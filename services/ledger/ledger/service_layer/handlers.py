@@ -10,7 +10,9 @@ the rest through ``book_charge``.
 
 Accepted restructuring plans (``plan.accepted`` v1 and v2) are booked by
 ``service_layer.restructuring``: schedule rewrites, capitalisation, waivers, held
-discounted settlements.
+discounted settlements. A broken plan whose product restores the original terms
+(``restructure.plan.broken`` with ``on_break: restore_original_terms``) is undone by
+``service_layer.restore``.
 
 A refusal (``lendkit.errors.ServiceError``, ``LedgerDomainError``) dead-letters the event
 with the reason (``@rejecting``).
@@ -33,12 +35,13 @@ from ledger.domain import (
 )
 from ledger.domain.charges import appends_like_replay
 from ledger.service_layer.charges import book_charge
+from ledger.service_layer.restore import restore_original_terms
 from ledger.service_layer.restructuring import book_plan, rewrite_schedule
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.consumer import rejecting
 from lendkit.contracts.money import Component as ContractComponent
 from lendkit.contracts.overdue import PenaltyAssessed, PenaltyWaived
-from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2
+from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2, PlanBroken
 from lendkit.errors import ServiceError
 from lendkit.events import CloudEvent
 
@@ -168,3 +171,10 @@ async def _book_plain(
         income=template.lines[1].account,
     )
     await uow.penalty_batch.publish_charges_booked(charges, loans, source=uow.source)
+
+
+@rejecting(LedgerDomainError, ServiceError)
+async def on_plan_broken(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
+    """``restore_original_terms``: the loan goes back to its pre-plan terms; otherwise the
+    plan's terms stay and there is nothing to book."""
+    await restore_original_terms(uow, event.payload(PlanBroken), event.id)

@@ -294,6 +294,7 @@ async def _rewrite(
         reason=f"restructure:{plan.option}",
         effective=plan.effective_date,
         plan_id=plan.plan_id,
+        reference=source_event_id,
     )
     for n, (component, from_seq, amount) in enumerate(moves):
         for seq, signed, leg in ((from_seq, -amount, "out"), (first_new, amount, "in")):

@@ -92,6 +92,7 @@ async def test_float_rates_and_money_in_a_policy_are_refused(
         {"notification_policy": {"quiet_hours": [{"jurisdiction": "US", "start": "25:00"}]}},
         {"restructure_policy": {"offer_expiry_days": 0}},
         {"restructure_policy": {"min_dpd": 90, "max_dpd": 30}},
+        {"restructure_policy": {"on_break": "forgive_everything"}},
     ],
 )
 async def test_reminder_days_and_policy_day_counts_are_bounded(

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import cast
 
 from ledger.adapters.penalty_batch import LoanFacts, NewCharge, OpenInstalment
@@ -23,6 +24,7 @@ from ledger.adapters.records import (
     LoanRecord,
     LoanState,
     PaymentRecord,
+    PlanBookingRecord,
     SettlementOffer,
 )
 from ledger.domain import (
@@ -50,6 +52,11 @@ class StoredLoan:
     reversal_reasons: dict[str, str] = field(default_factory=dict)
     source_events: set[str] = field(default_factory=set)
     schedule_versions: list[tuple[int, str, date, str | None]] = field(default_factory=list)
+    #: version -> (its instalments as stored, its rate, the reference of its booking)
+    versions: dict[int, tuple[list[InstalmentRecord], Decimal, str | None]] = field(
+        default_factory=dict
+    )
+    charge_sources: dict[str, str] = field(default_factory=dict)
 
 
 class FakeProducts(FakeRepository[str, LoanProduct]):
@@ -107,6 +114,39 @@ class FakeLoans:
         state.allocations = dict(db.allocations)
         state.history_loaded = True
 
+    async def plan_booking(self, loan_id: str, plan_id: str) -> PlanBookingRecord | None:
+        stored = self.stored[loan_id]
+        found = [(v, e) for v, _, e, p in stored.schedule_versions if p == plan_id]
+        if not found:
+            return None
+        version, effective = min(found)
+        before = max(v for v, *_ in stored.schedule_versions if v < version)
+        original, rate, _ = stored.versions[before]
+        reference = stored.versions[version][2]
+        prefix = f"{reference}:"
+        return PlanBookingRecord(
+            plan_id=plan_id,
+            version=version,
+            effective_date=effective,
+            reference=reference,
+            original_version=before,
+            original=[
+                replace(
+                    InstalmentRecord.new(i.seq, i.due_date, i.principal, i.interest),
+                    interest_recognised=i.interest_recognised,
+                )
+                for i in original
+            ],
+            original_rate=rate,
+            charges=[
+                c
+                for c in stored.state.charges
+                if reference is not None
+                and stored.charge_sources.get(c.charge_id, "").startswith(prefix)
+            ],
+            entries=[e for e, _, r in stored.journal if reference is not None and r == reference],
+        )
+
     async def next_version(self, loan_id: str) -> int:
         return max(v for v, *_ in self.stored[loan_id].schedule_versions) + 1
 
@@ -135,9 +175,15 @@ class FakeLoans:
         reason: str,
         effective: date,
         plan_id: str | None = None,
+        reference: str | None = None,
     ) -> None:
         stored = self.stored[loan.loan_id]
+        if stored.schedule_versions:  # the version being replaced, as it stands now
+            current = stored.state.loan.schedule_version
+            _, rate, ref = stored.versions[current]
+            stored.versions[current] = (copy.deepcopy(stored.state.instalments), rate, ref)
         stored.schedule_versions.append((version, reason, effective, plan_id))
+        stored.versions[version] = (copy.deepcopy(list(schedule)), loan.annual_rate, reference)
         stored.state.instalments = copy.deepcopy(list(schedule))
         stored.state.loan.schedule_version = version
         stored.state.loan.annual_rate = loan.annual_rate
@@ -182,6 +228,7 @@ class FakeLoans:
             return None
         stored.source_events.add(source_event_id)
         charge = ChargeRecord(str(uuid.uuid4()), seq, component, amount, kind, business_date)
+        stored.charge_sources[charge.charge_id] = source_event_id
         stored.state.charges.append(charge)
         return charge
 
@@ -213,6 +260,8 @@ class FakeLoans:
         stored.journal += [(e, business_date, None) for e in entries]
         db.instalments = copy.deepcopy(state.instalments)
         db.loan = copy.deepcopy(state.loan)
+        _, rate, reference = stored.versions[db.loan.schedule_version]
+        stored.versions[db.loan.schedule_version] = (copy.deepcopy(db.instalments), rate, reference)
 
     # what a test inspects ----------------------------------------------------------------
 

@@ -371,6 +371,48 @@ async def test_a_plan_instalment_missed_beyond_grace_breaks_the_plan() -> None:
     assert (event.missed_seq, event.on_break) == (13, "resume_collections")
 
 
+async def test_a_restoring_break_says_so_and_the_ledgers_restore_keeps_the_plan_broken() -> None:
+    """A product with ``on_break: restore_original_terms``: the break carries it; the
+    ledger's rewrite back to the original schedule (reason ``restore_original_terms``)
+    activates nothing and puts the read model on the original instalments and rate."""
+    uow = await world({"on_break": "restore_original_terms"})
+    plan = await _active_plan(uow)
+    day = date(2026, 3, 15)
+    while uow.plans.rows[plan.plan_id].status == "active":
+        await deliver(uow, closed(day))
+        day += timedelta(days=1)
+    [event] = uow.published(contract.PlanBroken)
+    assert event.on_break == "restore_original_terms"
+    restored = balances(SCHEDULE)
+    await deliver(
+        uow,
+        ledger.ScheduleRewritten(
+            loan_id="L-1",
+            schedule_version=3,
+            plan_id=plan.plan_id,
+            reason="restore_original_terms",
+            effective_date=date(2026, 3, 15),
+            annual_rate="0.12",
+            instalments=[
+                InstalmentTerms(
+                    seq=b.seq,
+                    due_date=b.due_date,
+                    principal_minor=b.principal_minor,
+                    interest_minor=b.interest_minor,
+                )
+                for b in restored
+            ],
+            balances=restored,
+            loan_version=9,
+        ),
+    )
+    assert uow.plans.rows[plan.plan_id].status == "broken"
+    assert len(uow.published(contract.PlanActivated)) == 1
+    loan = uow.loans.rows["L-1"]
+    assert loan.schedule_version == 3
+    assert [i.seq for i in loan.instalments] == [b.seq for b in restored]
+
+
 async def test_a_fully_paid_plan_completes() -> None:
     uow = await world()
     plan = await _active_plan(uow)
