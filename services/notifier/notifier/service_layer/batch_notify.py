@@ -295,12 +295,13 @@ async def decide_many(
 
 async def redecide_quiet(
     uow: NotifierUnitOfWork, queued: Sequence[AttemptState], now: datetime
-) -> list[Decision]:
+) -> set[str]:
     """Queued sends that would go out in quiet hours at ``now`` (decided before the hour
     turned: a dispatcher behind, a clock moved) decided again at ``now``: deferred to the
-    next allowed moment, as a fresh trigger would be. The rest are left as they are."""
+    next allowed moment, as a fresh trigger would be; their ids. The rest are left as they
+    are."""
     if not queued:
-        return []
+        return set()
     facts = await read_facts(uow, queued, now)
     quiet = []
     for attempt in queued:
@@ -310,9 +311,9 @@ async def redecide_quiet(
         request, _, _ = _request(attempt, profile, facts, now)
         if facts.policy_of(attempt.loan_id).quiet_at(request):
             quiet.append(attempt)
-    if not quiet:
-        return []
-    return await _record_decisions(uow, quiet, facts, now)
+    if quiet:
+        await _record_decisions(uow, quiet, facts, now)
+    return {a.attempt_id for a in quiet}
 
 
 async def _record_decisions(

@@ -57,10 +57,14 @@ async def dispatch(
         due = await uow.attempts.take_due(now, limit=limit)
         latest = [await uow.attempts.latest(attempt_id) for attempt_id in due]
         await decide_many(uow, [a for a in latest if a is not None and a.state == "deferred"], now)
-        await redecide_quiet(uow, await uow.attempts.ready_to_send(now, limit=limit), now)
         await uow.commit()
     async with uow_factory() as uow:
+        # Exactly what this round sends is checked against the quiet hours at ``now``.
         ready = await uow.attempts.ready_to_send(now, limit=limit)
+        quiet = await redecide_quiet(uow, ready, now)
+        if quiet:
+            await uow.commit()
+            ready = [a for a in ready if a.attempt_id not in quiet]
         addresses = await uow.batch.addresses(a.address_id for a in ready if a.address_id)
         languages = await uow.batch.languages(a.borrower_id for a in ready)
     outcomes: list[tuple[AttemptState, Rendered, Receipt | None, str | None, int]] = []
