@@ -57,3 +57,18 @@ class Batchable(Generic[U]):
 
     async def __call__(self, uow: U, event: CloudEvent) -> None:
         await self.many(uow, [event])
+
+    @classmethod
+    def each(cls, handler: Handler[U]) -> Batchable[U]:
+        """A one-event ``handler`` applied to each event of a run in order, in the run's one
+        transaction: the same effects as one transaction per event (each event sees what the
+        ones before it wrote), one commit and one ``processed_events`` statement for the run.
+        For handlers that only use the unit of work they are given (never one that commits
+        on its own); a failing event fails the run, whose events are then applied one by
+        one, so the failure (a dead letter, a parked key) stays the event's own."""
+
+        async def many(uow: U, events: list[CloudEvent]) -> None:
+            for event in events:
+                await handler(uow, event)
+
+        return cls(functools.wraps(handler)(many))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lendkit.consumer import Batchable
 from lendkit.contracts import ledger, notifier, restructure
 from lendkit.contracts.topics import (
     LEDGER_LOANS,
@@ -17,11 +18,13 @@ CONSUMERS: ConsumerSpec[OverdueUnitOfWork] = ConsumerSpec(
     topics=[LEDGER_PRODUCTS, LEDGER_LOANS, RESTRUCTURE_PLANS, NOTIFIER_CONTACTS],
     handlers={
         ledger.ProductPublished: handlers.on_product_published,
-        ledger.LoanDisbursed: handlers.on_loan_disbursed,
-        ledger.RepaymentDue: handlers.on_repayment_due,
-        ledger.PaymentAllocated: handlers.on_payment_allocated,
-        ledger.PaymentReversed: handlers.on_payment_reversed,
-        ledger.ChargeBooked: handlers.on_charge_booked,
+        # Runs of these (a day's disbursements, a close's due instalments and penalty
+        # bookings, a payment batch's allocations) apply in one transaction each.
+        ledger.LoanDisbursed: Batchable.each(handlers.on_loan_disbursed),
+        ledger.RepaymentDue: Batchable.each(handlers.on_repayment_due),
+        ledger.PaymentAllocated: Batchable.each(handlers.on_payment_allocated),
+        ledger.PaymentReversed: Batchable.each(handlers.on_payment_reversed),
+        ledger.ChargeBooked: Batchable.each(handlers.on_charge_booked),
         ledger.ScheduleRewritten: handlers.on_schedule_rewritten,
         ledger.PlanBooked: handlers.on_plan_booked,
         ledger.SettlementLapsed: handlers.on_settlement_lapsed,
