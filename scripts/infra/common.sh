@@ -3,8 +3,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export ROOT
-VAR="$ROOT/.var"
-CACHE="$ROOT/.cache"
+# INFRA_VAR / INFRA_CACHE: another data directory and jar cache (a private PostgreSQL and Kafka
+# beside the shared ones, e.g. for bench/faults.py, with PG_PORT / KAFKA_PORT overridden too).
+VAR="${INFRA_VAR:-$ROOT/.var}"
+CACHE="${INFRA_CACHE:-$ROOT/.cache}"
 RUN="$VAR/run"
 LOGS="$VAR/log"
 mkdir -p "$VAR" "$CACHE" "$RUN" "$LOGS"

@@ -7,7 +7,7 @@ resolve_pgdata() {
   if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$VAR" 2>/dev/null; then
     # The server runs as user postgres, which cannot reach this checkout (e.g. under /root):
     # keep the data beside the system's temporary files instead, one folder per checkout.
-    PGDATA="/var/tmp/overdue-platform-pg-$(echo "$ROOT" | sha256sum | cut -c1-12)"
+    PGDATA="/var/tmp/overdue-platform-pg-$(echo "${INFRA_VAR:+$VAR}${INFRA_VAR:-$ROOT}" | sha256sum | cut -c1-12)"
   fi
 }
 SERVICES=(ledger overdue notifier restructure)
@@ -81,11 +81,12 @@ CONF
   done
 }
 
+# PG_STOP_MODE=immediate: stop without a checkpoint (crash recovery on the next start).
 stop() {
   local bin; bin=$(pg_bin) || return 0
   resolve_pgdata
   if [ -s "$PGDATA/PG_VERSION" ] && as_postgres "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
-    as_postgres "$bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+    as_postgres "$bin/pg_ctl" -D "$PGDATA" -m "${PG_STOP_MODE:-fast}" -w stop >/dev/null
     log "PostgreSQL stopped"
   fi
 }

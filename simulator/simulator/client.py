@@ -55,6 +55,9 @@ class Platform:
             for s in SERVICES
         }
         self._tokens: dict[tuple[str, str, str | None], str] = {}
+        #: Tries per request on a lost connection or a 502/503 (a fault run raises it: a
+        #: killed service is down for seconds; the idempotency keys make a retry safe).
+        self.attempts = 5
         self.paths: dict[str, set[str]] = {}
 
     async def close(self) -> None:
@@ -101,18 +104,19 @@ class Platform:
         label = f"{service} {method} {_route_label(path)}"
         async with self._limit:
             started = time.perf_counter()
-            for attempt in range(5):
+            last = self.attempts - 1
+            for attempt in range(self.attempts):
                 try:
                     r = await self._clients[service].request(
                         method, path, json=json, params=params, headers=headers
                     )
                 except httpx.TransportError:
-                    if attempt == 4:
+                    if attempt == last:
                         raise
-                    await asyncio.sleep(0.2 * (attempt + 1))
+                    await asyncio.sleep(min(0.2 * (attempt + 1), 1.0))
                     continue
-                if r.status_code in (502, 503) and attempt < 4:
-                    await asyncio.sleep(0.2 * (attempt + 1))
+                if r.status_code in (502, 503) and attempt < last:
+                    await asyncio.sleep(min(0.2 * (attempt + 1), 1.0))
                     continue
                 break
             self.stats.count[label] += 1

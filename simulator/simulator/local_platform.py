@@ -32,8 +32,8 @@ from simulator.target import PG_SERVER, SERVICES, PlatformTarget
 ENV_PREFIX = {s: s.upper() for s in SERVICES}
 
 
-async def _fresh_databases(names: dict[str, str]) -> None:
-    conn = await asyncpg.connect(f"postgresql://{PG_SERVER}/postgres")
+async def _fresh_databases(names: dict[str, str], server: str = PG_SERVER) -> None:
+    conn = await asyncpg.connect(f"postgresql://{server}/postgres")
     try:
         for name in names.values():
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -55,11 +55,13 @@ def prepare(
     base_port: int = 8160,
     kafka: str = "127.0.0.1:19092",
     ports: dict[str, int] | None = None,
+    pg_server: str = PG_SERVER,
 ) -> PlatformTarget:
     """Fresh databases ``<prefix>_<service>``, migrated; fresh topics under
     ``<prefix>.<run>.`` and consumer groups ``<prefix>-<run>-<service>`` (a new ``run`` id
     each time: what an earlier run left on its topics or group offsets never reaches this
-    one); the services on ``ports`` (default: ``base_port`` and the three after it)."""
+    one); the services on ``ports`` (default: ``base_port`` and the three after it), their
+    databases on ``pg_server`` (``user:password@host:port``, default ``SIM_PG_SERVER``)."""
     run = uuid.uuid4().hex[:6]
     namespace = f"{prefix}.{run}."
     ports = ports or {s: base_port + i for i, s in enumerate(SERVICES)}
@@ -67,10 +69,10 @@ def prepare(
         urls={s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES},
         namespace=namespace,
         groups={s: f"{prefix}-{run}-{s}" for s in SERVICES},
-        databases={s: f"postgresql://{PG_SERVER}/{prefix}_{s}" for s in SERVICES},
+        databases={s: f"postgresql://{pg_server}/{prefix}_{s}" for s in SERVICES},
         kafka=kafka,
     )
-    asyncio.run(_fresh_databases({s: f"{prefix}_{s}" for s in SERVICES}))
+    asyncio.run(_fresh_databases({s: f"{prefix}_{s}" for s in SERVICES}, pg_server))
     for s in SERVICES:
         upgrade(s, _sqlalchemy_url(target.databases[s]))
     asyncio.run(ensure_topics(kafka, _topic_specs(target), namespace=namespace))
