@@ -513,6 +513,8 @@ def fault_run(
         "invariants": invariants,
         "invariants_held": sum(bool(i["passed"]) for i in invariants),
         "lost": [f for i in invariants if not i["passed"] for f in i["failures"]],
+        #: The quiet run's own invariants: a failure in both is not the faults' doing.
+        "quiet_invariants": quiet["invariants"],
         "lag_zero_seconds_after_last_fault": lag_after,
         "wall_seconds": {"quiet": round(quiet_seconds, 1), "faulted": round(faulted_seconds, 1)},
         "results_digest": {
