@@ -584,19 +584,26 @@ def main(
     base_port: Annotated[int, typer.Option(help="services: 4 ports from here, 4 from +10")] = 8700,
     var: Annotated[Path, typer.Option(help="the private servers' data")] = ROOT / ".var" / "faults",
     out: Annotated[Path, typer.Option()] = ROOT / ".var" / "faults" / "run",
+    keep_servers: Annotated[
+        bool, typer.Option(help="leave the private PostgreSQL and Kafka running for a look")
+    ] = False,
 ) -> None:
     """Run the quiet and the faulted simulation; exit 1 unless every invariant held."""
     infra = Infra(var.resolve(), pg_port, kafka_port, controller_port)
-    summary = fault_run(
-        loans=loans,
-        days=days,
-        seed=seed,
-        kills=kills,
-        stall_seconds=stall_seconds,
-        infra=infra,
-        base_port=base_port,
-        out=out,
-    )
+    try:
+        summary = fault_run(
+            loans=loans,
+            days=days,
+            seed=seed,
+            kills=kills,
+            stall_seconds=stall_seconds,
+            infra=infra,
+            base_port=base_port,
+            out=out,
+        )
+    finally:
+        if not keep_servers:
+            infra.stop()
     print_results(summary)
     console.print(f"written: {out / 'faults.json'}")
     if summary["lost"] or summary["faults_survived"] != len(summary["faults"]):
