@@ -151,6 +151,76 @@ def schedule(
     return sorted(faults, key=lambda f: (f.day, PHASES.index(f.phase), f.delay))
 
 
+@dataclass
+class Burst:
+    """Payments at ``rate`` per second while one close of business runs, in both runs (the
+    same day, loans and amounts: part of the workload, not a fault). One small payment (1.00)
+    per loan that is current with no instalment due within three days and two or more ahead:
+    the close of business has nothing to do with them, so whether a payment lands before or
+    after it cannot change what the day books."""
+
+    day: int
+    rate: float = 200.0
+    limit: int = 1_000
+    amount_minor: int = 100
+    sent: int = 0
+    accepted: int = 0
+    refused: list[str] | None = None
+    window: tuple[float, float] | None = None  # first and last send, s since the burst began
+    close: tuple[float, float] | None = None  # the close of business request, same clock
+    latencies_ms: list[float] | None = None
+    finished: float | None = None  # the last answer, same clock
+
+    @property
+    def answered_rate(self) -> float | None:
+        """Accepted payments per second, first send to last answer."""
+        if self.finished is None or self.finished <= 0:
+            return None
+        return round(self.accepted / self.finished, 1)
+
+    @property
+    def achieved_rate(self) -> float | None:
+        if self.window is None or self.sent < 2 or self.window[1] <= self.window[0]:
+            return None
+        return round((self.sent - 1) / (self.window[1] - self.window[0]), 1)
+
+    @property
+    def during_close(self) -> bool:
+        """The close of business request began after the first payment was sent and before
+        the last was answered: payments were arriving while it ran."""
+        if self.window is None or self.close is None or self.finished is None:
+            return False
+        return self.window[0] <= self.close[0] < self.finished
+
+    def summary(self) -> dict[str, Any]:
+        lat = sorted(self.latencies_ms or [])
+
+        def pct(q: float) -> float | None:
+            return round(lat[min(len(lat) - 1, int(q * len(lat)))], 1) if lat else None
+
+        return {
+            "day": self.day,
+            "target_rate": self.rate,
+            "achieved_rate": self.achieved_rate,
+            "answered_rate": self.answered_rate,
+            "sent": self.sent,
+            "accepted": self.accepted,
+            "refused": (self.refused or [])[:20],
+            "window_seconds": self.window,
+            "last_answer_seconds": self.finished,
+            "close_of_business_seconds": self.close,
+            "during_close": self.during_close,
+            "p50_ms": pct(0.5),
+            "p99_ms": pct(0.99),
+        }
+
+
+def burst_day(seed: int, days: int) -> int:
+    """Seeded, in the run's second half (most loans out by then), not the last day."""
+    rng = random.Random(f"burst-{seed}")
+    return rng.randrange(max(days // 2, 1), max(days - 1, 2))
+
+
 # -- the supervisor: the services as processes, restarted when they die ------------------------
 
 
@@ -298,12 +368,18 @@ class Injector:
 # -- the simulation, with the faults' phases and tolerant waits --------------------------------
 
 
-def faulted_simulation(config: Any, target: Any, injector: Injector) -> Any:
-    """The simulator's ``Simulation``, unchanged but for three seams a subclass takes: the
+def faulted_simulation(
+    config: Any, target: Any, injector: Injector | None, burst: Burst | None = None
+) -> Any:
+    """The simulator's ``Simulation``, unchanged but for the seams a subclass takes: the
     close of business (the faults of the phase ``close_of_business`` start with the request,
-    those of ``relay`` when it is answered and the relays publish the day), the payment
-    gateway (``payments``: with the day's batch; every accepted payment id recorded) and the
-    settler (a wait that meets a restarting database or broker tries again)."""
+    those of ``relay`` when it is answered and the relays publish the day; on the burst's day
+    the payment burst runs around it), the payment gateway (``payments``: with the day's
+    batch; every accepted payment id recorded) and the settler (a wait that meets a
+    restarting database or broker tries again). Without an injector: the quiet run, with the
+    same burst."""
+    from lendkit.auth import Role
+    from simulator.client import Platform, PlatformError
     from simulator.runner import Simulation
 
     class FaultedGateway:
@@ -311,7 +387,8 @@ def faulted_simulation(config: Any, target: Any, injector: Injector) -> Any:
             self.inner, self.sim, self.name = inner, sim, inner.name
 
         async def send(self, orders: list[Any]) -> list[Any]:
-            injector.phase((orders[0].value_date - self.sim.start).days, "payments")
+            if injector is not None:
+                injector.phase((orders[0].value_date - self.sim.start).days, "payments")
             results: list[Any] = await self.inner.send(orders)
             self.sim.accepted_payments += [r.payment_id for r in results if r.payment_id]
             return results
@@ -336,8 +413,9 @@ def faulted_simulation(config: Any, target: Any, injector: Injector) -> Any:
 
         async def wait(self, timeout: float = 600.0) -> Any:
             settled = await self._retry(lambda: self.inner.wait(timeout))
-            last = injector.last_recovered
+            last = injector.last_recovered if injector is not None else None
             if last is not None and self.lag_zero_after_last_fault is None:
+                assert injector is not None
                 self.lag_zero_after_last_fault = round(injector._now() - last, 2)
             return settled
 
@@ -370,10 +448,86 @@ def faulted_simulation(config: Any, target: Any, injector: Injector) -> Any:
 
         async def _close(self, day: Any) -> None:
             index = (day - self.start).days
-            injector.phase(index, "payments")  # a day without payments: with the close
-            injector.phase(index, "close_of_business")
-            await super()._close(day)
-            injector.phase(index, "relay")
+            if injector is not None:
+                injector.phase(index, "payments")  # a day without payments: with the close
+                injector.phase(index, "close_of_business")
+            if burst is not None and index == burst.day:
+                await self._close_under_burst(day, burst)
+            else:
+                await super()._close(day)
+            if injector is not None:
+                injector.phase(index, "relay")
+
+        def _burst_loans(self, today: Any) -> list[str]:
+            from datetime import timedelta
+
+            soon = today + timedelta(days=3)
+            picked = [
+                loan
+                for loan, view in sorted(self.views.items())
+                if view.overdue_since is None
+                and not view.settled
+                and view.promise_due is None
+                and not any(today <= d <= soon for d in view.due_dates)
+                and sum(d > soon for d in view.due_dates) >= 2
+            ]
+            return picked[: burst.limit] if burst is not None else []
+
+        async def _close_under_burst(self, day: Any, b: Burst) -> None:
+            """The day's payments at ``b.rate`` per second (open loop: each sent at its
+            moment, whatever the answers' latency), the close of business started once a
+            third of them are out and running while the rest arrive."""
+            loans = self._burst_loans(day)
+            client = Platform(self.target, concurrency=256)
+            client.attempts = self.platform.attempts
+            b.refused, b.latencies_ms = [], []
+            sends: list[float] = []
+            t0 = time.perf_counter()
+
+            async def pay(i: int, loan: str) -> None:
+                await asyncio.sleep(max(0.0, t0 + i / b.rate - time.perf_counter()))
+                sends.append(time.perf_counter() - t0)
+                ref = f"burst-{loan}-{b.day}"
+                started = time.perf_counter()
+                try:
+                    body = await client.call(
+                        "ledger",
+                        "POST",
+                        f"/loans/{loan}/payments",
+                        role=Role.SERVICE,
+                        json={
+                            "external_reference": ref,
+                            "amount_minor": b.amount_minor,
+                            "value_date": day.isoformat(),
+                        },
+                        idempotency_key=ref,
+                    )
+                except PlatformError as e:
+                    assert b.refused is not None
+                    b.refused.append(f"{loan}: {e}")
+                    return
+                assert b.latencies_ms is not None
+                b.latencies_ms.append((time.perf_counter() - started) * 1000)
+                b.accepted += 1
+                self.accepted_payments.append(body["payment_id"])
+                self.tallies.payments += 1
+                self.tallies.paid_minor[self.currency_of[loan]] += b.amount_minor
+
+            try:
+                tasks = [asyncio.create_task(pay(i, loan)) for i, loan in enumerate(loans)]
+                b.sent = len(tasks)
+                await asyncio.sleep(len(loans) / b.rate / 3)
+                started = time.perf_counter() - t0
+                await Simulation._close(self, day)
+                b.close = (round(started, 3), round(time.perf_counter() - t0, 3))
+                await asyncio.gather(*tasks)
+                b.finished = round(time.perf_counter() - t0, 3)
+            finally:
+                await client.close()
+            if sends:
+                b.window = (round(min(sends), 3), round(max(sends), 3))
+            if b.refused:
+                raise RuntimeError(f"burst payments refused: {b.refused[:3]}")
 
     return FaultedSimulation()
 
@@ -429,6 +583,33 @@ def results_equal(quiet: dict[str, Any], faulted: dict[str, Any]) -> dict[str, A
     }
 
 
+def burst_check(quiet: Burst, faulted: Burst) -> dict[str, Any]:
+    failures: list[str] = []
+    for name, b in (("quiet", quiet), ("faulted", faulted)):
+        if b.sent == 0:
+            failures.append(f"{name} run: no payment sent")
+        if b.accepted != b.sent:
+            failures.append(f"{name} run: {b.sent - b.accepted} of {b.sent} not accepted")
+        if not b.during_close:
+            failures.append(
+                f"{name} run: no burst payment was in flight when the close of business began"
+            )
+    f = faulted.summary()
+    return {
+        "name": f"payments at {faulted.rate:.0f}/s during one close of business, each accepted",
+        "source": "the burst's answers; their ids are in the allocated-once check",
+        "passed": not failures,
+        "checked": quiet.sent + faulted.sent,
+        "failures": failures,
+        "note": (
+            f"day {faulted.day}: {f['sent']} sent at {f['achieved_rate']}/s, answered "
+            f"{f['answered_rate']}/s, p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms; close "
+            f"{f['close_of_business_seconds']} s, sends {f['window_seconds']} s, last answer "
+            f"{f['last_answer_seconds']} s"
+        ),
+    }
+
+
 # -- the run ----------------------------------------------------------------------------------
 
 
@@ -446,13 +627,14 @@ def fault_run(
 ) -> dict[str, Any]:
     from simulator import local_platform as lp
     from simulator.config import load_config
-    from simulator.runner import Simulation
     from simulator.target import SERVICES
 
     infra.start()
     config = load_config(loans=loans, days=days, seed=seed)
     faults = schedule(seed, days, kills, stall_seconds, SERVICES)
     print_schedule(faults)
+    quiet_burst, burst = Burst(burst_day(seed, days)), Burst(burst_day(seed, days))
+    console.print(f"payments at {burst.rate:.0f}/s during the close of business of day {burst.day}")
 
     started = time.perf_counter()
     quiet_target = lp.prepare(
@@ -460,7 +642,8 @@ def fault_run(
     )
     try:
         with lp.running(quiet_target, out / "quiet" / "logs"):
-            quiet = asyncio.run(Simulation(config, quiet_target).run())
+            quiet_sim = faulted_simulation(config, quiet_target, None, quiet_burst)
+            quiet = asyncio.run(quiet_sim.run())
     finally:
         asyncio.run(lp.delete_topics(quiet_target))
     quiet_seconds = time.perf_counter() - started
@@ -474,7 +657,7 @@ def fault_run(
         await supervisor.start()
         watch = asyncio.create_task(supervisor.watch())
         injector = Injector(faults, supervisor, infra, stall_seconds)
-        sim = faulted_simulation(config, target, injector)
+        sim = faulted_simulation(config, target, injector, burst)
         try:
             report = await sim.run()
             await injector.drain()
@@ -493,7 +676,12 @@ def fault_run(
         asyncio.run(lp.delete_topics(target))
     faulted_seconds = time.perf_counter() - started
 
-    invariants = [*faulted["invariants"], allocated, results_equal(quiet, faulted)]
+    invariants = [
+        *faulted["invariants"],
+        allocated,
+        results_equal(quiet, faulted),
+        burst_check(quiet_burst, burst),
+    ]
     invariants.append(
         {
             "name": f"every consumer lag back to 0 within {LAG_BOUND_SECONDS:.0f} s of the last fault",
@@ -516,6 +704,7 @@ def fault_run(
         #: The quiet run's own invariants: a failure in both is not the faults' doing.
         "quiet_invariants": quiet["invariants"],
         "lag_zero_seconds_after_last_fault": lag_after,
+        "burst": {"quiet": quiet_burst.summary(), "faulted": burst.summary()},
         "wall_seconds": {"quiet": round(quiet_seconds, 1), "faulted": round(faulted_seconds, 1)},
         "results_digest": {
             "quiet": quiet.get("results_digest"),

@@ -74,3 +74,12 @@ def test_nothing_lost_nothing_twice(summary: Any) -> None:
     assert "every accepted payment allocated exactly once (0 lost)" in names
     assert "no effect twice (penalties, bookings, messages, payments)" in names
     assert summary["lag_zero_seconds_after_last_fault"] is not None
+
+
+def test_payments_arrived_during_a_close_of_business_in_both_runs(summary: Any) -> None:
+    for run in ("quiet", "faulted"):
+        burst = summary["burst"][run]
+        assert burst["sent"] > 0
+        assert burst["accepted"] == burst["sent"]
+        assert burst["during_close"], burst
+    assert summary["burst"]["quiet"]["sent"] == summary["burst"]["faulted"]["sent"]
