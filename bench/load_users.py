@@ -54,6 +54,8 @@ TIMES: dict[str, list[float]] = {}  # name -> response times (ms)
 SPAN: list[float] = []  # when the first and the last request ended
 REPLAY_MISMATCHES: Counter[str] = Counter()  # 201s with the wrong Idempotent-Replayed
 ERRORS: Counter[str] = Counter()  # "name: exception" of requests without an answer
+#: Each new payment's Idempotency-Key -> [loan, the status of its last answer] (0: none).
+PAYMENTS: dict[str, list[Any]] = {}
 
 
 @events.request.add_listener
@@ -77,6 +79,7 @@ def _write(**_: Any) -> None:
                 "span": SPAN,
                 "errors": ERRORS,
                 "replay_mismatches": REPLAY_MISMATCHES,
+                "payments": PAYMENTS,
             },
             f,
         )
@@ -131,6 +134,8 @@ class BorrowerAndGateway(FastHttpUser):
                 name=label,
                 catch_response=True,
             ) as r:
+                if name != RETRIED:
+                    PAYMENTS[key] = [loan, r.status_code or 0]
                 replay = (r.headers or {}).get("Idempotent-Replayed") == "true"
                 # (after no answer, either: the first attempt may or may not have landed)
                 if r.status_code == 201 and label == name and replay != (name == RETRIED):

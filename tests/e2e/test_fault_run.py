@@ -10,6 +10,7 @@ Not in the default suite (it restarts servers and takes a few minutes on a loade
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -83,3 +84,39 @@ def test_payments_arrived_during_a_close_of_business_in_both_runs(summary: Any) 
         assert burst["accepted"] == burst["sent"]
         assert burst["during_close"], burst
     assert summary["burst"]["quiet"]["sent"] == summary["burst"]["faulted"]["sent"]
+
+
+def test_writes_under_load_during_a_broker_restart_succeed_or_answer_503(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """``bench/load.py --broker-restart`` at a small size: 20 clients for 24 s against the
+    ledger and the overdue service, their own broker stopped after 8 s for 3 s. It exits 0
+    only if no answer was a 5xx other than 503, every payment answered 201 is booked once
+    and allocated once, none answered otherwise is booked, and both outboxes drain and both
+    groups' lag returns to 0 afterwards."""
+    if "faults" not in (request.config.getoption("-m") or ""):
+        pytest.skip("the fault run: select it with -m faults")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "load.py"),
+            "--broker-restart",
+            "--users=20",
+            "--seconds=24",
+            "--loans=40",
+            "--broker-down=3",
+            "--ledger-port=8751",
+            "--overdue-port=8752",
+            "--kafka-port=27192",
+            "--controller-port=27193",
+            "--namespace=loadbr-",
+            f"--broker-var={tmp_path / 'broker'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "half-happened: 0" in done.stdout
+    assert "the broker stopped" in done.stdout
