@@ -220,11 +220,24 @@ class AttemptState:
     context: dict[str, str]
 
 
+#: One dispatching round at a time per database ("dispatch"); the relay's lock is another.
+DISPATCH_LOCK = 0x6469737061746368
+
+
 class AttemptRepository:
     """Append-only: ``start`` and ``append`` insert rows, nothing is ever updated."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def lead_dispatch(self) -> bool:
+        """Take the database's dispatching lock for this transaction (False: another
+        process's dispatcher holds it). Held while the transaction stays open, released when
+        it ends or its connection dies, so a crashed dispatcher never blocks the next."""
+        taken = await self.session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:lock)"), {"lock": DISPATCH_LOCK}
+        )
+        return bool(taken.scalar())
 
     async def append(self, first: AttemptState, state: str, **fields: Any) -> None:
         row = {

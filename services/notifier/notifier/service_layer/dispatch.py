@@ -5,8 +5,11 @@ records the outcome as new rows with its events. A crash between (2) and (4) lea
 attempt queued: the next run sends it again with the same idempotency key (the attempt id).
 
 Set-based per round: the queue (``send_queue``), addresses and languages are read with a few
-statements, and the round's outcomes are written in one transaction. One dispatcher per
-database (no claim row yet).
+statements, and the round's outcomes are written in one transaction. One round at a time per
+database: a round holds the dispatching lock (``attempts.lead_dispatch``, a transaction-scoped
+advisory lock on a connection of its own) from its first read to its last write, so the
+dispatchers of several worker processes never send the same queued attempt twice; a process
+that finds the lock taken skips the round.
 
 Digests: non-urgent messages to one borrower on one channel and business day that are ready
 together are one message (``domain.digest``); each of its attempts is recorded as sent by it.
@@ -52,7 +55,20 @@ async def dispatch(
 ) -> DispatchResult:
     """One round: due deferred sends re-decided, then up to ``limit`` queued attempts sent
     and their outcomes recorded together in one transaction (a crash before that commit
-    resends them, with the same idempotency keys)."""
+    resends them, with the same idempotency keys). Nothing when another process's
+    dispatcher is in its round."""
+    async with uow_factory() as leader:
+        if not await leader.attempts.lead_dispatch():
+            return DispatchResult(redecided=0, sent=0, failed=0)
+        return await _round(uow_factory, providers, now, limit)
+
+
+async def _round(
+    uow_factory: Callable[[], NotifierUnitOfWork],
+    providers: Mapping[str, Failover],
+    now: datetime,
+    limit: int,
+) -> DispatchResult:
     async with uow_factory() as uow:
         due = await uow.attempts.take_due(now, limit=limit)
         latest = [await uow.attempts.latest(attempt_id) for attempt_id in due]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -17,7 +18,13 @@ from lendkit.contracts import overdue
 from lendkit.events import CloudEvent, new_event
 from lendkit.kit_tables import outbox
 from lendkit.testing import unique
-from notifier.adapters.providers import Failover, SandboxProvider, WebhookProvider
+from notifier.adapters.providers import (
+    Failover,
+    OutgoingMessage,
+    Receipt,
+    SandboxProvider,
+    WebhookProvider,
+)
 from notifier.domain.policy import Channel, Jurisdiction
 from notifier.service_layer import handlers
 from notifier.service_layer.clock import CLOCK
@@ -309,3 +316,35 @@ async def test_a_crash_between_recording_and_sending_sends_once_afterwards(world
     second = await dispatch(world.uow, providers, datetime(2026, 5, 4, 12, 3, tzinfo=SHANGHAI))
     assert (first.sent, second.sent) == (1, 0)
     assert len(world.sandbox.messages) == 1
+
+
+class SlowSandbox(SandboxProvider):
+    """A provider that takes its time: a second dispatcher's round overlaps the first's."""
+
+    async def send(self, message: OutgoingMessage) -> Receipt:
+        await asyncio.sleep(0.3)
+        return await super().send(message)
+
+
+async def test_two_dispatchers_on_one_database_send_each_queued_message_once(
+    world: World,
+) -> None:
+    """Two processes (``http_workers`` 2: each worker runs a dispatcher) dispatch the same
+    queue at the same moment on two connections: one round sends, the other stands aside;
+    the provider is called once and one ``sent`` is recorded."""
+    await world.profile()
+    await world.handle(
+        handlers.on_loan_became_overdue,
+        world.overdue_event(),
+        datetime(2026, 5, 4, 10, 0, tzinfo=SHANGHAI),
+    )
+    slow = SlowSandbox()
+    providers = {"sms": Failover([slow]), "email": Failover([slow])}
+    at = datetime(2026, 5, 4, 10, 1, tzinfo=SHANGHAI)
+    first, second = await asyncio.gather(
+        dispatch(world.uow, providers, at), dispatch(world.uow, providers, at)
+    )
+    assert first.sent + second.sent == 1
+    assert slow.calls == 1
+    states = [r["state"] for r in await world.history()]
+    assert states.count("sent") == 1 and states.count("delivered") == 1
