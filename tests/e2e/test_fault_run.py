@@ -9,7 +9,6 @@ Not in the default suite (it restarts servers and takes a few minutes on a loade
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -17,18 +16,15 @@ from typing import Any
 
 import pytest
 
+from lendkit.testing.bench import bench_module
+
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_faults", ROOT / "bench" / "faults.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_faults"] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("faults")
 
 
 @pytest.fixture(scope="module")

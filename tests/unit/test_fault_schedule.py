@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from lendkit.testing.bench import bench_module
 
 pytestmark = pytest.mark.unit
 
@@ -16,12 +16,7 @@ SERVICES = ("ledger", "overdue", "notifier", "restructure")
 
 
 def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_faults", ROOT / "bench" / "faults.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_faults"] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("faults")
 
 
 def test_the_same_seed_gives_the_same_schedule_and_another_seed_another() -> None:
@@ -51,3 +46,30 @@ def test_faults_fall_between_the_second_and_the_last_but_one_day() -> None:
 def test_no_stall_when_its_seconds_are_zero() -> None:
     plan = _bench().schedule(7, 8, 3, 0, SERVICES)
     assert "broker_stall" not in [f.kind for f in plan]
+
+
+def test_the_burst_day_is_seeded_in_the_second_half_and_not_the_last_day() -> None:
+    faults = _bench()
+    days = [faults.burst_day(seed, 30) for seed in range(50)]
+    assert days == [faults.burst_day(seed, 30) for seed in range(50)]
+    assert all(15 <= d < 29 for d in days) and len(set(days)) > 1
+    assert faults.burst_day(7, 8) in range(4, 7)
+
+
+def test_a_burst_is_during_the_close_only_if_the_close_began_while_payments_were_in_flight() -> (
+    None
+):
+    faults = _bench()
+    burst = faults.Burst(day=3, sent=201, accepted=201, window=(0.0, 1.0), finished=4.0)
+    burst.close = (0.3, 2.0)
+    assert burst.during_close
+    assert burst.achieved_rate == 200.0
+    assert burst.answered_rate == 50.2
+    burst.close = (4.5, 5.0)  # began after the last answer
+    assert not burst.during_close
+    check = faults.burst_check(burst, burst)
+    assert not check["passed"] and len(check["failures"]) == 2
+    refused = faults.Burst(day=3, sent=10, accepted=9, window=(0.0, 0.05), finished=1.0)
+    refused.close = (0.01, 0.5)
+    failures = faults.burst_check(refused, burst)["failures"]
+    assert "quiet run: 1 of 10 not accepted" in failures

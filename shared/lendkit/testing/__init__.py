@@ -9,6 +9,7 @@
 - :mod:`lendkit.testing.openapi_contract`: schemathesis checks of a service's OpenAPI.
 - :mod:`lendkit.testing.platform`: the four services and the console as processes, with a
   seeded portfolio and a bulk book (the console's e2e tests and ``bench/console_pages.py``).
+- :mod:`lendkit.testing.bench`: a ``bench/`` script loaded as a module, for its tests.
 """
 
 from lendkit.testing.servers import (
