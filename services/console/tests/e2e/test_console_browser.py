@@ -156,7 +156,7 @@ async def test_ops_log_in_and_open_every_page_without_console_errors(
             await page.locator("#lag-table").wait_for()
             await page.locator("#live-events[data-connected='true']").wait_for()
         if name == "contacts":  # from the notifier's /ops/suppressions
-            rules = page.get_by_role("table", name="Suppressions by rule")
+            rules = page.get_by_role("table", name="Deferrals and suppressions by rule")
             assert "no_address" in await rules.inner_text()
         if name == "plans":  # from the restructure service's lists and /rates
             waiting = page.get_by_role("table", name="Offers awaiting a checker's approval")

@@ -100,7 +100,7 @@ _SUPPRESSIONS = text(
     """
     SELECT coalesce(rule, 'none') AS rule, state, count(*) AS attempts
     FROM contact_attempts
-    WHERE state IN ('suppressed', 'undeliverable')
+    WHERE state IN ('suppressed', 'deferred', 'undeliverable')
       AND recorded_at >= :since AND recorded_at < :until
     GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
     """

@@ -111,7 +111,7 @@ def _window(since: date | None, until: date | None) -> tuple[datetime, datetime]
 
 @router.get(
     "/ops/suppressions",
-    summary="Suppressed and undeliverable attempts by rule, in a window of UTC days",
+    summary="Suppressed, deferred and undeliverable attempts by rule, in a window of UTC days",
     response_model=SuppressionReport,
     responses=problems(400, *AUTH),
 )

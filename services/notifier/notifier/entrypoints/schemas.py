@@ -117,7 +117,7 @@ class ReceiptOut(BaseModel):
 
 class SuppressionCount(BaseModel):
     rule: str
-    state: Literal["suppressed", "undeliverable"]
+    state: Literal["suppressed", "deferred", "undeliverable"]
     attempts: int
 
 

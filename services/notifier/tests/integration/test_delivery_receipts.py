@@ -273,3 +273,42 @@ async def test_ops_suppressions_by_rule_and_undeliverable_notices_paginated(
     assert len(mine) == 3
     assert {n["purpose"] for n in mine} == {"credit_report_notice"}
     assert len({n["attempt_id"] for n in seen}) == len(seen)  # pages do not overlap
+
+
+async def test_ops_suppressions_count_deferrals_by_rule(setup: Setup) -> None:
+    """A message held for the borrower's morning is in the report as a deferral by its rule
+    (``quiet_hours``), beside the suppressions."""
+
+    async def deferred(rule: str) -> int:
+        async with setup.client("ops") as ops:
+            report = (await ops.get("/ops/suppressions")).json()
+        return sum(
+            r["attempts"]
+            for r in report["by_rule"]
+            if (r["rule"], r["state"]) == (rule, "deferred")
+        )
+
+    before = await deferred("quiet_hours")
+    CLOCK.pinned = datetime(2026, 6, 1, 23, 30, tzinfo=SHANGHAI)
+    async with setup.runtime.uow() as uow:
+        await uow.profiles.put(
+            setup.borrower, "en", "Asia/Shanghai", Jurisdiction.CN, [(Channel.SMS, "+1555", 1)]
+        )
+        await handlers.on_loan_became_overdue(
+            uow,
+            new_event(
+                overdue.LoanBecameOverdue(
+                    loan_id=unique("L"),
+                    borrower_id=setup.borrower,
+                    business_date=date(2026, 6, 1),
+                    oldest_unpaid_due_date=date(2026, 5, 31),
+                    days_past_due=1,
+                    bucket="1-30",
+                    overdue_minor=10_000,
+                    currency="CNY",
+                ),
+                source="/tests/overdue",
+            ),
+        )
+        await uow.commit()
+    assert await deferred("quiet_hours") == before + 1
