@@ -56,11 +56,9 @@ class Setup:
             headers={"Authorization": f"Bearer {token}"},
         )
 
-    async def sent_attempt(self, purpose: str = "became_overdue") -> str:
-        """One overdue notice recorded and handed to the webhook provider (accepted, 202)."""
-        loan = unique("L")
-        self.loans.append(loan)
-        CLOCK.pinned = datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI)
+    async def became_overdue(self, loan: str, at: datetime) -> None:
+        """The borrower (SMS only) has ``loan`` become overdue, decided at ``at``."""
+        CLOCK.pinned = at
         async with self.runtime.uow() as uow:
             await uow.profiles.put(
                 self.borrower, "en", "Asia/Shanghai", Jurisdiction.CN, [(Channel.SMS, "+1555", 1)]
@@ -82,6 +80,12 @@ class Setup:
                 ),
             )
             await uow.commit()
+
+    async def sent_attempt(self, purpose: str = "became_overdue") -> str:
+        """One overdue notice recorded and handed to the webhook provider (accepted, 202)."""
+        loan = unique("L")
+        self.loans.append(loan)
+        await self.became_overdue(loan, datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI))
         hook = WebhookProvider(
             self.provider,
             "http://provider.test/send",
@@ -289,26 +293,5 @@ async def test_ops_suppressions_count_deferrals_by_rule(setup: Setup) -> None:
         )
 
     before = await deferred("quiet_hours")
-    CLOCK.pinned = datetime(2026, 6, 1, 23, 30, tzinfo=SHANGHAI)
-    async with setup.runtime.uow() as uow:
-        await uow.profiles.put(
-            setup.borrower, "en", "Asia/Shanghai", Jurisdiction.CN, [(Channel.SMS, "+1555", 1)]
-        )
-        await handlers.on_loan_became_overdue(
-            uow,
-            new_event(
-                overdue.LoanBecameOverdue(
-                    loan_id=unique("L"),
-                    borrower_id=setup.borrower,
-                    business_date=date(2026, 6, 1),
-                    oldest_unpaid_due_date=date(2026, 5, 31),
-                    days_past_due=1,
-                    bucket="1-30",
-                    overdue_minor=10_000,
-                    currency="CNY",
-                ),
-                source="/tests/overdue",
-            ),
-        )
-        await uow.commit()
+    await setup.became_overdue(unique("L"), datetime(2026, 6, 1, 23, 30, tzinfo=SHANGHAI))
     assert await deferred("quiet_hours") == before + 1
