@@ -246,19 +246,9 @@ class Supervisor:
             )
 
     async def ready(self, service: str, timeout: float = 180) -> None:
-        import httpx
+        from lendkit.testing import wait_ready
 
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                try:
-                    r = await client.get(self.target.urls[service] + "/readyz", timeout=2)
-                    if r.status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError(f"{service} not ready within {timeout:.0f} s")
+        await wait_ready(self.target.urls[service], timeout)
 
     async def start(self) -> None:
         for s in self.services:

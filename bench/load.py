@@ -48,7 +48,12 @@ from lendkit.auth import Role, TokenCodec
 from lendkit.contracts.topics import kafka_group_id
 from lendkit.migrations import upgrade
 from lendkit.ops.lag import total_lag
-from lendkit.testing import create_platform_topics, delete_namespace_topics, fresh_database
+from lendkit.testing import (
+    create_platform_topics,
+    delete_namespace_topics,
+    fresh_database,
+    wait_ready,
+)
 from lendkit.topic_admin import ensure_topics
 from overdue.settings import Settings as OverdueSettings
 
@@ -71,18 +76,6 @@ def service_env(
         f"{prefix}_CONSUMER_GROUP": f"{namespace}{name}",
         f"{prefix}_DEVELOPMENT_MODE": "true",  # the kit's development JWT secret
     }
-
-
-async def wait_ready(base: str) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=5) as c:
-        for _ in range(300):
-            try:
-                if (await c.get("/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit(f"{base} did not become ready")
 
 
 async def open_loans(ledger: str, overdue: str, count: int) -> list[str]:

@@ -26,6 +26,7 @@ from lendkit.testing.servers import (
     read_events,
     start_group_at_end,
     unique,
+    wait_ready,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "read_events",
     "start_group_at_end",
     "unique",
+    "wait_ready",
 ]

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
@@ -131,6 +132,25 @@ async def start_group_at_end(group: str, topics: Sequence[str]) -> None:
         await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
     finally:
         await consumer.stop()
+
+
+async def wait_ready(
+    url: str, timeout: float = 180.0, alive: Callable[[], bool] | None = None
+) -> None:
+    """Poll ``<url>/readyz`` until it answers 200 (a service process started and reached its
+    database and broker); ``alive`` (optional) says whether the process is still running."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"{url}/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if alive is not None and not alive():
+                raise RuntimeError(f"{url}: the process exited before it was ready")
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} not ready within {timeout:.0f} s")
 
 
 async def eventually(check: object, timeout: float = 20.0, interval: float = 0.1) -> None:
