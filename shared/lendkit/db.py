@@ -6,7 +6,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -45,13 +45,30 @@ async def driver_connection(session_or_connection: AsyncSession | AsyncConnectio
 
 
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=settings.db_pool_pre_ping,
         connect_args={"server_settings": {"application_name": settings.service_name}},
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+    return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Never hand out a pooled connection whose server session has ended (restart,
+    failover, ``pg_terminate_backend``, ``DROP DATABASE ... WITH (FORCE)``).
+
+    SQLAlchemy invalidates a connection when an error it sees says so, but statements sent
+    on the asyncpg connection itself (:func:`driver_connection`: the relay's claim, the
+    set-based handlers) raise asyncpg's own ``InterfaceError``, which it never sees: the
+    dead connection went back to the pool and the outbox relay failed on it for good. The
+    check costs no round trip (asyncpg marks the connection closed when the socket ends);
+    ``DisconnectionError`` makes the pool discard it and check out another."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise exc.DisconnectionError("the server ended this pooled connection")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

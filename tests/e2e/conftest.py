@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from lendkit.auth import Role
 from lendkit.migrations import upgrade
 from lendkit.runtime import ServiceRuntime
-from lendkit.testing import create_platform_topics, fresh_database, unique
+from lendkit.testing import create_platform_topics, drop_database, fresh_database, unique
 
 
 @dataclass
@@ -56,7 +56,12 @@ class Platform:
 async def start_service(
     stack: AsyncExitStack, name: str, namespace: str, **overrides: Any
 ) -> RunningService:
-    url = await fresh_database(f"{name}_e2e")
+    # Each platform's databases are its own: a module's platform started while the session's
+    # is alive dropped the session's databases (WITH FORCE) and then shared them, and the
+    # session's relays published the module's events to the session's topics.
+    database = f"{name}_{namespace.rstrip('.').replace('-', '_')}"
+    url = await fresh_database(database)
+    stack.push_async_callback(drop_database, database)  # after the service has stopped
     await asyncio.to_thread(upgrade, name, url)
     settings_cls = importlib.import_module(f"{name}.settings").Settings
     bootstrap = importlib.import_module(f"{name}.bootstrap")

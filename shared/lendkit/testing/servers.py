@@ -37,15 +37,25 @@ def database_url(name: str) -> str:
 
 
 async def fresh_database(name: str) -> str:
-    """Drop and create database ``name`` (behind ``TEST_DB_PREFIX``); returns its URL."""
-    name = DB_PREFIX + name
+    """Drop and create database ``name`` (behind ``TEST_DB_PREFIX``); returns its URL.
+
+    Dropping ends every session on it: two fixtures alive at once need two names."""
+    await drop_database(name)
     conn = await asyncpg.connect(f"postgresql://{PG_SERVER}/postgres")
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'CREATE DATABASE "{DB_PREFIX + name}"')
     finally:
         await conn.close()
-    return database_url(name)
+    return database_url(DB_PREFIX + name)
+
+
+async def drop_database(name: str) -> None:
+    """Drop database ``name`` (behind ``TEST_DB_PREFIX``) if it exists, ending its sessions."""
+    conn = await asyncpg.connect(f"postgresql://{PG_SERVER}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_PREFIX + name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 def unique(prefix: str) -> str:

@@ -11,10 +11,11 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from lendkit.db import UnitOfWork
+from lendkit.db import UnitOfWork, create_engine
 from lendkit.events import CloudEvent, new_event
 from lendkit.kit_tables import outbox
 from lendkit.outbox.relay import OutboxRelay
+from lendkit.settings import ServiceSettings
 from lendkit.testing import create_topics, eventually, read_events, unique
 
 from .conftest import LoanTouched
@@ -218,6 +219,60 @@ async def test_relay_listens_again_after_the_database_drops_its_connection(
         await asyncio.wait_for(task, 65)
     assert [e.key for e in events] == ["L-after-restart"]
     assert elapsed < 15, "woken by NOTIFY again, not by the 60 s poll"
+
+
+async def test_relay_publishes_again_after_the_server_ended_its_pooled_connection(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], UnitOfWork],
+    producer: AIOKafkaProducer,
+    db_url: str,
+) -> None:
+    """A failover, ``pg_terminate_backend`` or ``DROP DATABASE ... WITH (FORCE)`` ends the
+    pool's sessions. The relay claims rows on the asyncpg connection itself, whose errors
+    SQLAlchemy never sees: the dead connection went back to the pool, and the relay failed
+    on it ("connection is closed") until the service was restarted."""
+    topic = unique("kit-outbox")
+    await create_topics(topic)
+    app = unique("kit-relay-pool")
+    pooled = create_engine(
+        ServiceSettings(service_name=app, database_url=db_url, db_pool_size=1, db_max_overflow=0)
+    )
+    sessions = text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :app")
+    try:
+        the_relay = relay(pooled, producer, db_url)
+        assert await the_relay.publish_pending() == 0  # its one pooled connection is open
+        async with engine.connect() as conn:
+            assert await conn.scalar(sessions, {"app": app}) == 1
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :app"
+                ),
+                {"app": app},
+            )
+
+        async def ended() -> bool:
+            async with engine.connect() as conn:
+                return await conn.scalar(sessions, {"app": app}) == 0
+
+        await eventually(ended, timeout=10)
+        await asyncio.sleep(0.2)  # the client side hears the socket close
+        async with uow_factory() as uow:
+            await uow.emit(event_on(topic, "L-after-failover", 1))
+            await uow.commit()
+        failures: list[str] = []
+        published = 0
+        for _ in range(5):  # the relay's loop: one wake-up after another
+            try:
+                published = await the_relay.publish_pending()
+                break
+            except Exception as exc:
+                failures.append(repr(exc))
+        assert published == 1, failures
+        assert not failures, "a connection the server had ended was handed out again"
+    finally:
+        await pooled.dispose()
+    assert [e.key for e in await read_events([topic], count=1, timeout=10)] == ["L-after-failover"]
 
 
 async def _more(pids: Callable[[], Any], known: set[int]) -> bool:
