@@ -43,6 +43,8 @@ class TrackedLoan:
     gate: CreditReportGate
     ledger_version: int | None = None
     """The ledger's ``loan_version`` of the last balances applied."""
+    plan_outcome_seen: str | None = None
+    """The last plan whose outcome (rewrite, booking, lapse, break) was applied."""
 
     def is_stale(self, loan_version: int | None) -> bool:
         """Whether a ledger event of ``loan_version`` is older than what was applied (an
@@ -88,6 +90,7 @@ class TrackedLoan:
                 reportable_on=row["reportable_on"],
             ),
             ledger_version=row["ledger_version"],
+            plan_outcome_seen=row.get("plan_outcome_seen"),  # not read by close of business
         )
 
 

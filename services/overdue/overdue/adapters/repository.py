@@ -130,6 +130,9 @@ class LoanRepository:
     async def set_paused(self, loan_id: str, *, paused: bool, reason: str | None) -> None:
         await self._update(loan_id, paused=paused, pause_reason=reason)
 
+    async def record_plan_outcome(self, loan_id: str, plan_id: str) -> None:
+        await self._update(loan_id, plan_outcome_seen=plan_id)
+
     async def record_notice_delivered(self, loan_id: str, gate: CreditReportGate) -> None:
         """The gate's status and the notice's delivery date (the rest of the gate is kept)."""
         await self._update(

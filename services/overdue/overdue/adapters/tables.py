@@ -74,6 +74,9 @@ loans = Table(
     # pause (restructuring negotiated/active, or ops)
     Column("paused", Boolean, nullable=False, server_default="false"),
     Column("pause_reason", Text, nullable=True),
+    # the last plan whose outcome (rewrite, booking, lapse, break) this service applied: its
+    # acceptance, on another topic, may arrive after it and must not pause the loan again
+    Column("plan_outcome_seen", Text, nullable=True),
     # penalty state (domain PenaltyState)
     Column("last_accrued_on", Date, nullable=True),
     Column("cumulative_exact", Numeric, nullable=False, server_default="0"),

@@ -147,10 +147,7 @@ async def on_schedule_rewritten(uow: OverdueUnitOfWork, event: CloudEvent) -> No
         loan.loan_id, rewrite.balances, loan_version=rewrite.loan_version
     )
     await review_cure(uow, loan, before, rewrite.effective_date)
-    if loan.paused and loan.pause_reason == _plan_reason(rewrite.plan_id):
-        await resume_loan(
-            uow, loan, reason=f"schedule rewritten for plan {rewrite.plan_id}", actor="ledger"
-        )
+    await _plan_outcome(uow, loan, rewrite.plan_id, "schedule rewritten")
 
 
 @rejecting()
@@ -208,13 +205,33 @@ async def on_plan_broken(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
 async def _resume_for_plan(
     uow: OverdueUnitOfWork, loan_id: str, plan_id: str, why: str, *, actor: str = "ledger"
 ) -> None:
-    loan = await _known_loan(uow, loan_id)
+    await _plan_outcome(uow, await _known_loan(uow, loan_id), plan_id, why, actor=actor)
+
+
+async def _plan_outcome(
+    uow: OverdueUnitOfWork,
+    loan: TrackedLoan,
+    plan_id: str,
+    why: str,
+    *,
+    actor: str = "ledger",
+) -> None:
+    """The plan's outcome ends the pause its acceptance started, and is remembered: the
+    acceptance comes on ``restructure.plans``, the outcome on ``ledger.loans`` (or later on
+    ``restructure.plans``), and Kafka orders nothing across topics. An acceptance read after
+    its outcome paused the loan for good (until the plan broke, or for ever), and close of
+    business skipped it."""
+    if loan.plan_outcome_seen != plan_id:
+        await uow.loans.record_plan_outcome(loan.loan_id, plan_id)
     if loan.paused and loan.pause_reason == _plan_reason(plan_id):
         await resume_loan(uow, loan, reason=f"plan {plan_id} {why}", actor=actor)
 
 
 async def _pause_for_plan(uow: OverdueUnitOfWork, loan_id: str, plan_id: str) -> None:
     loan = await _known_loan(uow, loan_id)
+    if loan.plan_outcome_seen == plan_id:
+        log.info("plan acceptance read after its outcome: no pause", loan_id=loan_id)
+        return
     await pause_loan(
         uow, loan, reason=_plan_reason(plan_id), actor=RESTRUCTURE_ACTOR, plan_id=plan_id
     )

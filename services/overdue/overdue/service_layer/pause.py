@@ -11,6 +11,9 @@ the pause ends when the ledger rewrites the schedule for that plan
 (``ledger.schedule.rewritten.v1``), from when the new schedule governs delinquency, when
 it books a waiver (``ledger.plan.booked.v1`` without a rewrite), when a settlement lapses
 (``ledger.settlement.lapsed.v1``) or when the plan breaks (``restructure.plan.broken.v1``).
+The acceptance and the outcome come on different topics, which Kafka does not order
+between them: an acceptance read after its plan's outcome (``loans.plan_outcome_seen``)
+pauses nothing.
 Operations can pause and resume through the API (Idempotency-Key).
 """
 

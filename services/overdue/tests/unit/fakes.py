@@ -112,6 +112,9 @@ class FakeLoans(FakeRepository[str, TrackedLoan]):
     async def set_paused(self, loan_id: str, *, paused: bool, reason: str | None) -> None:
         self._change(loan_id, paused=paused, pause_reason=reason)
 
+    async def record_plan_outcome(self, loan_id: str, plan_id: str) -> None:
+        self._change(loan_id, plan_outcome_seen=plan_id)
+
     async def record_notice_delivered(self, loan_id: str, gate: CreditReportGate) -> None:
         old = self.rows[loan_id].gate
         self._change(

@@ -430,45 +430,47 @@ async def test_a_promise_to_pay_does_not_pause_collections() -> None:
     assert not uow.published(contract.DelinquencyPaused)
 
 
-async def test_a_re_aged_schedule_cures_the_loan_and_ends_the_plan_pause() -> None:
-    uow = await tracked_loan()
-    await _accept(uow, plan_v2("term_extension"))
-    uow.loans.rows[LOAN] = replace(
-        uow.loans.rows[LOAN], bucket="1-30", stage=Stage.REMINDER.value, in_arrears=True
-    )
+def rewritten(plan_id: str = "plan-2") -> CloudEvent:
+    """The ledger's re-aged schedule for ``plan_id``: 3 instalments from 2026-04-15."""
     new_terms = [
         InstalmentTerms(
             seq=4 + n, due_date=date(2026, 4 + n, 15), principal_minor=p, interest_minor=0
         )
         for n, p in enumerate((78_000, 78_000, 77_508))
     ]
-    async with uow:
-        await handlers.on_schedule_rewritten(
-            uow,
-            event(
-                ledger.ScheduleRewritten(
-                    loan_id=LOAN,
-                    schedule_version=2,
-                    plan_id="plan-2",
-                    reason="term_extension",
-                    effective_date=date(2026, 3, 20),
-                    annual_rate="0.18",
-                    instalments=new_terms,
-                    balances=[
-                        InstalmentBalance(
-                            seq=t.seq,
-                            due_date=t.due_date,
-                            principal_minor=t.principal_minor,
-                            interest_minor=0,
-                            penalty_minor=0,
-                            fee_minor=0,
-                        )
-                        for t in new_terms
-                    ],
-                    loan_version=5,
+    return event(
+        ledger.ScheduleRewritten(
+            loan_id=LOAN,
+            schedule_version=2,
+            plan_id=plan_id,
+            reason="term_extension",
+            effective_date=date(2026, 3, 20),
+            annual_rate="0.18",
+            instalments=new_terms,
+            balances=[
+                InstalmentBalance(
+                    seq=t.seq,
+                    due_date=t.due_date,
+                    principal_minor=t.principal_minor,
+                    interest_minor=0,
+                    penalty_minor=0,
+                    fee_minor=0,
                 )
-            ),
+                for t in new_terms
+            ],
+            loan_version=5,
         )
+    )
+
+
+async def test_a_re_aged_schedule_cures_the_loan_and_ends_the_plan_pause() -> None:
+    uow = await tracked_loan()
+    await _accept(uow, plan_v2("term_extension"))
+    uow.loans.rows[LOAN] = replace(
+        uow.loans.rows[LOAN], bucket="1-30", stage=Stage.REMINDER.value, in_arrears=True
+    )
+    async with uow:
+        await handlers.on_schedule_rewritten(uow, rewritten())
         await uow.commit()
     loan = uow.loans.rows[LOAN]
     assert not loan.paused and not loan.in_arrears and loan.bucket == "current"
@@ -517,3 +519,22 @@ async def test_a_broken_plan_does_not_end_a_pause_operations_set() -> None:
         await uow.commit()
     assert uow.loans.rows[LOAN].paused
     assert uow.published(contract.DelinquencyResumed) == []
+
+
+@pytest.mark.parametrize("outcome", ["rewritten", "broken"])
+async def test_an_acceptance_read_after_its_plans_outcome_does_not_pause_the_loan(
+    outcome: str,
+) -> None:
+    """The acceptance is on ``restructure.plans``, the ledger's rewrite on ``ledger.loans``:
+    Kafka orders nothing across topics. Read the other way round, the acceptance paused the
+    loan after its rewrite, until the plan broke, and close of business skipped it."""
+    uow = await tracked_loan()
+    first = rewritten() if outcome == "rewritten" else broken()
+    async with uow:
+        await CONSUMERS.by_type[first.type](uow, first)
+        await uow.commit()
+    await _accept(uow, plan_v2("term_extension"))
+    assert not uow.loans.rows[LOAN].paused
+    assert uow.published(contract.DelinquencyPaused) == []
+    await _accept(uow, plan_v2("term_extension", plan_id="plan-3"))  # a later plan still does
+    assert uow.loans.rows[LOAN].paused
