@@ -40,6 +40,7 @@ from overdue.adapters.tables import (
     penalty_days,
     penalty_waivers,
     products,
+    refused_products,
     stage_history,
 )
 from overdue.domain.arrears import Arrears, OverdueBreakdown
@@ -49,6 +50,18 @@ from overdue.domain.policy import InvalidPolicy, OverduePolicy
 from overdue.domain.waiver import AssessedDay, InstalmentPenalty, by_instalment
 
 log = get_logger(__name__)
+
+
+# Reads the loans table in one pass (a hash aggregate over product_code): run when a day's
+# markers complete and when a product arrives, not per event.
+_AWAITED_PRODUCTS = """
+SELECT l.product_code
+FROM (SELECT DISTINCT product_code FROM loans) AS l
+WHERE NOT EXISTS (SELECT 1 FROM products AS p WHERE p.code = l.product_code)
+  AND NOT EXISTS (SELECT 1 FROM refused_products AS r WHERE r.code = l.product_code)
+ORDER BY l.product_code
+LIMIT 100
+"""
 
 
 class ProductRepository:
@@ -69,6 +82,24 @@ class ProductRepository:
                 },
             )
         )
+        await self.session.execute(delete(refused_products).where(refused_products.c.code == code))
+
+    async def record_refusal(self, code: str, reason: str) -> None:
+        """The product's published policy was refused (its event is dead-lettered)."""
+        stmt = pg_insert(refused_products).values(code=code, reason=reason)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[refused_products.c.code],
+                set_={"reason": stmt.excluded.reason, "refused_at": func.now()},
+            )
+        )
+
+    async def awaited(self) -> list[str]:
+        """Products that tracked loans name but this service has neither stored nor refused:
+        their ``ledger.product.published`` is still on its way (the ledger publishes a
+        product before any loan on it, on another topic)."""
+        query = text(_AWAITED_PRODUCTS)
+        return list((await self.session.scalars(query)).all())
 
     async def policies_for(self, codes: Iterable[str]) -> PolicyLookup:
         """The policies of ``codes`` (products and loans travel on different topics, so a loan
@@ -88,6 +119,15 @@ class ProductRepository:
                 log.warning("stored product policy refused", product_code=row.code, reason=str(exc))
             else:
                 del missing[row.code]
+        unseen = [code for code, why in missing.items() if why is NOT_PUBLISHED]
+        if unseen:
+            refused = await self.session.execute(
+                select(refused_products.c.code, refused_products.c.reason).where(
+                    refused_products.c.code.in_(unseen)
+                )
+            )
+            for row in refused:
+                missing[row.code] = f"refused overdue policy: {row.reason}"
         return PolicyLookup(found, missing)
 
     async def policy_for(self, code: str) -> OverduePolicy | None:
@@ -478,6 +518,18 @@ class HistoryRepository:
         ]
 
 
+_COMPLETE_UNCLOSED = """
+SELECT m.business_date
+FROM day_markers AS m
+WHERE m.business_date > coalesce(
+    (SELECT max(business_date) FROM cob_runs WHERE finished_at IS NOT NULL), '-infinity'::date
+)
+GROUP BY m.business_date
+HAVING count(*) >= max(m.partitions)
+ORDER BY m.business_date DESC
+LIMIT 1
+"""
+
 _MARKER_LOCK = 0x6F7665726475  # "overdu": one marker transaction at a time
 
 
@@ -503,6 +555,18 @@ class BusinessDayRepository:
             select(func.count()).where(day_markers.c.business_date == business_date)
         )
         return int(seen or 0)
+
+    async def lock_markers(self) -> None:
+        """Wait for, then hold until commit, the lock every marker transaction takes."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MARKER_LOCK}
+        )
+
+    async def latest_complete_unclosed(self) -> date | None:
+        """The last date after the last finished close whose markers are all recorded (a
+        close that waited for products), or None."""
+        found: date | None = await self.session.scalar(text(_COMPLETE_UNCLOSED))
+        return found
 
     async def is_closed(self, on: date) -> bool:
         """Whether close of business finished for ``on``."""

@@ -53,6 +53,17 @@ products = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Products whose published policy was refused (dead-lettered): their loans are blocked at
+# close of business. A loan's product that is in neither table is still on its way
+# (ledger.products is another topic): close of business by the ledger's markers waits for it.
+refused_products = Table(
+    "refused_products",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("refused_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 loans = Table(
     "loans",
     metadata,

@@ -27,7 +27,7 @@ from overdue.domain.credit_report import NoticeDelivered, advance_credit_report_
 from overdue.domain.invalid_policy import InvalidPolicy
 from overdue.domain.policy import OverduePolicy
 from overdue.service_layer.back_dated import apply_back_dated_payment
-from overdue.service_layer.business_day import record_day_marker
+from overdue.service_layer.business_day import close_days_held_for_products, record_day_marker
 from overdue.service_layer.cure import review_cure
 from overdue.service_layer.pause import pause_loan, resume_loan
 from overdue.service_layer.penalty_waivers import PolicyMissing, waiver_booked
@@ -57,8 +57,19 @@ async def on_product_published(uow: OverdueUnitOfWork, event: CloudEvent) -> Non
     default: the product's loans stay blocked (close of business reviews them from the
     first day after a valid policy arrived)."""
     product = event.payload(ledger.ProductPublished)
-    policy = OverduePolicy.from_mapping(product.overdue_policy)
-    await uow.products.save(product.code, product.currency, policy.to_mapping())
+    # Committed on its own before the event is recorded processed: a close of business that
+    # waited for this product runs now, and must see it (a redelivery saves it again).
+    async with uow.sibling() as own:
+        try:
+            policy = OverduePolicy.from_mapping(product.overdue_policy)
+        except InvalidPolicy as exc:
+            await own.products.record_refusal(product.code, str(exc))
+            await own.commit()
+            await close_days_held_for_products(uow)
+            raise
+        await own.products.save(product.code, product.currency, policy.to_mapping())
+        await own.commit()
+    await close_days_held_for_products(uow)
 
 
 async def on_loan_disbursed(uow: OverdueUnitOfWork, event: CloudEvent) -> None:

@@ -51,7 +51,8 @@ SCHEMAS = REPO / "docs" / "events" / "schemas"
 SOURCE = "/tests/ledger"
 _TABLES = (
     "outbox, processed_events, idempotency_keys, products, loans, instalments, penalty_days, "
-    "penalty_waivers, bucket_history, stage_history, day_markers, cob_runs, blocked_loan_days"
+    "penalty_waivers, bucket_history, stage_history, day_markers, cob_runs, blocked_loan_days, "
+    "refused_products"
 )
 
 

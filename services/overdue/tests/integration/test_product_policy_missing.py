@@ -10,13 +10,24 @@ round(77_830 * 0.0005) = round(38.915) = 39 on 2026-03-16.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
-from lendkit.testing import unique
+from lendkit.contracts import ledger
+from lendkit.events import new_event
+from lendkit.testing import blocks_another_session, eventually, unique
 from overdue.entrypoints.schemas import BlockedLoanPage
+from overdue.service_layer.business_day import close_days_held_for_products, record_day_marker
 from overdue.service_layer.close_of_business import close_business_day_in_chunks
 
-from .conftest import World, open_worked_example_loan, publish_worked_example_product
+from .conftest import (
+    LOAN_PARTITIONS,
+    SOURCE,
+    WORKED_EXAMPLE_POLICY,
+    World,
+    open_worked_example_loan,
+    publish_worked_example_product,
+)
 
 D1, D2 = date(2026, 3, 16), date(2026, 3, 17)
 
@@ -107,3 +118,69 @@ async def test_the_explanation_answers_the_same_404_for_an_unknown_and_a_foreign
         unknown = await stranger.get(f"/loans/{unique('L')}/explanation")
     assert foreign.status_code == unknown.status_code == 404
     assert {**foreign.json(), "instance": None} == {**unknown.json(), "instance": None}
+
+
+async def test_the_markers_close_waits_for_a_product_still_on_its_way_and_charges_the_day(
+    world: World,
+) -> None:
+    """The ledger publishes a product before any loan on it, but on another topic: after a
+    rebalance or a restart the loan can be applied first. A close run then blocked the loan
+    for the day, for good (a penalty day lost to consumer timing). Now the complete markers
+    wait for the product, and its arrival runs the close: D1 is charged (DPD 1, 39)."""
+    code = unique("P")
+    loan_id, _, _ = await open_worked_example_loan(world, product_code=code)
+
+    await world.close_day(D1)
+    assert await world.sql("SELECT business_date FROM cob_runs") == []
+    assert await _penalty_days(world, loan_id) == []
+
+    await publish_worked_example_product(world, code)
+    assert await _penalty_days(world, loan_id) == [("2026-03-16", 1, 39)]
+    assert await world.sql("SELECT count(*) FROM blocked_loan_days") == [(0,)]
+    (run,) = await world.sql("SELECT business_date, finished_at IS NOT NULL FROM cob_runs")
+    assert tuple(run) == (D1, True)
+
+
+async def test_the_markers_close_does_not_wait_for_a_refused_product(world: World) -> None:
+    """A product whose policy was refused is dead-lettered, and known refused: the close by
+    the markers runs and blocks its loans (no default policy), as before."""
+    code = unique("P")
+    await publish_worked_example_product(world, code, {"penalty_rate": "0.001"})
+    loan_id, _, _ = await open_worked_example_loan(world, product_code=code)
+
+    await world.close_day(D1)
+    assert await _penalty_days(world, loan_id) == []
+    (blocked,) = await world.sql("SELECT loan_id, reason FROM blocked_loan_days")
+    assert blocked[0] == loan_id and blocked[1].startswith("refused overdue policy")
+    assert "penalty_rate" in blocked[1]
+
+
+async def test_a_product_arriving_while_the_last_marker_commits_still_runs_the_close(
+    world: World,
+) -> None:
+    """Two sessions: the last marker's transaction saw the product missing (the close
+    waits) and has not committed; the product's handler, committed, looks for a waiting
+    day meanwhile. Without the marker lock it saw the day incomplete, neither ran the close,
+    and the day stayed open until the next day's markers."""
+    code = unique("P")
+    loan_id, _, _ = await open_worked_example_loan(world, product_code=code)
+    last = LOAN_PARTITIONS - 1
+    for p in range(last):
+        marker = ledger.BusinessDayClosed(business_date=D1, partition=p, partitions=LOAN_PARTITIONS)
+        await world.send(new_event(marker, source=SOURCE, partition=p), partition=p)
+    await world.drain()
+
+    async with world.runtime.uow() as marker_tx:
+        last_marker = ledger.BusinessDayClosed(
+            business_date=D1, partition=last, partitions=LOAN_PARTITIONS
+        )
+        assert await record_day_marker(marker_tx, last_marker) is None  # waits: no product
+        async with world.runtime.uow() as product_tx:  # the product handler's own commit
+            await product_tx.products.save(code, "CNY", WORKED_EXAMPLE_POLICY)
+            await product_tx.commit()
+        held = asyncio.create_task(close_days_held_for_products(world.runtime.uow()))
+        await eventually(lambda: blocks_another_session(marker_tx.session))
+        await marker_tx.commit()
+    result = await held
+    assert result is not None and result.business_date == D1
+    assert await _penalty_days(world, loan_id) == [("2026-03-16", 1, 39)]

@@ -38,11 +38,21 @@ class Instalment:
 
 
 class FakeProducts:
-    def __init__(self) -> None:
+    def __init__(self, loans: dict[str, TrackedLoan]) -> None:
         self.rows: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.refused: dict[str, str] = {}
+        self._loans = loans
 
     async def save(self, code: str, currency: str, policy: Mapping[str, Any]) -> None:
         self.rows[code] = (currency, dict(policy))
+        self.refused.pop(code, None)
+
+    async def record_refusal(self, code: str, reason: str) -> None:
+        self.refused[code] = reason
+
+    async def awaited(self) -> list[str]:
+        named = {loan.product_code for loan in self._loans.values()}
+        return sorted(named - self.rows.keys() - self.refused.keys())
 
     async def policies_for(self, codes: Iterable[str]) -> PolicyLookup:
         wanted = set(codes)
@@ -55,6 +65,8 @@ class FakeProducts:
                 missing[code] = f"invalid overdue policy: {exc}"
             else:
                 del missing[code]
+        for code in wanted & self.refused.keys() - self.rows.keys():
+            missing[code] = f"refused overdue policy: {self.refused[code]}"
         return PolicyLookup(found, missing)
 
     async def policy_for(self, code: str) -> OverduePolicy | None:
@@ -302,14 +314,28 @@ class FakeHistory:
 class FakeBusinessDays:
     def __init__(self) -> None:
         self.markers: set[tuple[date, int]] = set()
+        self.partitions: dict[date, int] = {}
         self.closed: set[date] = set()
 
     async def record_marker(self, business_date: date, partition: int, partitions: int) -> int:
         self.markers.add((business_date, partition))
+        self.partitions[business_date] = partitions
         return sum(1 for day, _ in self.markers if day == business_date)
 
     async def is_closed(self, on: date) -> bool:
         return on in self.closed
+
+    async def lock_markers(self) -> None:
+        pass
+
+    async def latest_complete_unclosed(self) -> date | None:
+        last = max(self.closed, default=date.min)
+        complete = [
+            day
+            for day, partitions in self.partitions.items()
+            if day > last and sum(1 for d, _ in self.markers if d == day) >= partitions
+        ]
+        return max(complete, default=None)
 
     async def latest(self) -> date | None:
         return max(self.closed, default=None)
@@ -322,7 +348,7 @@ class FakeOverdueUnitOfWork(FakeUnitOfWork):
         super().__init__()
         self.settings = Settings()
         self.loans = FakeLoans()
-        self.products = FakeProducts()
+        self.products = FakeProducts(self.loans.rows)
         self.waivers = FakeWaivers()
         self.history = FakeHistory()
         self.days = FakeBusinessDays()
