@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy import Date, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,8 +69,12 @@ class ProductRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        # policies parsed in this transaction (a batch of events reads one product's policy
+        # once per event: parsing it each time was a sixth of the consumer's CPU)
+        self._parsed: dict[str, OverduePolicy] = {}
 
     async def save(self, code: str, currency: str, policy: Mapping[str, Any]) -> None:
+        self._parsed.pop(code, None)
         stmt = pg_insert(products).values(code=code, currency=currency, overdue_policy=dict(policy))
         await self.session.execute(
             stmt.on_conflict_do_update(
@@ -132,7 +136,64 @@ class ProductRepository:
 
     async def policy_for(self, code: str) -> OverduePolicy | None:
         """The product's policy, or ``None`` while it has no valid one (never a default)."""
-        return (await self.policies_for([code])).found.get(code)
+        if code in self._parsed:
+            return self._parsed[code]
+        found = (await self.policies_for([code])).found.get(code)
+        if found is not None:
+            self._parsed[code] = found
+        return found
+
+
+# The consumer's per-event statements, built once: constructing a Core statement per call
+# (columns, operators, ``excluded``) cost more CPU than PostgreSQL took to run it
+# (bench/overdue_consumer.py). Their compiled forms are cached by SQLAlchemy either way.
+_LOAN = select(loans).where(loans.c.loan_id == bindparam("loan_id"))
+_LOAN_FOR_UPDATE = _LOAN.with_for_update()
+_ARREARS_ON = select(
+    func.min(instalments.c.due_date).filter(
+        instalments.c.principal_minor + instalments.c.interest_minor > 0
+    ),
+    func.coalesce(func.sum(instalments.c.principal_minor), 0),
+    func.coalesce(func.sum(instalments.c.interest_minor), 0),
+    func.coalesce(func.sum(instalments.c.penalty_minor), 0),
+    func.coalesce(func.sum(instalments.c.fee_minor), 0),
+).where(
+    instalments.c.loan_id == bindparam("loan_id"),
+    instalments.c.due_date < bindparam("as_of", type_=Date),
+)
+_ZERO_UNLISTED = text(
+    """
+    UPDATE instalments SET principal_minor = 0, interest_minor = 0, penalty_minor = 0,
+                           fee_minor = 0
+    WHERE loan_id = :loan_id AND NOT (seq = ANY(CAST(:seqs AS int[])))
+    """
+)
+_UPSERT_BALANCES = text(
+    """
+    INSERT INTO instalments (loan_id, seq, due_date, principal_minor, interest_minor,
+                             penalty_minor, fee_minor)
+    SELECT :loan_id, b.seq, b.due_date, b.principal, b.interest, b.penalty, b.fee
+    FROM unnest(CAST(:seqs AS int[]), CAST(:due_dates AS date[]), CAST(:principal AS bigint[]),
+                CAST(:interest AS bigint[]), CAST(:penalty AS bigint[]), CAST(:fee AS bigint[]))
+         AS b (seq, due_date, principal, interest, penalty, fee)
+    ON CONFLICT (loan_id, seq) DO UPDATE SET
+        due_date = EXCLUDED.due_date,
+        principal_minor = EXCLUDED.principal_minor,
+        interest_minor = EXCLUDED.interest_minor,
+        penalty_minor = EXCLUDED.penalty_minor,
+        fee_minor = EXCLUDED.fee_minor
+    """
+)
+_REFRESH_OLDEST_UNPAID = text(
+    """
+    UPDATE loans SET oldest_unpaid_due_date = (
+        SELECT min(due_date) FROM instalments
+        WHERE loan_id = :loan_id AND principal_minor + interest_minor > 0
+    ),
+    ledger_version = coalesce(CAST(:loan_version AS bigint), ledger_version)
+    WHERE loan_id = :loan_id
+    """
+)
 
 
 class LoanRepository:
@@ -152,10 +213,8 @@ class LoanRepository:
         return inserted is not None
 
     async def get(self, loan_id: str, *, lock: bool = False) -> TrackedLoan | None:
-        query = select(loans).where(loans.c.loan_id == loan_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).one_or_none()
+        query = _LOAN_FOR_UPDATE if lock else _LOAN
+        row = (await self.session.execute(query, {"loan_id": loan_id})).one_or_none()
         return None if row is None else TrackedLoan.from_row(row._mapping)
 
     async def _update(self, loan_id: str, **values: Any) -> None:
@@ -250,64 +309,34 @@ class LoanRepository:
         """Replace outstanding amounts. ``complete``: ``balances`` lists every open instalment,
         so any instalment it does not name is settled (zeroed). Then re-derive the oldest
         unpaid due date and record ``loan_version`` (if given) as the last applied."""
+        seqs = [b.seq for b in balances]
         if complete:
+            await self.session.execute(_ZERO_UNLISTED, {"loan_id": loan_id, "seqs": seqs})
+        if balances:
             await self.session.execute(
-                update(instalments)
-                .where(
-                    instalments.c.loan_id == loan_id,
-                    instalments.c.seq.not_in([b.seq for b in balances]),
-                )
-                .values(principal_minor=0, interest_minor=0, penalty_minor=0, fee_minor=0)
-            )
-        await self._upsert_instalments(
-            [
+                _UPSERT_BALANCES,
                 {
                     "loan_id": loan_id,
-                    "seq": b.seq,
-                    "due_date": b.due_date,
-                    "principal_minor": b.principal_minor,
-                    "interest_minor": b.interest_minor,
-                    "penalty_minor": b.penalty_minor,
-                    "fee_minor": b.fee_minor,
-                }
-                for b in balances
-            ],
-        )
+                    "seqs": seqs,
+                    "due_dates": [b.due_date for b in balances],
+                    "principal": [b.principal_minor for b in balances],
+                    "interest": [b.interest_minor for b in balances],
+                    "penalty": [b.penalty_minor for b in balances],
+                    "fee": [b.fee_minor for b in balances],
+                },
+            )
         await self.refresh_oldest_unpaid_due_date(loan_id, loan_version)
 
     async def refresh_oldest_unpaid_due_date(
         self, loan_id: str, loan_version: int | None = None
     ) -> None:
         await self.session.execute(
-            text(
-                """
-                UPDATE loans SET oldest_unpaid_due_date = (
-                    SELECT min(due_date) FROM instalments
-                    WHERE loan_id = :loan_id AND principal_minor + interest_minor > 0
-                ),
-                ledger_version = coalesce(CAST(:loan_version AS bigint), ledger_version)
-                WHERE loan_id = :loan_id
-                """
-            ),
-            {"loan_id": loan_id, "loan_version": loan_version},
+            _REFRESH_OLDEST_UNPAID, {"loan_id": loan_id, "loan_version": loan_version}
         )
 
     async def arrears_on(self, loan_id: str, as_of: date) -> Arrears:
         """What is past due on ``as_of``: instalments due before it with something unpaid."""
-        past_due = and_(instalments.c.loan_id == loan_id, instalments.c.due_date < as_of)
-        row = (
-            await self.session.execute(
-                select(
-                    func.min(instalments.c.due_date).filter(
-                        instalments.c.principal_minor + instalments.c.interest_minor > 0
-                    ),
-                    func.coalesce(func.sum(instalments.c.principal_minor), 0),
-                    func.coalesce(func.sum(instalments.c.interest_minor), 0),
-                    func.coalesce(func.sum(instalments.c.penalty_minor), 0),
-                    func.coalesce(func.sum(instalments.c.fee_minor), 0),
-                ).where(past_due)
-            )
-        ).one()
+        row = (await self.session.execute(_ARREARS_ON, {"loan_id": loan_id, "as_of": as_of})).one()
         oldest, principal, interest, penalty, fee = row
         return Arrears(
             oldest_unpaid_due_date=oldest,
