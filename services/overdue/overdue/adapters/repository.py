@@ -161,15 +161,7 @@ _ARREARS_ON = select(
     instalments.c.loan_id == bindparam("loan_id"),
     instalments.c.due_date < bindparam("as_of", type_=Date),
 )
-_ZERO_UNLISTED = text(
-    """
-    UPDATE instalments SET principal_minor = 0, interest_minor = 0, penalty_minor = 0,
-                           fee_minor = 0
-    WHERE loan_id = :loan_id AND NOT (seq = ANY(CAST(:seqs AS int[])))
-    """
-)
-_UPSERT_BALANCES = text(
-    """
+_UPSERT = """
     INSERT INTO instalments (loan_id, seq, due_date, principal_minor, interest_minor,
                              penalty_minor, fee_minor)
     SELECT :loan_id, b.seq, b.due_date, b.principal, b.interest, b.penalty, b.fee
@@ -182,6 +174,21 @@ _UPSERT_BALANCES = text(
         interest_minor = EXCLUDED.interest_minor,
         penalty_minor = EXCLUDED.penalty_minor,
         fee_minor = EXCLUDED.fee_minor
+"""
+_UPSERT_BALANCES = text(_UPSERT)
+# Balances naming every open instalment: the others are settled (zeroed), the named ones
+# upserted, the loan's oldest unpaid due date and version set, in one statement (its parts
+# touch disjoint rows, so the snapshot they share does not matter).
+_REPLACE_ALL_BALANCES = text(
+    f"""
+    WITH settled AS (
+        UPDATE instalments SET principal_minor = 0, interest_minor = 0, penalty_minor = 0,
+                               fee_minor = 0
+        WHERE loan_id = :loan_id AND NOT (seq = ANY(CAST(:seqs AS int[])))
+    ), upserted AS ({_UPSERT})
+    UPDATE loans SET oldest_unpaid_due_date = CAST(:oldest AS date),
+                     ledger_version = coalesce(CAST(:loan_version AS bigint), ledger_version)
+    WHERE loan_id = :loan_id
     """
 )
 _REFRESH_OLDEST_UNPAID = text(
@@ -309,22 +316,24 @@ class LoanRepository:
         """Replace outstanding amounts. ``complete``: ``balances`` lists every open instalment,
         so any instalment it does not name is settled (zeroed). Then re-derive the oldest
         unpaid due date and record ``loan_version`` (if given) as the last applied."""
-        seqs = [b.seq for b in balances]
+        params: dict[str, object] = {
+            "loan_id": loan_id,
+            "seqs": [b.seq for b in balances],
+            "due_dates": [b.due_date for b in balances],
+            "principal": [b.principal_minor for b in balances],
+            "interest": [b.interest_minor for b in balances],
+            "penalty": [b.penalty_minor for b in balances],
+            "fee": [b.fee_minor for b in balances],
+        }
         if complete:
-            await self.session.execute(_ZERO_UNLISTED, {"loan_id": loan_id, "seqs": seqs})
+            # every open instalment is named: the oldest unpaid one is among them, and the
+            # three writes (disjoint rows) go in one statement
+            unpaid = [b.due_date for b in balances if b.principal_minor + b.interest_minor > 0]
+            params.update(oldest=min(unpaid, default=None), loan_version=loan_version)
+            await self.session.execute(_REPLACE_ALL_BALANCES, params)
+            return
         if balances:
-            await self.session.execute(
-                _UPSERT_BALANCES,
-                {
-                    "loan_id": loan_id,
-                    "seqs": seqs,
-                    "due_dates": [b.due_date for b in balances],
-                    "principal": [b.principal_minor for b in balances],
-                    "interest": [b.interest_minor for b in balances],
-                    "penalty": [b.penalty_minor for b in balances],
-                    "fee": [b.fee_minor for b in balances],
-                },
-            )
+            await self.session.execute(_UPSERT_BALANCES, params)
         await self.refresh_oldest_unpaid_due_date(loan_id, loan_version)
 
     async def refresh_oldest_unpaid_due_date(

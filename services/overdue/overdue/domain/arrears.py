@@ -1,7 +1,10 @@
 """What is past due on a loan, as the ledger reports it."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+
+from lendkit.contracts.money import InstalmentBalance
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,20 @@ class Arrears:
 
     oldest_unpaid_due_date: date | None
     overdue: OverdueBreakdown = field(default_factory=OverdueBreakdown)
+
+    @classmethod
+    def of_open_instalments(cls, balances: Iterable[InstalmentBalance], as_of: date) -> "Arrears":
+        """The arrears on ``as_of`` of a loan whose open instalments are ``balances`` (every
+        other instalment paid): what the read model's ``arrears_on`` answers once they are
+        stored, without reading them back."""
+        past_due = [b for b in balances if b.due_date < as_of]
+        unpaid = [b.due_date for b in past_due if b.principal_minor + b.interest_minor > 0]
+        return cls(
+            oldest_unpaid_due_date=min(unpaid, default=None),
+            overdue=OverdueBreakdown(
+                sum(b.principal_minor for b in past_due),
+                sum(b.interest_minor for b in past_due),
+                sum(b.penalty_minor for b in past_due),
+                sum(b.fee_minor for b in past_due),
+            ),
+        )

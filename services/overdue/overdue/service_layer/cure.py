@@ -27,16 +27,22 @@ log = get_logger(__name__)
 
 
 async def review_cure(
-    uow: OverdueUnitOfWork, loan: TrackedLoan, before: Arrears, as_of: date
+    uow: OverdueUnitOfWork,
+    loan: TrackedLoan,
+    before: Arrears,
+    as_of: date,
+    after: Arrears | None = None,
 ) -> CureDecision | None:
     """``None`` when the loan's product has no valid policy: such a loan is blocked, never
     reviewed by close of business, so it has no delinquency to cure (and no default policy
-    is assumed to decide one)."""
+    is assumed to decide one). ``after``: the arrears now, when the caller knows them (read
+    from the read model otherwise)."""
     policy = await uow.products.policy_for(loan.product_code)
     if policy is None:
         log.info("cure not reviewed: no product policy", loan_id=loan.loan_id)
         return None
-    after = await uow.loans.arrears_on(loan.loan_id, as_of)
+    if after is None:
+        after = await uow.loans.arrears_on(loan.loan_id, as_of)
     decision = decide_cure(before, after, as_of, policy)
     if decision.outcome is not CureOutcome.CURED:
         return decision

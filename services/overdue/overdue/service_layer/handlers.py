@@ -23,6 +23,7 @@ from lendkit.errors import NotFound
 from lendkit.events import CloudEvent
 from lendkit.logging import get_logger
 from overdue.adapters.records import NewLoan, TrackedLoan
+from overdue.domain.arrears import Arrears
 from overdue.domain.credit_report import NoticeDelivered, advance_credit_report_gate
 from overdue.domain.invalid_policy import InvalidPolicy
 from overdue.domain.policy import OverduePolicy
@@ -293,7 +294,8 @@ async def _replace_and_review_cure(
         return
     before = await uow.loans.arrears_on(loan.loan_id, as_of)
     await uow.loans.replace_balances(loan.loan_id, balances, loan_version=loan_version)
-    await review_cure(uow, loan, before, as_of)
+    # the balances name every open instalment: the arrears after them, without a read
+    await review_cure(uow, loan, before, as_of, Arrears.of_open_instalments(balances, as_of))
 
 
 def _plan_reason(plan_id: str) -> str:
