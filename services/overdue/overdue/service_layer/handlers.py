@@ -54,9 +54,10 @@ async def _known_loan(uow: OverdueUnitOfWork, loan_id: str) -> TrackedLoan:
 @rejecting(InvalidPolicy)
 async def on_product_published(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     """Keep the product's overdue policy, parsed with the published schema and stored in
-    full (defaults written out). An invalid one is dead-lettered and never replaced by a
-    default: the product's loans stay blocked (close of business reviews them from the
-    first day after a valid policy arrived)."""
+    full (defaults written out). An invalid one is dead-lettered, recorded as refused and
+    never replaced by a default: the product's loans stay blocked (close of business reviews
+    them from the first day after a valid policy arrived). Either way a close that waited
+    for the product (``business_day``) runs now."""
     product = event.payload(ledger.ProductPublished)
     # Committed on its own before the event is recorded processed: a close of business that
     # waited for this product runs now, and must see it (a redelivery saves it again).
