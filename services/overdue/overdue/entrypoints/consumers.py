@@ -19,7 +19,8 @@ CONSUMERS: ConsumerSpec[OverdueUnitOfWork] = ConsumerSpec(
     handlers={
         ledger.ProductPublished: handlers.on_product_published,
         # Runs of these (a day's disbursements, a close's due instalments and penalty
-        # bookings, a payment batch's allocations) apply in one transaction each.
+        # bookings, a payment batch's allocations, the notifier's delivery receipts: one
+        # per message sent) apply in one transaction each.
         ledger.LoanDisbursed: Batchable.each(handlers.on_loan_disbursed),
         ledger.RepaymentDue: Batchable.each(handlers.on_repayment_due),
         ledger.PaymentAllocated: Batchable.each(handlers.on_payment_allocated),
@@ -32,6 +33,6 @@ CONSUMERS: ConsumerSpec[OverdueUnitOfWork] = ConsumerSpec(
         restructure.PlanAccepted: handlers.on_plan_accepted,
         restructure.PlanAcceptedV2: handlers.on_plan_accepted_v2,
         restructure.PlanBroken: handlers.on_plan_broken,
-        notifier.MessageDelivered: handlers.on_message_delivered,
+        notifier.MessageDelivered: Batchable.each(handlers.on_message_delivered),
     },
 )

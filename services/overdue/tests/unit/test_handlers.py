@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from lendkit.consumer import RejectedEvent
-from lendkit.contracts import ledger, restructure
+from lendkit.consumer import Batchable, RejectedEvent
+from lendkit.contracts import ledger, notifier, restructure
 from lendkit.contracts import overdue as contract
 from lendkit.contracts.money import InstalmentBalance, InstalmentTerms
 from lendkit.events import CloudEvent, EventPayload, new_event
+from overdue.domain.credit_report import CreditReportGate, GateStatus
 from overdue.domain.errors import LoanNotFound, NoBusinessDayClosed, WaiverNotAllowed
 from overdue.domain.escalation import Stage
 from overdue.domain.penalty import PenaltyState
@@ -538,3 +539,43 @@ async def test_an_acceptance_read_after_its_plans_outcome_does_not_pause_the_loa
     assert uow.published(contract.DelinquencyPaused) == []
     await _accept(uow, plan_v2("term_extension", plan_id="plan-3"))  # a later plan still does
     assert uow.loans.rows[LOAN].paused
+
+
+def delivered(purpose: str, on: date) -> CloudEvent:
+    return event(
+        notifier.MessageDelivered(
+            loan_id=LOAN,
+            message_id=f"m-{purpose}-{on}",
+            purpose=purpose,
+            channel="sms",
+            delivered_on=on,
+        )
+    )
+
+
+async def test_a_run_of_delivery_receipts_applies_in_one_transaction_with_the_same_effect() -> None:
+    """Every message the notifier delivers comes back as a receipt (most of the overdue
+    consumer's input on a busy day: one a message), and only a credit-report notice's has
+    an effect. A run of them applies in one transaction, as a run of ledger events does."""
+    handler = CONSUMERS.by_type["notifier.message.delivered.v1"]
+    assert isinstance(handler, Batchable)
+    uow = await tracked_loan()
+    uow.loans.rows[LOAN] = replace(
+        uow.loans.rows[LOAN],
+        gate=CreditReportGate(status=GateStatus.NOTICE_DUE, notice_due_on=date(2026, 4, 14)),
+    )
+    run = [
+        delivered("overdue_reminder", date(2026, 4, 14)),
+        delivered("credit_report_notice", date(2026, 4, 15)),
+        delivered("overdue_reminder", date(2026, 4, 16)),
+    ]
+    commits = uow.commits
+    async with uow:
+        await handler.many(uow, run)
+        await uow.commit()
+    assert uow.commits == commits + 1
+    gate = uow.loans.rows[LOAN].gate
+    assert (gate.status, gate.notice_delivered_on) == (
+        GateStatus.NOTICE_DELIVERED,
+        date(2026, 4, 15),
+    )
