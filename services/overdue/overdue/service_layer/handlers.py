@@ -61,17 +61,19 @@ async def on_product_published(uow: OverdueUnitOfWork, event: CloudEvent) -> Non
     product = event.payload(ledger.ProductPublished)
     # Committed on its own before the event is recorded processed: a close of business that
     # waited for this product runs now, and must see it (a redelivery saves it again).
+    refused: InvalidPolicy | None = None
     async with uow.sibling() as own:
         try:
             policy = OverduePolicy.from_mapping(product.overdue_policy)
         except InvalidPolicy as exc:
+            refused = exc
             await own.products.record_refusal(product.code, str(exc))
-            await own.commit()
-            await close_days_held_for_products(uow)
-            raise
-        await own.products.save(product.code, product.currency, policy.to_mapping())
+        else:
+            await own.products.save(product.code, product.currency, policy.to_mapping())
         await own.commit()
     await close_days_held_for_products(uow)
+    if refused is not None:
+        raise refused
 
 
 async def on_loan_disbursed(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
