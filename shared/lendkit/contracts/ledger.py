@@ -300,6 +300,27 @@ class SettlementLapsed(EventPayload):
 
 
 @event_type(
+    "ledger.settlement.reversed.v1",
+    topic=LEDGER_LOANS,
+    description="A payment that completed a discounted settlement was reversed and what stands "
+    "paid no longer reaches the amount: the settlement is void. The write-off and the waivers "
+    "are reinstated and the loan is back on its terms before the settlement (also "
+    "ledger.schedule.rewritten, reason settlement_reversed), owing them less the payments that "
+    "stand. The offer is not completed again; a new settlement needs a new plan.",
+)
+class SettlementReversed(EventPayload):
+    loan_id: str
+    plan_id: str
+    payment_id: str
+    reversed_on: date
+    #: What the payments still standing paid in the settlement's window.
+    paid_minor: NonNegativeMinor
+    amount_minor: NonNegativeMinor
+    #: The restored schedule's version.
+    schedule_version: int
+
+
+@event_type(
     "ledger.business_day.closed.v1",
     topic=LEDGER_LOANS,
     key_field=None,

@@ -157,3 +157,6 @@ class PlanBookingRecord:
     original_rate: Decimal
     charges: list[ChargeRecord]
     entries: list[JournalEntry]
+    #: The plan's latest schedule version (a settlement's closing version comes after
+    #: its booking's).
+    last_version: int = 0

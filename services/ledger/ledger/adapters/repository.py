@@ -690,7 +690,15 @@ class LoanRepository:
         sv = schedule_versions.c
         booked = (
             await self.session.execute(
-                select(sv.version, sv.effective_date, sv.reference)
+                select(
+                    sv.version,
+                    sv.effective_date,
+                    sv.reference,
+                    select(func.max(sv.version))
+                    .where(sv.loan_id == loan_id, sv.plan_id == plan_id)
+                    .scalar_subquery()
+                    .label("last_version"),
+                )
                 .where(sv.loan_id == loan_id, sv.plan_id == plan_id)
                 .order_by(sv.version)
                 .limit(1)
@@ -771,6 +779,7 @@ class LoanRepository:
             original_rate=Decimal(before.annual_rate),
             charges=plan_charges,
             entries=entries,
+            last_version=booked.last_version,
         )
 
     async def next_version(self, loan_id: str) -> int:

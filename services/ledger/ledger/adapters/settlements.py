@@ -1,5 +1,6 @@
 """Discounted settlements the ledger holds (``uow.settlements``): one pending per loan
-(a partial unique index), resolved once, completed or lapsed. Lapsing is set-based: one
+(a partial unique index), resolved once, completed or lapsed; a completed one is voided
+(``reversed``) when the payment that completed it is reversed. Lapsing is set-based: one
 statement for every pending settlement whose deadline is the day being closed or earlier."""
 
 from __future__ import annotations
@@ -78,6 +79,27 @@ class SettlementRepository:
             update(settlements)
             .where(settlements.c.plan_id == plan_id, settlements.c.status == "pending")
             .values(status="completed", resolved_on=on)
+        )
+
+    async def latest_completed(self, loan_id: str) -> SettlementOffer | None:
+        """The loan's most recently completed settlement (the caller holds the loan's row
+        lock)."""
+        row = (
+            await self.session.execute(
+                select(settlements)
+                .where(settlements.c.loan_id == loan_id, settlements.c.status == "completed")
+                .order_by(settlements.c.resolved_on.desc(), settlements.c.plan_id.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else _offer(row)
+
+    async def void(self, plan_id: str, on: date) -> None:
+        """A completed settlement whose payment was reversed: ``reversed`` on ``on``."""
+        await self.session.execute(
+            update(settlements)
+            .where(settlements.c.plan_id == plan_id, settlements.c.status == "completed")
+            .values(status="reversed", resolved_on=on)
         )
 
     async def lapse_due(self, business_date: date) -> list[tuple[SettlementOffer, int]]:

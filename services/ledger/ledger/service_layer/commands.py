@@ -20,7 +20,7 @@ from ledger.adapters.records import InstalmentRecord, LoanRecord, LoanState, Pay
 from ledger.domain import LoanProduct, build_schedule, disbursement_entry
 from ledger.domain.clock import ClosedDay, LedgerClock, check_reversal_date, check_value_date
 from ledger.domain.resettlement import allocates_directly
-from ledger.service_layer.restructuring import review_settlement
+from ledger.service_layer.restructuring import review_settlement, void_reversed_settlement
 from ledger.service_layer.settlement import allocated_event, consequences, resettle, settle_latest
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.contracts.ledger import (
@@ -303,7 +303,12 @@ async def reverse_payment(
         PaymentRecord(**{**p.__dict__, "reversed": True}) if p.payment_id == payment_id else p
         for p in state.payments
     ]
-    result = await resettle(uow.loans, state, business_date)
+    voided = await void_reversed_settlement(uow, state, payment, business_date)
+    if voided is None:
+        result = await resettle(uow.loans, state, business_date)
+        follow = consequences(uow.source, state, result)
+    else:
+        follow = voided
     reversed_event = PaymentReversed(
         loan_id=loan_id,
         payment_id=payment_id,
@@ -312,9 +317,7 @@ async def reverse_payment(
         credit_balance_minor=state.loan.credit_balance,
         balances=open_balances(state.instalments),
     )
-    await uow.emit_all(
-        [new_event(reversed_event, source=uow.source), *consequences(uow.source, state, result)]
-    )
+    await uow.emit_all([new_event(reversed_event, source=uow.source), *follow])
     return PaymentReversal(
         payment_id,
         loan_id,

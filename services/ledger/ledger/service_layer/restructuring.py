@@ -26,7 +26,12 @@ puts the settlement's payments on the lump; whatever is still owed (charges asse
 since acceptance) is forgiven too, and the loan settles: ``ledger.settlement.completed``.
 While a settlement is pending, other plans for the loan are refused. A settlement whose
 deadline has passed lapses at that day's close of business (:func:`lapse_settlements`):
-``ledger.settlement.lapsed``, nothing else changes.
+``ledger.settlement.lapsed``, nothing else changes. When a payment in a completed
+settlement's window is reversed and what stands no longer reaches the amount, the
+settlement is void (:func:`void_reversed_settlement`): its booking is undone as a broken
+plan's is (``ledger.service_layer.restore``: the write-off and waivers reinstated, the loan
+back on the terms before it), ``ledger.settlement.reversed``; a later payment does not
+complete it again.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from datetime import date
 from decimal import Decimal
 
 from ledger.adapters.contract_shapes import open_balances, terms
-from ledger.adapters.records import InstalmentRecord, LoanState, SettlementOffer
+from ledger.adapters.records import InstalmentRecord, LoanState, PaymentRecord, SettlementOffer
 from ledger.domain import (
     Instalment,
     JournalEntry,
@@ -59,6 +64,7 @@ from ledger.domain.restructure import (
     spread_waiver,
 )
 from ledger.service_layer.charges import book_charge
+from ledger.service_layer.restore import undo_plan_booking
 from ledger.service_layer.settlement import consequences, resettle
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.contracts.ledger import (
@@ -67,6 +73,7 @@ from lendkit.contracts.ledger import (
     ScheduleRewritten,
     SettlementCompleted,
     SettlementLapsed,
+    SettlementReversed,
 )
 from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2, PlanAmount
 from lendkit.errors import Conflict, Invalid, NotFound
@@ -605,3 +612,37 @@ async def lapse_settlements(uow: LedgerUnitOfWork, business_date: date) -> list[
         )
         for offer, paid in await uow.settlements.lapse_due(business_date)
     ]
+
+
+async def void_reversed_settlement(
+    uow: LedgerUnitOfWork, state: LoanState, payment: PaymentRecord, on: date
+) -> list[CloudEvent] | None:
+    """``payment`` (now marked reversed in ``state``) was reversed on ``on``: when it was
+    valued in the window of the loan's latest completed settlement and the payments that
+    stand there no longer reach the amount, void the settlement and undo its booking; the
+    events to publish. None when no settlement depended on it (the caller re-settles)."""
+    offer = await uow.settlements.latest_completed(state.loan.loan_id)
+    if offer is None or not offer.accepted_on <= payment.value_date <= offer.deadline:
+        return None
+    paid = settlement_paid(offer.accepted_on, offer.deadline, state.payments)
+    if paid >= offer.amount:
+        return None
+    rewritten, events = await undo_plan_booking(
+        uow,
+        state,
+        offer.plan_id,
+        on,
+        reason="settlement_reversed",
+        source_event_id=f"settlement-reversed:{offer.plan_id}:{payment.payment_id}",
+    )
+    await uow.settlements.void(offer.plan_id, on)
+    voided = SettlementReversed(
+        loan_id=state.loan.loan_id,
+        plan_id=offer.plan_id,
+        payment_id=payment.payment_id,
+        reversed_on=on,
+        paid_minor=paid,
+        amount_minor=offer.amount,
+        schedule_version=rewritten.schedule_version,
+    )
+    return [*events, new_event(voided, source=uow.source)]

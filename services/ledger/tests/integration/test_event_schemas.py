@@ -32,6 +32,7 @@ PLAN_TYPES = {
     "ledger.plan.booked.v1",
     "ledger.settlement.completed.v1",
     "ledger.settlement.lapsed.v1",
+    "ledger.settlement.reversed.v1",
 }
 LEDGER_TYPES = {spec.type for spec in CATALOGUE if spec.type.startswith("ledger.")} - PLAN_TYPES
 KEYLESS = {"ledger.product.published.v1", "ledger.business_day.closed.v1"}

@@ -261,3 +261,64 @@ async def test_a_settlement_paid_late_lapses_and_nothing_is_written_off(
     owed = sum(v for k, v in body["balances"].items() if k != "credit_minor")
     assert owed == 202_900 + 1_000 - 150_000  # seq 3's contractual interest 1,000 included
     await _reconciles(ledger)
+
+
+async def test_a_reversed_settlement_payment_undoes_the_settlement_and_its_write_off(
+    own_ledger: Ledger,
+) -> None:
+    """The payment that completed a settlement bounces: the settlement is void. The
+    write-off and the waivers are reinstated, the loan goes back to the terms it had before
+    the settlement, owing the original debt less the payments that stand, and the offer is
+    not paid again by a later payment."""
+    ledger = own_ledger
+    loan_id, _ = await _settlement(ledger)
+    before = await _detail(ledger, loan_id)
+    assert (await ledger.pay(loan_id, 100_000, AS_OF)).status_code == 201
+    await ledger.close_day("2026-03-20")
+    last = await ledger.pay(loan_id, 50_000, date(2026, 3, 21))
+    assert (await _detail(ledger, loan_id))["status"] == "settled"
+
+    r = await ledger.client.post(
+        f"/loans/{loan_id}/payments/{last.json()['payment_id']}/reversal",
+        json={"reason": "chargeback", "business_date": "2026-03-21"},
+        headers={**ledger.auth(), "Idempotency-Key": unique("k")},
+    )
+    assert r.status_code == 200, r.text
+    body = await _detail(ledger, loan_id)
+    assert body["status"] == "active"
+    # The terms before the settlement, owed again less the 100,000 that stands.
+    assert _booked_schedule(body, 1) == _booked_schedule(before, 1)
+    owed = sum(v for k, v in body["balances"].items() if k != "credit_minor")
+    assert owed == 202_900 + 1_000 - 100_000
+    # The waived penalty and interest are owed again: the 100,000 that stands pays them
+    # first (900 penalty, the 2,000 interest due), then principal.
+    assert before["balances"]["penalty_minor"] == 900
+    assert body["balances"] == {
+        "penalty_minor": 0,
+        "fee_minor": 0,
+        "interest_minor": 1_000,
+        "principal_minor": 200_000 - (100_000 - 900 - 2_000),
+        "credit_minor": 0,
+    }
+    (undone,) = await read_events(
+        ["ledger.loans"], count=1, keys=[loan_id], types=["ledger.settlement.reversed.v1"]
+    )
+    _validate(undone)
+    fact = json.loads(undone.data)
+    assert fact["paid_minor"] == 100_000 and fact["amount_minor"] == 150_000
+    assert (
+        fact["reversed_on"] == "2026-03-21" and fact["schedule_version"] == body["schedule_version"]
+    )
+    rewrites = await read_events(
+        ["ledger.loans"], count=2, keys=[loan_id], types=["ledger.schedule.rewritten.v1"]
+    )
+    assert json.loads(rewrites[-1].data)["reason"] == "settlement_reversed"
+    await _reconciles(ledger)
+
+    # Void for good: paying the 50,000 again is an ordinary payment, nothing is forgiven.
+    assert (await ledger.pay(loan_id, 50_000, date(2026, 3, 21))).status_code == 201
+    body = await _detail(ledger, loan_id)
+    assert body["status"] == "active"
+    owed = sum(v for k, v in body["balances"].items() if k != "credit_minor")
+    assert owed == 202_900 + 1_000 - 150_000
+    await _reconciles(ledger)

@@ -145,6 +145,7 @@ class FakeLoans:
                 and stored.charge_sources.get(c.charge_id, "").startswith(prefix)
             ],
             entries=[e for e, _, r in stored.journal if reference is not None and r == reference],
+            last_version=max(found)[0],
         )
 
     async def next_version(self, loan_id: str) -> int:
@@ -401,6 +402,14 @@ class FakeSettlements:
     async def complete(self, plan_id: str, on: date) -> None:
         if self.rows[plan_id].status == "pending":
             self.rows[plan_id] = replace(self.rows[plan_id], status="completed", resolved_on=on)
+
+    async def latest_completed(self, loan_id: str) -> SettlementOffer | None:
+        done = [o for o in self.rows.values() if o.loan_id == loan_id and o.status == "completed"]
+        return max(done, key=lambda o: (o.resolved_on or date.min, o.plan_id), default=None)
+
+    async def void(self, plan_id: str, on: date) -> None:
+        if self.rows[plan_id].status == "completed":
+            self.rows[plan_id] = replace(self.rows[plan_id], status="reversed", resolved_on=on)
 
     async def lapse_due(self, business_date: date) -> list[tuple[SettlementOffer, int]]:
         lapsed = []

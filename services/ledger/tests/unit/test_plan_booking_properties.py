@@ -40,6 +40,7 @@ from lendkit.contracts.ledger import (
     ScheduleRewritten,
     SettlementCompleted,
     SettlementLapsed,
+    SettlementReversed,
 )
 from lendkit.contracts.money import Component as ContractComponent
 from lendkit.contracts.overdue import PenaltyAssessed
@@ -323,6 +324,27 @@ async def _check_settlement(
         assert state(uow).loan.status == "settled"
         assert all(i.owed == 0 for i in state(uow).instalments)
         assert uow.published(LoanSettled)
+        assert_reconciles(uow)
+        # The settling payment bounces: the settlement is void and the loan owes what it
+        # owed before, on the terms it had before, the write-off and waivers reinstated.
+        (paid,) = [p for p in state(uow).payments if p.value_date == deadline]
+        async with uow:
+            await commands.reverse_payment(
+                uow.as_ledger(),
+                loan_id="L-1",
+                payment_id=paid.payment_id,
+                reason="chargeback",
+                business_date=deadline,
+            )
+            await uow.commit()
+        (voided,) = uow.published(SettlementReversed)
+        assert (voided.plan_id, voided.paid_minor, voided.amount_minor) == ("PLAN-1", 0, amount)
+        assert voided.schedule_version == state(uow).loan.schedule_version
+        assert state(uow).loan.status != "settled"
+        assert [
+            (i.seq, i.principal, i.interest, dict(i.outstanding)) for i in state(uow).instalments
+        ] == before
+        assert uow.settlements.rows["PLAN-1"].status == "reversed"
     else:
         if amount > 1:
             await _pay(uow, amount - 1, deadline, "short")

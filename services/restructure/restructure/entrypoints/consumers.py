@@ -25,6 +25,7 @@ CONSUMERS: ConsumerSpec[RestructureUnitOfWork] = ConsumerSpec(
         ledger.PlanBooked: handlers.on_plan_booked,
         ledger.SettlementCompleted: handlers.on_settlement_completed,
         ledger.SettlementLapsed: handlers.on_settlement_lapsed,
+        ledger.SettlementReversed: handlers.on_settlement_reversed,
         ledger.BusinessDayClosed: handlers.on_business_day_closed,
         overdue.LoanBecameOverdue: handlers.on_became_overdue,
         overdue.BucketChanged: handlers.on_bucket_changed,

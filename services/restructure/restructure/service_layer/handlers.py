@@ -6,8 +6,9 @@ facts the service has seen. Balances are replaced from the ledger's events (each
 every open instalment after the change); an event whose ``loan_version`` is older than
 what was applied changes nothing. ``ledger.schedule.rewritten`` for a plan activates it
 (and starts forbearance); ``ledger.plan.booked`` completes a waiver and holds a settlement,
-``ledger.settlement.completed`` completes it, ``ledger.settlement.lapsed`` lapses it; payments complete a plan; the close-of-business markers run the
-business day here (``business_day``): offers expire, missed plan instalments break plans,
+``ledger.settlement.completed`` completes it, ``ledger.settlement.lapsed`` lapses it,
+``ledger.settlement.reversed`` closes it as reversed; payments complete a plan; the
+close-of-business markers run the business day here (``business_day``): offers expire, missed plan instalments break plans,
 promises resolve, forbearance clocks move.
 
 Refusals (a loan never seen, an invalid policy) become dead letters through ``@rejecting``.
@@ -36,6 +37,7 @@ from restructure.service_layer.monitoring import (
     review_open_plan,
     settlement_completed,
     settlement_lapsed,
+    settlement_reversed,
 )
 from restructure.service_layer.unit_of_work import RestructureUnitOfWork
 
@@ -195,6 +197,11 @@ async def on_settlement_completed(uow: RestructureUnitOfWork, event: CloudEvent)
 @rejecting()
 async def on_settlement_lapsed(uow: RestructureUnitOfWork, event: CloudEvent) -> None:
     await settlement_lapsed(uow, event.payload(ledger.SettlementLapsed))
+
+
+@rejecting()
+async def on_settlement_reversed(uow: RestructureUnitOfWork, event: CloudEvent) -> None:
+    await settlement_reversed(uow, event.payload(ledger.SettlementReversed))
 
 
 @rejecting()

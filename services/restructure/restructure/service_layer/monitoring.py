@@ -2,7 +2,8 @@
 (forbearance starts), completion when its instalments are paid, a break when one is
 missed beyond the product's grace (``domain.monitoring``). Plans the ledger books without a
 rewrite: a waiver completes once booked; a held settlement completes when the ledger says
-it was paid in time, and lapses when it says the deadline passed."""
+it was paid in time, lapses when it says the deadline passed, and is closed as reversed
+when the ledger voids it (its completing payment reversed)."""
 
 from __future__ import annotations
 
@@ -91,21 +92,47 @@ async def settlement_completed(
 async def settlement_lapsed(uow: RestructureUnitOfWork, lapsed: ledger.SettlementLapsed) -> None:
     """The settlement's deadline passed without the amount: the offer lapsed, nothing was
     written off, the plan is closed as ``lapsed`` (never active)."""
-    plan = await uow.plans.get(lapsed.plan_id, lock=True)
-    if plan is None or plan.status != "accepted":
-        log.info("settlement lapsed for no accepted plan of ours", plan_id=lapsed.plan_id)
-        return
-    await uow.plans.close(plan.plan_id, "lapsed", lapsed.lapsed_on)
-    await uow.audit.record(
-        AuditStep(
-            "plan",
-            plan.plan_id,
-            plan.loan_id,
-            "lapsed",
-            LEDGER,
-            {"paid_minor": lapsed.paid_minor, "amount_minor": lapsed.amount_minor},
-        )
+    detail: dict[str, object] = {
+        "paid_minor": lapsed.paid_minor,
+        "amount_minor": lapsed.amount_minor,
+    }
+    await _close_settlement(uow, lapsed.plan_id, "accepted", "lapsed", lapsed.lapsed_on, detail)
+
+
+async def settlement_reversed(
+    uow: RestructureUnitOfWork, voided: ledger.SettlementReversed
+) -> None:
+    """A payment that completed the settlement was reversed and what stands no longer
+    reaches the amount: the ledger undid the settlement (the loan is back on its terms
+    before it, the write-off reinstated). The completed plan is closed as ``reversed`` on
+    that date (audit step ``reversed`` with the payment, what stands and the amount)."""
+    detail: dict[str, object] = {
+        "payment_id": voided.payment_id,
+        "paid_minor": voided.paid_minor,
+        "amount_minor": voided.amount_minor,
+    }
+    await _close_settlement(
+        uow, voided.plan_id, "completed", "reversed", voided.reversed_on, detail
     )
+
+
+async def _close_settlement(
+    uow: RestructureUnitOfWork,
+    plan_id: str,
+    was: str,
+    status: str,
+    on: date,
+    detail: dict[str, object],
+) -> None:
+    """Close the settlement plan ``plan_id`` (when it is ``was``) as ``status`` on ``on``,
+    with an audit step of that name: no event of ours (the ledger's is the fact), and the
+    loan may ask for help again."""
+    plan = await uow.plans.get(plan_id, lock=True)
+    if plan is None or plan.status != was:
+        log.info("settlement outcome for no such plan of ours", plan_id=plan_id, outcome=status)
+        return
+    await uow.plans.close(plan.plan_id, status, on)
+    await uow.audit.record(AuditStep("plan", plan.plan_id, plan.loan_id, status, LEDGER, detail))
 
 
 async def _activate(

@@ -652,6 +652,43 @@ async def test_a_settlement_paid_in_time_completes_the_plan() -> None:
     assert uow.published(contract.ForbearanceChanged) == []  # the loan is closed
 
 
+async def test_a_reversed_settlement_closes_the_completed_plan_as_reversed() -> None:
+    uow = await world(WAIVER_AND_SETTLEMENT, penalty=3_000)
+    plan = await _held_settlement(uow)
+    total = plan.instalments[0].total
+    completed = ledger.SettlementCompleted(
+        loan_id="L-1",
+        plan_id=plan.plan_id,
+        completed_on=date(2026, 3, 20),
+        paid_minor=total,
+        written_off_principal_minor=1_000,
+        schedule_version=2,
+    )
+    await deliver(uow, completed)
+    assert uow.plans.rows[plan.plan_id].status == "completed"
+    published = len(uow.committed_events)
+    voided = ledger.SettlementReversed(
+        loan_id="L-1",
+        plan_id=plan.plan_id,
+        payment_id="P-9",
+        reversed_on=date(2026, 3, 22),
+        paid_minor=total - 500,
+        amount_minor=total,
+        schedule_version=3,
+    )
+    await deliver(uow, voided)
+    row = uow.plans.rows[plan.plan_id]
+    assert (row.status, row.closed_on) == ("reversed", date(2026, 3, 22))
+    step = [s for s in uow.audit.steps if s.subject_id == plan.plan_id][-1]
+    assert step.step == "reversed"
+    assert step.detail == {"payment_id": "P-9", "paid_minor": total - 500, "amount_minor": total}
+    assert len(uow.committed_events) == published  # the ledger's event is the fact
+    assert await uow.plans.open_for("L-1") is None  # the loan may ask again
+    # Redelivered: nothing more happens.
+    await deliver(uow, voided)
+    assert [s.step for s in uow.audit.steps if s.subject_id == plan.plan_id].count("reversed") == 1
+
+
 async def test_a_settlement_not_paid_by_its_deadline_lapses() -> None:
     uow = await world(WAIVER_AND_SETTLEMENT, penalty=3_000)
     plan = await _held_settlement(uow)
