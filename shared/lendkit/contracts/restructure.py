@@ -163,6 +163,25 @@ class PlanBroken(EventPayload):
 
 
 @event_type(
+    "restructure.plan.cancelled.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "An accepted plan was cancelled before it became active (POST "
+        "/plans/{plan_id}/cancel). The ledger undoes whatever it booked for it: a held "
+        "discounted settlement is withdrawn (a later payment is an ordinary one), a rewritten "
+        "schedule goes back to the terms before the plan (ledger.schedule.rewritten, reason "
+        "plan_cancelled), a booked penalty / fee waiver is reinstated (ledger.charge.booked). "
+        "The overdue service ends the pause the plan's acceptance started."
+    ),
+)
+class PlanCancelled(EventPayload):
+    plan_id: str
+    loan_id: str
+    plan_type: str
+    cancelled_on: date
+
+
+@event_type(
     "restructure.plan.completed.v1",
     topic=RESTRUCTURE_PLANS,
     description=("Every instalment of the plan is paid."),

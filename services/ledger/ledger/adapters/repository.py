@@ -730,25 +730,7 @@ class LoanRepository:
         plan_charges: list[ChargeRecord] = []
         entries: list[JournalEntry] = []
         if booked.reference is not None:
-            cc = charges.c
-            plan_charges = [
-                ChargeRecord(
-                    str(c.charge_id),
-                    c.seq,
-                    LedgerComponent(c.component),
-                    c.amount,
-                    c.kind,
-                    c.business_date,
-                )
-                for c in await self.session.execute(
-                    select(cc.charge_id, cc.seq, cc.component, cc.amount, cc.kind, cc.business_date)
-                    .where(
-                        cc.loan_id == loan_id,
-                        cc.source_event_id.startswith(f"{booked.reference}:", autoescape=True),
-                    )
-                    .order_by(cc.business_date, cc.created_at, cc.charge_id)
-                )
-            ]
+            plan_charges = await self.charges_booked_as(loan_id, f"{booked.reference}:")
             je, jl = journal_entries.c, journal_lines.c
             lines = (
                 await self.session.execute(
@@ -781,6 +763,26 @@ class LoanRepository:
             entries=entries,
             last_version=booked.last_version,
         )
+
+    async def charges_booked_as(self, loan_id: str, prefix: str) -> list[ChargeRecord]:
+        """The loan's charges whose source id starts with ``prefix``, oldest first."""
+        cc = charges.c
+        rows = await self.session.execute(
+            select(cc.charge_id, cc.seq, cc.component, cc.amount, cc.kind, cc.business_date)
+            .where(cc.loan_id == loan_id, cc.source_event_id.startswith(prefix, autoescape=True))
+            .order_by(cc.business_date, cc.created_at, cc.charge_id)
+        )
+        return [
+            ChargeRecord(
+                str(c.charge_id),
+                c.seq,
+                LedgerComponent(c.component),
+                c.amount,
+                c.kind,
+                c.business_date,
+            )
+            for c in rows
+        ]
 
     async def next_version(self, loan_id: str) -> int:
         latest = await self.session.scalar(

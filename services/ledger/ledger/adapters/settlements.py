@@ -1,6 +1,7 @@
 """Discounted settlements the ledger holds (``uow.settlements``): one pending per loan
-(a partial unique index), resolved once, completed or lapsed; a completed one is voided
-(``reversed``) when the payment that completed it is reversed. Lapsing is set-based: one
+(a partial unique index), resolved once, completed, lapsed or ``cancelled`` (its plan
+cancelled); a completed one is voided (``reversed``) when the payment that completed it is
+reversed. Lapsing is set-based: one
 statement for every pending settlement whose deadline is the day being closed or earlier."""
 
 from __future__ import annotations
@@ -100,6 +101,14 @@ class SettlementRepository:
             update(settlements)
             .where(settlements.c.plan_id == plan_id, settlements.c.status == "completed")
             .values(status="reversed", resolved_on=on)
+        )
+
+    async def withdraw(self, plan_id: str, on: date) -> None:
+        """A pending settlement whose plan was cancelled: ``cancelled`` on ``on``."""
+        await self.session.execute(
+            update(settlements)
+            .where(settlements.c.plan_id == plan_id, settlements.c.status == "pending")
+            .values(status="cancelled", resolved_on=on)
         )
 
     async def lapse_due(self, business_date: date) -> list[tuple[SettlementOffer, int]]:

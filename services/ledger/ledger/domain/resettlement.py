@@ -156,7 +156,12 @@ def allocation_changes(
     entry reversed and the new one posted."""
     found = AllocationChanges()
     later: dict[date, list[JournalEntry]] = defaultdict(list)
-    for key in sorted(set(stored) | set(fresh)):
+    # In replay order (value date, then arrival), then what is no longer allocated: the
+    # journal is posted in the same order whatever the payments' ids (random uuids).
+    gone = sorted(
+        (k for k in stored if k not in fresh), key=lambda k: (value_dates.get(k[1], date.min), k)
+    )
+    for key in [*fresh, *gone]:
         old, new = stored.get(key), fresh.get(key)
         if old == new:
             continue
@@ -171,8 +176,6 @@ def allocation_changes(
         found.changes[key] = new
         if key[0] == PAYMENT and new is not None:
             found.changed_payments.append(key[1])
-    replay_order = {key[1]: i for i, key in enumerate(fresh) if key[0] == PAYMENT}
-    found.changed_payments.sort(key=replay_order.__getitem__)
     found.later = dict(later)
     return found
 

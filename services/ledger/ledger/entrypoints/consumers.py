@@ -6,7 +6,7 @@ from ledger.service_layer import handlers
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.consumer import Batchable
 from lendkit.contracts.overdue import PenaltyAssessed, PenaltyWaived
-from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2, PlanBroken
+from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2, PlanBroken, PlanCancelled
 from lendkit.contracts.topics import OVERDUE_LOANS, RESTRUCTURE_PLANS
 from lendkit.runtime import ConsumerSpec
 
@@ -18,5 +18,6 @@ CONSUMERS: ConsumerSpec[LedgerUnitOfWork] = ConsumerSpec(
         PlanAccepted: handlers.on_plan_accepted,
         PlanAcceptedV2: handlers.on_plan_accepted_v2,
         PlanBroken: handlers.on_plan_broken,
+        PlanCancelled: handlers.on_plan_cancelled,
     },
 )

@@ -36,12 +36,12 @@ from ledger.domain import (
 from ledger.domain.charges import appends_like_replay
 from ledger.service_layer.charges import book_charge
 from ledger.service_layer.restore import restore_original_terms
-from ledger.service_layer.restructuring import book_plan, rewrite_schedule
+from ledger.service_layer.restructuring import book_plan, cancel_plan_booking, rewrite_schedule
 from ledger.service_layer.unit_of_work import LedgerUnitOfWork
 from lendkit.consumer import rejecting
 from lendkit.contracts.money import Component as ContractComponent
 from lendkit.contracts.overdue import PenaltyAssessed, PenaltyWaived
-from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2, PlanBroken
+from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2, PlanBroken, PlanCancelled
 from lendkit.errors import ServiceError
 from lendkit.events import CloudEvent
 
@@ -171,6 +171,13 @@ async def _book_plain(
         income=template.lines[1].account,
     )
     await uow.penalty_batch.publish_charges_booked(charges, loans, source=uow.source)
+
+
+@rejecting(LedgerDomainError, ServiceError)
+async def on_plan_cancelled(uow: LedgerUnitOfWork, event: CloudEvent) -> None:
+    """Undo what was booked for a plan cancelled before it was active
+    (``service_layer.restructuring.cancel_plan_booking``)."""
+    await cancel_plan_booking(uow, event.payload(PlanCancelled), event.id)
 
 
 @rejecting(LedgerDomainError, ServiceError)

@@ -32,6 +32,11 @@ settlement is void (:func:`void_reversed_settlement`): its booking is undone as 
 plan's is (``ledger.service_layer.restore``: the write-off and waivers reinstated, the loan
 back on the terms before it), ``ledger.settlement.reversed``; a later payment does not
 complete it again.
+
+A plan cancelled in the restructure service before it was active
+(``restructure.plan.cancelled``, :func:`cancel_plan_booking`) is undone here too, whatever
+the ledger had booked for it meanwhile: a held settlement is withdrawn, a rewrite goes
+back to the terms before it (reason ``plan_cancelled``), a waiver is reinstated.
 """
 
 from __future__ import annotations
@@ -75,7 +80,7 @@ from lendkit.contracts.ledger import (
     SettlementLapsed,
     SettlementReversed,
 )
-from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2, PlanAmount
+from lendkit.contracts.restructure import PlanAccepted, PlanAcceptedV2, PlanAmount, PlanCancelled
 from lendkit.errors import Conflict, Invalid, NotFound
 from lendkit.events import CloudEvent, new_event
 
@@ -378,6 +383,12 @@ def _refuse_unless(plan: PlanAcceptedV2, state: LoanState, problems: list[str]) 
         raise Invalid(f"plan {plan.plan_id} cannot be booked: {'; '.join(problems)}")
 
 
+def _waiver_source(plan_id: str) -> str:
+    """The source id prefix of a plan's waivers: one booking per plan, found again when the
+    plan is cancelled."""
+    return f"plan:{plan_id}:waive:"
+
+
 async def waive_for_plan(uow: LedgerUnitOfWork, plan: PlanAcceptedV2, source_event_id: str) -> None:
     """A plan that keeps the schedule and waives penalty and fees (full or partial): each
     waiver booked on the instalments that owe it, oldest first."""
@@ -410,7 +421,7 @@ async def waive_for_plan(uow: LedgerUnitOfWork, plan: PlanAcceptedV2, source_eve
             amount=-amount,
             currency=plan.currency,
             business_date=plan.effective_date,
-            source_event_id=f"{source_event_id}:waive:{component.value}:{seq}",
+            source_event_id=f"{_waiver_source(plan.plan_id)}{component.value}:{seq}",
         )
     carried = _by_kind(plan.carried_to_first)
     booked = PlanBooked(
@@ -646,3 +657,46 @@ async def void_reversed_settlement(
         schedule_version=rewritten.schedule_version,
     )
     return [*events, new_event(voided, source=uow.source)]
+
+
+async def cancel_plan_booking(
+    uow: LedgerUnitOfWork, cancelled: PlanCancelled, source_event_id: str
+) -> None:
+    """The restructure service cancelled the plan before it became active; undo what the
+    ledger booked for it, in one transaction: a held settlement is withdrawn (nothing was
+    booked; a later payment is an ordinary one), a rewritten schedule goes back to the
+    terms before the plan (``undo_plan_booking``, reason ``plan_cancelled``), a penalty /
+    fee waiver is reinstated (the same amounts charged again on the same instalments,
+    ``ChargeBooked``). A plan the ledger booked nothing for (a promise to pay, a plan it
+    refused) needs nothing. A settlement already completed is not undone by a
+    cancellation: refused (``Conflict``, a dead letter for operations)."""
+    loan_id, plan_id, on = cancelled.loan_id, cancelled.plan_id, cancelled.cancelled_on
+    state = await _load(uow, loan_id)
+    pending = await uow.settlements.pending_for(loan_id)
+    if pending is not None and pending.plan_id == plan_id:
+        await uow.settlements.withdraw(plan_id, on)
+        return
+    completed = await uow.settlements.latest_completed(loan_id)
+    if completed is not None and completed.plan_id == plan_id:
+        raise Conflict(
+            f"settlement {plan_id} completed on {completed.resolved_on}; a cancellation does "
+            "not undo it"
+        )
+    if await uow.loans.plan_booking(loan_id, plan_id) is not None:
+        _, events = await undo_plan_booking(
+            uow, state, plan_id, on, reason="plan_cancelled", source_event_id=source_event_id
+        )
+        await uow.emit_all(events)
+        return
+    waivers = await uow.loans.charges_booked_as(loan_id, _waiver_source(plan_id))
+    for n, waiver in enumerate(waivers):
+        await book_charge(
+            uow,
+            loan_id=loan_id,
+            seq=waiver.seq,
+            component=waiver.component,
+            amount=-waiver.amount,
+            currency=state.loan.currency,
+            business_date=on,
+            source_event_id=f"{source_event_id}:reinstate:{n}",
+        )

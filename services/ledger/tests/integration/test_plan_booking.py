@@ -16,12 +16,20 @@ from typing import Any
 
 import jsonschema
 import pytest
+from sqlalchemy import text
 
+from lendkit.contracts.restructure import PlanCancelled
 from lendkit.events import CloudEvent, new_event
 from lendkit.migrations import upgrade
 from lendkit.schedules import ScheduledInstalment, ScheduleType
 from lendkit.testing import eventually, fresh_database, read_events, unique
-from restructure.domain.plans import Quote, discounted_settlement, rate_reduction, term_extension
+from restructure.domain.plans import (
+    Quote,
+    discounted_settlement,
+    penalty_waiver,
+    rate_reduction,
+    term_extension,
+)
 from restructure.domain.position import LoanPosition, LoanTerms
 from restructure.service_layer.messages import plan_accepted
 
@@ -321,4 +329,76 @@ async def test_a_reversed_settlement_payment_undoes_the_settlement_and_its_write
     assert body["status"] == "active"
     owed = sum(v for k, v in body["balances"].items() if k != "credit_minor")
     assert owed == 202_900 + 1_000 - 150_000
+    await _reconciles(ledger)
+
+
+async def _cancel(ledger: Ledger, loan_id: str, plan_id: str) -> None:
+    cancelled = PlanCancelled(plan_id=plan_id, loan_id=loan_id, plan_type="any", cancelled_on=AS_OF)
+    await ledger.publish(new_event(cancelled, source="rs"))
+
+
+async def _settlement_status(ledger: Ledger, plan_id: str) -> str | None:
+    async with ledger.runtime.engine.connect() as conn:
+        status: str | None = await conn.scalar(
+            text("SELECT status FROM settlements WHERE plan_id = :p"), {"p": plan_id}
+        )
+    return status
+
+
+async def test_a_cancelled_settlement_is_withdrawn_and_a_payment_of_its_amount_is_ordinary(
+    own_ledger: Ledger,
+) -> None:
+    """The plan was cancelled in the restructure service while the ledger held the
+    settlement: the offer is withdrawn, and paying its amount writes nothing off."""
+    ledger = own_ledger
+    loan_id, _ = await _settlement(ledger)
+    async with ledger.runtime.engine.connect() as conn:
+        plan_id = await conn.scalar(
+            text("SELECT plan_id FROM settlements WHERE loan_id = :l"), {"l": loan_id}
+        )
+    await _cancel(ledger, loan_id, plan_id)
+
+    async def withdrawn() -> bool:
+        return await _settlement_status(ledger, plan_id) == "cancelled"
+
+    await eventually(withdrawn, timeout=30)
+    assert (await ledger.pay(loan_id, 150_000, AS_OF)).status_code == 201
+    body = await _detail(ledger, loan_id)
+    assert body["status"] == "active" and body["schedule_version"] == 1
+    owed = sum(v for k, v in body["balances"].items() if k != "credit_minor")
+    assert owed == 202_900 + 1_000 - 150_000
+    await _reconciles(ledger)
+
+
+async def test_a_waiver_booked_for_a_cancelled_plan_is_reinstated(own_ledger: Ledger) -> None:
+    """The ledger booked the waiver before it read the cancellation: the penalty is owed
+    again (``ledger.charge.booked``, the journal's income back)."""
+    ledger = own_ledger
+    product = await ledger.product(annual_rate="0.12", term=3, schedule_type="EQUAL_PRINCIPAL")
+    loan_id = await _overdue_loan(ledger, product, penalty=900)
+    pos = await _position(ledger, loan_id, AS_OF, "0.12", ScheduleType.EQUAL_PRINCIPAL)
+    before = (await _detail(ledger, loan_id))["balances"]
+    booked = json.loads((await _book(ledger, penalty_waiver(pos), pos)).data)
+    assert (await _detail(ledger, loan_id))["balances"]["penalty_minor"] == 0
+    await _cancel(ledger, loan_id, booked["plan_id"])
+
+    async def restored() -> bool:
+        return bool((await _detail(ledger, loan_id))["balances"] == before)
+
+    await eventually(restored, timeout=30)
+
+    def reinstating(e: CloudEvent) -> bool:
+        fact = json.loads(e.data)
+        return bool(fact["amount_minor"] > 0 and fact["business_date"] == AS_OF.isoformat())
+
+    found = await read_events(
+        ["ledger.loans"],
+        count=20,
+        keys=[loan_id],
+        types=["ledger.charge.booked.v1"],
+        until=lambda seen: any(reinstating(e) for e in seen),
+    )
+    (reinstated,) = [e for e in found if reinstating(e)]
+    _validate(reinstated)
+    assert json.loads(reinstated.data)["amount_minor"] == 900
     await _reconciles(ledger)

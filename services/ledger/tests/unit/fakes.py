@@ -148,6 +148,14 @@ class FakeLoans:
             last_version=max(found)[0],
         )
 
+    async def charges_booked_as(self, loan_id: str, prefix: str) -> list[ChargeRecord]:
+        stored = self.stored[loan_id]
+        return [
+            c
+            for c in stored.state.charges
+            if stored.charge_sources.get(c.charge_id, "").startswith(prefix)
+        ]
+
     async def next_version(self, loan_id: str) -> int:
         return max(v for v, *_ in self.stored[loan_id].schedule_versions) + 1
 
@@ -410,6 +418,10 @@ class FakeSettlements:
     async def void(self, plan_id: str, on: date) -> None:
         if self.rows[plan_id].status == "completed":
             self.rows[plan_id] = replace(self.rows[plan_id], status="reversed", resolved_on=on)
+
+    async def withdraw(self, plan_id: str, on: date) -> None:
+        if self.rows[plan_id].status == "pending":
+            self.rows[plan_id] = replace(self.rows[plan_id], status="cancelled", resolved_on=on)
 
     async def lapse_due(self, business_date: date) -> list[tuple[SettlementOffer, int]]:
         lapsed = []

@@ -44,6 +44,7 @@ from lendkit.contracts.ledger import (
 )
 from lendkit.contracts.money import Component as ContractComponent
 from lendkit.contracts.overdue import PenaltyAssessed
+from lendkit.contracts.restructure import PlanCancelled
 from lendkit.events import new_event
 from lendkit.schedules import ScheduledInstalment, ScheduleType
 from restructure.domain.errors import InvalidPlan
@@ -364,6 +365,71 @@ async def _check_settlement(
                 (i.seq, i.principal, i.interest, dict(i.outstanding))
                 for i in state(uow).instalments
             ] == before
+    assert_reconciles(uow)
+
+
+def _owing(
+    uow: FakeLedgerUnitOfWork,
+) -> list[tuple[int, object, int, int, dict[LedgerComponent, int]]]:
+    return [
+        (i.seq, i.due_date, i.principal, i.interest, dict(i.outstanding))
+        for i in sorted(state(uow).instalments, key=lambda i: i.seq)
+    ]
+
+
+async def _cancel(uow: FakeLedgerUnitOfWork, on: date) -> None:
+    cancelled = PlanCancelled(plan_id="PLAN-1", loan_id="L-1", plan_type="any", cancelled_on=on)
+    async with uow:
+        await handlers.on_plan_cancelled(
+            uow.as_ledger(), new_event(cancelled, source="restructure")
+        )
+        await uow.commit()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    loan=overdue_loans(),
+    kind=st.sampled_from([*REWRITES, "penalty_waiver", "discounted_settlement"]),
+    data=st.data(),
+)
+def test_a_cancelled_plan_leaves_the_loan_as_it_was_before_the_plan(
+    loan: tuple[ScheduleType, Decimal, int, int, int, int, int, int], kind: str, data: st.DataObject
+) -> None:
+    """Whatever the ledger booked for a plan the restructure service then cancelled (a
+    rewrite, a waiver, a held settlement) is undone: the loan owes exactly what it owed, on
+    the terms it had, and the journal reconciles."""
+    uow, as_of = asyncio.run(_overdue(loan))
+    pos = position(uow, as_of)
+    try:
+        if kind == "discounted_settlement":
+            quote = discounted_settlement(
+                pos, max(1, pos.total_owed // 2), as_of + timedelta(days=30)
+            )
+        else:
+            quote = _quote_for(kind, pos, data.draw)
+    except InvalidPlan:
+        assume(False)
+        return
+    asyncio.run(_check_cancellation(uow, pos, quote, kind))
+
+
+async def _check_cancellation(
+    uow: FakeLedgerUnitOfWork, pos: LoanPosition, quote: Quote, kind: str
+) -> None:
+    before = _owing(uow)
+    await _book(uow, quote, pos)
+    await _cancel(uow, pos.as_of)
+    assert _owing(uow) == before
+    assert_reconciles(uow)
+    if kind == "discounted_settlement":
+        assert uow.settlements.rows["PLAN-1"].status == "cancelled"
+        # Withdrawn: paying the amount is an ordinary payment, nothing is written off.
+        await _pay(uow, pos.total_owed // 2 or 1, pos.as_of, "after")
+        assert not uow.published(SettlementCompleted)
+        assert state(uow).loan.schedule_version == 1
+    elif kind in REWRITES:
+        rewrites = uow.published(ScheduleRewritten)
+        assert [r.reason for r in rewrites][-1] == "plan_cancelled"
     assert_reconciles(uow)
 
 

@@ -6,10 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.domain.allocation import AllocationLine, InstalmentDue
+from ledger.domain.allocation import AllocationLine, AllocationResult, InstalmentDue
 from ledger.domain.component import LedgerComponent
 from ledger.domain.errors import InvalidAllocation
 from ledger.domain.replay import Charge, Payment, replay_allocations
+from ledger.domain.resettlement import PAYMENT, allocation_changes
 
 PEN, FEE, INT, PRI = (
     LedgerComponent.PENALTY,
@@ -210,3 +211,26 @@ def test_no_payment_pays_a_charge_booked_after_its_value_date(
         for line in allocation.result.lines:
             if line.component in (PEN, FEE):
                 assert line.amount <= payable.get((line.seq, line.component), 0)
+
+
+def test_re_allocations_are_posted_in_replay_order_whatever_the_payment_ids() -> None:
+    """Two loans booked alike post the same journal: the corrections follow the replay
+    (value date, then arrival), not the payments' random ids."""
+
+    def paid(amount: int, component: LedgerComponent) -> AllocationResult:
+        return AllocationResult((AllocationLine(1, component, amount),))
+
+    on = date(2026, 4, 10)
+    for first, second in (("z-late-id", "a-early-id"), ("a-early-id", "z-late-id")):
+        stored = {
+            (PAYMENT, first): paid(445, LedgerComponent.INTEREST),
+            (PAYMENT, second): paid(500, LedgerComponent.INTEREST),
+        }
+        fresh = {
+            (PAYMENT, first): paid(445, LedgerComponent.PRINCIPAL),
+            (PAYMENT, second): paid(500, LedgerComponent.PRINCIPAL),
+        }
+        found = allocation_changes(stored, fresh, {first: on, second: on}, on, "CNY")
+        assert found.changed_payments == [first, second]
+        amounts = [e.lines[0].debit or e.lines[0].credit for e in found.entries]
+        assert amounts == [445, 445, 500, 500]

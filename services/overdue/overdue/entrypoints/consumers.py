@@ -33,6 +33,7 @@ CONSUMERS: ConsumerSpec[OverdueUnitOfWork] = ConsumerSpec(
         restructure.PlanAccepted: handlers.on_plan_accepted,
         restructure.PlanAcceptedV2: handlers.on_plan_accepted_v2,
         restructure.PlanBroken: handlers.on_plan_broken,
+        restructure.PlanCancelled: handlers.on_plan_cancelled,
         notifier.MessageDelivered: Batchable.each(handlers.on_message_delivered),
     },
 )

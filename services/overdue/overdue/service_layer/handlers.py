@@ -205,13 +205,23 @@ async def on_settlement_lapsed(uow: OverdueUnitOfWork, event: CloudEvent) -> Non
 
 
 @rejecting()
+async def on_plan_cancelled(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
+    """A plan cancelled before it was active: the pause its acceptance started ends
+    (collections resume on the schedule the ledger has; the ledger undoes a rewrite it
+    booked with ``ledger.schedule.rewritten``)."""
+    cancelled = event.payload(restructure.PlanCancelled)
+    why = f"cancelled on {cancelled.cancelled_on}"
+    await _resume_for_plan(uow, cancelled.loan_id, cancelled.plan_id, why, actor=RESTRUCTURE_ACTOR)
+
+
+@rejecting()
 async def on_plan_broken(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     """A broken plan: collections resume. A pause the plan's acceptance started ends (the
     ledger's outcome has normally ended it already); escalation goes on from the schedule
     the ledger has, the plan's new terms, with DPD from the oldest unpaid instalment (the
     missed plan instalment). A pause operations set is theirs to end. ``on_break:
-    restore_original_terms`` changes nothing here: the ledger would have to restore the
-    schedule (not built), and this service follows the schedule the ledger publishes."""
+    restore_original_terms`` changes nothing here: the ledger restores the schedule and
+    this service follows the schedule the ledger publishes."""
     broken = event.payload(restructure.PlanBroken)
     why = f"broken on {broken.broken_on} (instalment {broken.missed_seq} missed)"
     await _resume_for_plan(uow, broken.loan_id, broken.plan_id, why, actor=RESTRUCTURE_ACTOR)

@@ -402,6 +402,28 @@ async def test_a_lapsed_settlement_resumes_collections() -> None:
     assert resumed.reason == "plan plan-2 settlement lapsed"
 
 
+async def test_a_cancelled_plan_resumes_collections() -> None:
+    uow = await tracked_loan()
+    await _accept(uow, plan_v2("discounted_settlement"))
+    assert uow.loans.rows[LOAN].paused
+    async with uow:
+        await handlers.on_plan_cancelled(
+            uow,
+            event(
+                restructure.PlanCancelled(
+                    plan_id="plan-2",
+                    loan_id=LOAN,
+                    plan_type="discounted_settlement",
+                    cancelled_on=date(2026, 3, 21),
+                )
+            ),
+        )
+        await uow.commit()
+    assert not uow.loans.rows[LOAN].paused
+    (resumed,) = uow.published(contract.DelinquencyResumed)
+    assert resumed.reason == "plan plan-2 cancelled on 2026-03-21"
+
+
 async def test_a_waiver_plan_booked_without_a_rewrite_resumes_collections() -> None:
     uow = await tracked_loan()
     await _accept(uow, plan_v2("penalty_waiver"))

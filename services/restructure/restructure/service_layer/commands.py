@@ -466,15 +466,29 @@ async def decline_offer(uow: RestructureUnitOfWork, caller: Principal, offer_id:
 
 
 async def cancel_plan(uow: RestructureUnitOfWork, caller: Principal, plan_id: str) -> Plan:
-    """Cancel an accepted plan before the ledger's rewrite made it active."""
+    """Cancel an accepted plan before the ledger's rewrite made it active:
+    ``restructure.plan.cancelled``, on which the ledger undoes whatever it booked for the
+    plan meanwhile (a held settlement above all) and the overdue service ends its pause."""
     plan = await uow.plans.get(plan_id, lock=True)
     if plan is None:
         raise LoanNotFound()
     await _visible_loan(uow, caller, plan.loan_id)
     if plan.status != "accepted":
         raise PlanNotCancellable(f"plan {plan_id} is {plan.status}; only an accepted plan cancels")
-    await uow.plans.close(plan_id, "cancelled", await uow.today())
+    today = await uow.today()
+    await uow.plans.close(plan_id, "cancelled", today)
     await uow.audit.record(AuditStep("plan", plan_id, plan.loan_id, "cancelled", caller.subject))
+    await uow.emit(
+        new_event(
+            contract.PlanCancelled(
+                plan_id=plan_id,
+                loan_id=plan.loan_id,
+                plan_type=plan.plan_type,
+                cancelled_on=today,
+            ),
+            source=uow.source,
+        )
+    )
     cancelled = await uow.plans.get(plan_id)
     assert cancelled is not None
     return cancelled

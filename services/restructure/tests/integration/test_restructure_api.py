@@ -398,6 +398,8 @@ async def test_a_declined_offer_and_a_plan_cancelled_before_it_is_active(world: 
     plan_id = accepted.json()["plan"]["plan_id"]
     cancel = await world.http.post(f"/plans/{plan_id}/cancel", headers=world.key(world.auth("B-7")))
     assert (cancel.status_code, cancel.json()["status"]) == (200, "cancelled")
+    # Told to the ledger (which undoes what it booked) and the overdue service (its pause).
+    assert (await world.outbox_types(loan_id))[-1] == "restructure.plan.cancelled.v1"
     again = await world.http.post(f"/plans/{plan_id}/cancel", headers=world.key(world.auth("B-7")))
     assert again.status_code == 409, again.text
     ops = world.auth("ops-l", Role.OPS)
