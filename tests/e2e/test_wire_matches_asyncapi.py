@@ -1,7 +1,7 @@
 """What goes over Kafka is what ``docs/asyncapi.json`` says: one loan's life through the
 ledger and the overdue service (missed instalment, penalties, stages, credit-report gate,
 pause and resume, a waiver, a reversed payment, a restructuring, payoff; discounted
-settlements paid in time and lapsed on two more loans), then every
+settlements paid in time then bounced, and lapsed, on two more loans), then every
 message on the platform's topics is read raw and checked against the AsyncAPI document:
 its channel lists the message, and its headers, key and payload validate against the
 message's header schema, key binding and payload schema. Every event type of the catalogue
@@ -37,6 +37,7 @@ from lendkit.contracts.restructure import (
     PlanAcceptedV2,
     PlanActivated,
     PlanBroken,
+    PlanCancelled,
     PlanCompleted,
     PromiseMade,
     PromiseResolved,
@@ -317,7 +318,7 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
             source="restructure",
         )
         await _wait_for(platform, "ledger.loans", "ledger.plan.booked.v1", other)
-    await _post(
+    settling = await _post(
         ledger,
         f"/loans/{settle_id}/payments",
         {
@@ -327,6 +328,13 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
         },
     )
     await _wait_for(platform, "ledger.loans", "ledger.settlement.completed.v1", settle_id)
+    # The settling payment bounces: the settlement is void (ledger.settlement.reversed).
+    await _post(
+        ledger,
+        f"/loans/{settle_id}/payments/{settling['payment_id']}/reversal",
+        {"reason": "bounced"},
+    )
+    await _wait_for(platform, "ledger.loans", "ledger.settlement.reversed.v1", settle_id)
     # The rest of the restructure service's facts, in the shapes it publishes them (its own
     # flow is tests/e2e/test_restructure_plan_lifecycle.py), for a loan nobody else acts on.
     other = f"WIRE-RS-{uuid.uuid4().hex[:6]}"
@@ -359,6 +367,7 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
             on_break="resume_collections",
         ),
         PlanCompleted(plan_id="P-w2", loan_id=other, completed_on=day),
+        PlanCancelled(plan_id="P-w3", loan_id=other, plan_type="term_extension", cancelled_on=day),
         PromiseMade(
             promise_id="PR-w",
             loan_id=other,
