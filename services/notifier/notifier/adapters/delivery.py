@@ -36,32 +36,33 @@ class DeliveryRepository:
         )
         return found.first() is not None
 
-    async def sent(self, attempt_id: str) -> SentRecord | None:
-        """The attempt's latest ``sent`` row (its provider and when it was recorded)."""
+    async def sent(self, attempt_id: str, provider: str | None = None) -> SentRecord | None:
+        """The attempt's latest ``sent`` row (by ``provider``, when given: a failed-over attempt
+        has one per provider), with its provider and when it was recorded."""
+        query = select(contact_attempts).where(
+            contact_attempts.c.attempt_id == attempt_id, contact_attempts.c.state == "sent"
+        )
+        if provider is not None:
+            query = query.where(contact_attempts.c.provider == provider)
         row = (
-            await self.session.execute(
-                select(contact_attempts)
-                .where(
-                    contact_attempts.c.attempt_id == attempt_id,
-                    contact_attempts.c.state == "sent",
-                )
-                .order_by(contact_attempts.c.id.desc())
-                .limit(1)
-            )
+            await self.session.execute(query.order_by(contact_attempts.c.id.desc()).limit(1))
         ).one_or_none()
         if row is None:
             return None
         return SentRecord(_state(row), row.provider or "", row.recorded_at)
 
-    async def outcome_after(self, attempt_id: str, sent_at: datetime) -> str | None:
-        """A delivered or failed state already recorded for the attempt since it was sent."""
+    async def outcome_after(self, sent: SentRecord) -> str | None:
+        """A delivered or failed state already recorded for the attempt by the provider that
+        sent it, since it was sent."""
         found = await self.session.execute(
             select(contact_attempts.c.state)
             .where(
-                contact_attempts.c.attempt_id == attempt_id,
+                contact_attempts.c.attempt_id == sent.attempt.attempt_id,
+                contact_attempts.c.provider == sent.provider,
                 contact_attempts.c.state.in_(RECEIPT_STATES),
-                contact_attempts.c.recorded_at >= sent_at,
+                contact_attempts.c.recorded_at >= sent.sent_at,
             )
+            .order_by(contact_attempts.c.id)
             .limit(1)
         )
         return found.scalar_one_or_none()
@@ -114,10 +115,13 @@ _DELIVERY = text(
         WHERE state = 'sent' AND recorded_at >= :since AND recorded_at < :until
         GROUP BY 1, 2, 3
     ), outcome AS (
-        SELECT DISTINCT ON (a.attempt_id) a.attempt_id, a.state, a.recorded_at
-        FROM contact_attempts a JOIN sent s ON s.attempt_id = a.attempt_id
+        -- per provider: a failed-over attempt has a sent row and a receipt for each
+        SELECT DISTINCT ON (a.attempt_id, a.provider) a.attempt_id, a.provider, a.state,
+               a.recorded_at
+        FROM contact_attempts a
+        JOIN sent s ON s.attempt_id = a.attempt_id AND s.provider = a.provider
         WHERE a.state IN ('delivered', 'failed') AND a.recorded_at >= s.sent_at
-        ORDER BY a.attempt_id, a.id
+        ORDER BY a.attempt_id, a.provider, a.id
     )
     SELECT s.channel, s.provider,
            count(*) AS sent,
@@ -129,7 +133,7 @@ _DELIVERY = text(
            percentile_cont(0.9) WITHIN GROUP (
                ORDER BY extract(epoch FROM o.recorded_at - s.sent_at)
            ) FILTER (WHERE o.state = 'delivered') AS p90_s
-    FROM sent s LEFT JOIN outcome o ON o.attempt_id = s.attempt_id
+    FROM sent s LEFT JOIN outcome o ON o.attempt_id = s.attempt_id AND o.provider = s.provider
     GROUP BY 1, 2 ORDER BY 1, 2
     """
 )

@@ -178,9 +178,16 @@ class Failover:
             self.breakers[provider.name] = self.breaker_defaults()
         return self.breakers[provider.name]
 
-    async def send(self, message: OutgoingMessage) -> Receipt:
+    async def send(
+        self, message: OutgoingMessage, *, skip: frozenset[str] = frozenset()
+    ) -> Receipt:
+        """The first provider that accepts the message, by priority; the providers in ``skip``
+        (they reported this attempt failed) are not tried again."""
         errors: list[str] = []
         for provider in self.providers:
+            if provider.name in skip:
+                errors.append(f"{provider.name}: failed this attempt before")
+                continue
             breaker = self.breaker(provider)
             if not breaker.allows_call():
                 errors.append(f"{provider.name}: circuit open")

@@ -49,6 +49,12 @@ def _secret(request: Request, provider: str) -> str | None:
     return None if secret is None else secret.get_secret_value()
 
 
+def _provider_orders(request: Request) -> dict[str, list[str]]:
+    """Each channel's providers by priority (a failed receipt fails over to the next one)."""
+    chains = getattr(runtime_of(request), "providers", {})
+    return {channel: [p.name for p in chain.providers] for channel, chain in chains.items()}
+
+
 @router.post(
     "/providers/{provider}/delivery-receipts",
     status_code=200,
@@ -80,12 +86,14 @@ async def post_delivery_receipt(
             reason=body.reason,
             provider_reference=body.provider_reference,
             now=CLOCK.now(),
+            provider_orders=_provider_orders(request),
         )
         return 200, ReceiptOut(
             attempt_id=outcome.attempt_id,
             state=outcome.state,
             recorded=outcome.recorded,
             seconds_to_receipt=outcome.seconds_to_receipt,
+            failed_over_to=outcome.failed_over_to,
         ).model_dump(mode="json")
 
     return await idempotent_post(

@@ -113,6 +113,11 @@ class ReceiptOut(BaseModel):
     state: str
     recorded: bool = Field(description="False for a replayed receipt: nothing new recorded.")
     seconds_to_receipt: float | None
+    failed_over_to: str | None = Field(
+        default=None,
+        description="A failed receipt when the channel has a next provider: the attempt is"
+        " queued again for it (no notifier.message.failed yet).",
+    )
 
 
 class SuppressionCount(BaseModel):

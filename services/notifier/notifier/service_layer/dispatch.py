@@ -14,7 +14,8 @@ that finds the lock taken skips the round.
 Digests: non-urgent messages to one borrower on one channel and business day that are ready
 together are one message (``domain.digest``); each of its attempts is recorded as sent by it.
 ``now`` is the notifier's clock (simulated when the simulator set it): sent rows carry it as
-``occurred_at``, which the strategy's cadence counts."""
+``occurred_at``, which the strategy's cadence counts. An attempt queued again after a failed
+delivery receipt (``receipts``) skips the providers that failed it."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from notifier.adapters.repository import AttemptState
 from notifier.domain.digest import digest_groups, is_urgent
 from notifier.domain.templates import TEMPLATE_VERSION, Rendered, render, render_digest
 from notifier.service_layer.batch_notify import attempt_row, decide_many, redecide_quiet
+from notifier.service_layer.receipts import failed_providers
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
 log = logging.getLogger("notifier.dispatch")
@@ -114,7 +116,8 @@ async def _round(
                 receipt = await chain.send(
                     OutgoingMessage(
                         attempt.attempt_id, channel, address, rendered.body, attempt.purpose
-                    )
+                    ),
+                    skip=failed_providers(attempt.context),
                 )
             except ProviderError as exc:
                 error = str(exc)

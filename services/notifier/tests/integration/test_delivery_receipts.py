@@ -32,7 +32,7 @@ from notifier.service_layer import handlers
 from notifier.service_layer.clock import CLOCK
 from notifier.service_layer.dispatch import dispatch
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
-from notifier.settings import Settings
+from notifier.settings import Settings, WebhookEndpoint
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SECRET = "receipt-secret-of-the-test-provider"
@@ -183,6 +183,105 @@ async def test_a_failed_receipt_records_failed_and_publishes_message_failed(setu
     [loan] = setup.loans
     assert await setup.states(loan) == ["decided", "queued", "sent", "failed"]
     assert await setup.events(loan) == ["notifier.message.sent.v1", "notifier.message.failed.v1"]
+
+
+class CountingHook:
+    """A webhook provider (MockTransport) answering ``status`` and counting its calls."""
+
+    def __init__(self, name: str, status: int = 202) -> None:
+        self.calls: list[str] = []
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            self.calls.append(request.headers["Idempotency-Key"])
+            return httpx.Response(status)
+
+        self.provider = WebhookProvider(
+            name,
+            "http://provider.test/send",
+            client=httpx.AsyncClient(transport=httpx.MockTransport(answer)),
+        )
+
+
+@pytest.fixture
+async def two_providers(database_url: str) -> AsyncIterator[Setup]:
+    """A runtime whose SMS goes to two webhooks by priority: ``<first>`` then ``<first>-2``."""
+    first = unique("hook").lower()
+    second = f"{first}-2"
+    runtime = create_runtime(
+        Settings(
+            database_url=database_url,
+            run_consumers=False,
+            run_outbox_relay=False,
+            webhooks=[
+                WebhookEndpoint(name=second, url="http://second.test", priority=2),
+                WebhookEndpoint(name=first, url="http://first.test", priority=1),
+            ],
+            provider_secrets={first: SecretStr(SECRET), second: SecretStr(SECRET)},
+        )
+    )
+    await runtime.start(background=False)
+    try:
+        yield Setup(runtime, first)
+    finally:
+        CLOCK.pinned = None
+        await runtime.stop()
+
+
+async def test_a_failed_receipt_fails_over_to_the_next_provider_of_the_channel(
+    two_providers: Setup,
+) -> None:
+    """The first provider accepts the message, then reports it failed: the attempt is queued
+    again and the next round sends it by the second provider (same idempotency key, the first
+    not called again), with no ``message.failed``; the second's failure is final."""
+    setup = two_providers
+    first, second = setup.provider, f"{setup.provider}-2"
+    attempt = await setup.sent_attempt()
+    [loan] = setup.loans
+
+    failed = await setup.receipt(attempt, "failed", reason="handset_unreachable")
+    assert failed.status_code == 200, failed.text
+    assert failed.json()["failed_over_to"] == second and failed.json()["state"] == "failed"
+    assert await setup.states(loan) == ["decided", "queued", "sent", "failed", "queued"]
+    assert await setup.events(loan) == ["notifier.message.sent.v1"]
+
+    hooks = [CountingHook(first), CountingHook(second)]
+    chain = {"sms": Failover([h.provider for h in hooks])}
+    round_ = await dispatch(setup.runtime.uow, chain, CLOCK.pinned)
+    assert (round_.sent, round_.failed) == (1, 0)
+    assert (hooks[0].calls, hooks[1].calls) == ([], [attempt])
+    assert await setup.states(loan) == ["decided", "queued", "sent", "failed", "queued", "sent"]
+    async with setup.runtime.uow() as uow:
+        sent_by = [r["provider"] for r in await uow.attempts.history(loan_id=loan)]
+    assert sent_by[-1] == second
+    assert (await dispatch(setup.runtime.uow, chain, CLOCK.pinned)).sent == 0
+
+    # The first provider's late, contradicting receipt changes nothing.
+    late = await setup.receipt(attempt, "delivered")
+    assert late.status_code == 200 and late.json()["recorded"] is False
+    assert late.json()["state"] == "failed"
+
+    # The second one fails too: no provider is left, the failure is final.
+    setup.provider = second
+    final = await setup.receipt(attempt, "failed", reason="handset_unreachable")
+    assert final.json()["failed_over_to"] is None and final.json()["recorded"] is True
+    assert (await setup.states(loan))[-1] == "failed"
+    assert await setup.events(loan) == [
+        "notifier.message.sent.v1",
+        "notifier.message.sent.v1",
+        "notifier.message.failed.v1",
+    ]
+    assert (await dispatch(setup.runtime.uow, chain, CLOCK.pinned)).sent == 0
+    assert hooks[0].calls == []
+
+    today = datetime.now(UTC).date().isoformat()
+    async with setup.client("ops") as ops:
+        report = (await ops.get("/ops/delivery", params={"since": today, "until": today})).json()
+    mine = {
+        r["provider"]: (r["sent"], r["delivered"], r["failed"])
+        for r in report["by_channel_and_provider"]
+        if r["provider"] in (first, second)
+    }
+    assert mine == {first: (1, 0, 1), second: (1, 0, 1)}
 
 
 async def test_a_bad_or_missing_signature_is_a_401_problem_and_records_nothing(
