@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from lendkit.contracts.restructure import (
     PlanBroken,
     PlanCancelled,
     PlanCompleted,
+    PromiseFallingDue,
     PromiseMade,
     PromiseResolved,
     QuoteIssued,
@@ -374,6 +375,15 @@ async def test_every_message_on_the_wire_matches_the_asyncapi_document(
             made_on=day,
             promised_on=day,
             amount_minor=500,
+            currency="CNY",
+        ),
+        PromiseFallingDue(
+            promise_id="PR-w",
+            loan_id=other,
+            business_date=day,
+            promised_on=day + timedelta(days=1),
+            amount_minor=500,
+            remaining_minor=200,
             currency="CNY",
         ),
         PromiseResolved(

@@ -210,6 +210,23 @@ class PromiseMade(EventPayload):
 
 
 @event_type(
+    "restructure.promise.falling_due.v1",
+    topic=RESTRUCTURE_PLANS,
+    description=(
+        "An open promise falls due on the next business day and the payments that stand do not keep it yet: what is still owed on it (the notifier's promise-due reminder)."
+    ),
+)
+class PromiseFallingDue(EventPayload):
+    promise_id: str
+    loan_id: str
+    business_date: date
+    promised_on: date
+    amount_minor: NonNegativeMinor
+    remaining_minor: NonNegativeMinor
+    currency: Currency
+
+
+@event_type(
     "restructure.promise.resolved.v1",
     topic=RESTRUCTURE_PLANS,
     description=(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, text
+from sqlalchemy import and_, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -350,6 +351,15 @@ def strategy_from(version: int, spec: dict[str, Any]) -> ContactStrategy:
     return ContactStrategy(version=version, stages=stages)
 
 
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    """A loan whose stage's cadence says it is time to contact the borrower again."""
+
+    loan_id: str
+    borrower_id: str
+    stage: str
+
+
 class StageRepository:
     """Each loan's collection stage as the overdue service last reported it."""
 
@@ -366,6 +376,32 @@ class StageRepository:
                 where=loan_stages.c.changed_on <= on,
             )
         )
+
+    async def pause(self, loan_id: str, paused: bool) -> None:
+        """The overdue service paused (or resumed) the loan's delinquency."""
+        await self.session.execute(
+            update(loan_stages).where(loan_stages.c.loan_id == loan_id).values(paused=paused)
+        )
+
+    async def due_for_reminder(self, cadences: Mapping[str, int], on: date) -> list[DueReminder]:
+        """Loans not paused in a stage of ``cadences`` (stage -> days) whose stage began, or
+        whose last cadence reminder was, that many days or more before ``on``; each is marked
+        reminded on ``on`` in the same statement (set-based: one statement for the book)."""
+        if not cadences:
+            return []
+        rows = await self.session.execute(
+            text(
+                "UPDATE loan_stages s SET reminded_on = :on"
+                " FROM unnest(CAST(:stages AS text[]), CAST(:days AS int[])) AS c(stage, days),"
+                " loans l"
+                " WHERE s.stage = c.stage AND l.loan_id = s.loan_id AND NOT s.paused"
+                " AND greatest(s.changed_on, coalesce(s.reminded_on, s.changed_on))"
+                " <= CAST(:on AS date) - c.days"
+                " RETURNING s.loan_id, l.borrower_id, s.stage"
+            ),
+            {"on": on, "stages": list(cadences), "days": list(cadences.values())},
+        )
+        return [DueReminder(r.loan_id, r.borrower_id, r.stage) for r in rows.all()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ every event, log line and metric label, carries ids.
   scanning the history; like ``deferred_sends`` it is a queue, not history.
 - ``contact_strategies``: the per-stage contact strategy, one row per version (whole spec).
 - ``loan_stages``: each loan's collection stage (from ``overdue.loan.stage_changed``), to pick
-  the stage's strategy.
+  the stage's strategy; the business day of its last cadence reminder (``reminded_on``) and
+  whether its delinquency is paused (``overdue.loan.delinquency_paused`` / ``resumed``).
 - ``notifier_clock``: one row: the simulated clock (business date, time of day, timezone).
 - ``contact_attempts.occurred_at``: when a call outcome happened on the notifier's clock (the
   simulator's time), which the call caps count; ``recorded_at`` stays the database's time.
@@ -170,6 +171,8 @@ loan_stages = Table(
     Column("loan_id", Text, primary_key=True),
     Column("stage", Text, nullable=False),
     Column("changed_on", Date, nullable=False),
+    Column("reminded_on", Date, nullable=True),
+    Column("paused", Boolean, nullable=False, server_default="false"),
 )
 
 notifier_clock = Table(

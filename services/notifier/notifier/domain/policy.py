@@ -74,6 +74,7 @@ class Rule(StrEnum):
     ROBOT_CONNECTED_PER_DAY = "robot_connected_per_day"
     NO_ALLOWED_CHANNEL = "no_allowed_channel"
     STRATEGY_CADENCE = "strategy_cadence"
+    NO_LONGER_OVERDUE = "no_longer_overdue"
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,8 +38,9 @@ PURPOSE_STAGE: Mapping[str, str] = MappingProxyType(
     }
 )
 
-#: Purposes that never ask for a call, whatever the stage: prevention and the good news.
-NO_CALL_PURPOSES = frozenset({"upcoming_reminder", "due_reminder", "cured"})
+#: Purposes that never ask for a call, whatever the stage: prevention, a promise's own
+#: reminder and the good news.
+NO_CALL_PURPOSES = frozenset({"upcoming_reminder", "due_reminder", "promise_due", "cured"})
 
 
 @dataclass(frozen=True, slots=True)

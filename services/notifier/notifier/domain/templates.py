@@ -10,7 +10,7 @@ from babel import Locale
 from babel.numbers import format_currency
 from jinja2 import DictLoader, Environment, StrictUndefined
 
-TEMPLATE_VERSION = "2026-12-02.2"
+TEMPLATE_VERSION = "2026-12-03.1"
 
 _TEXTS: dict[str, str] = {
     "en/due_reminder": "Your instalment of {{ amount }} is due on {{ due_date }}."
@@ -29,6 +29,9 @@ _TEXTS: dict[str, str] = {
     "en/credit_report_notice": "Notice: loan {{ loan_id }} is {{ days }} days overdue and may be "
     "reported to the credit bureau. Help: {{ help_url }}",
     "zh-CN/credit_report_notice": "通知：贷款 {{ loan_id }} 已逾期 {{ days }} 天，可能被报送征信。帮助：{{ help_url }}",
+    "en/collection_reminder": "Your loan {{ loan_id }} is still overdue (collection stage "
+    "{{ stage }}). Please pay, or see help and restructuring options: {{ help_url }}",
+    "zh-CN/collection_reminder": "您的贷款 {{ loan_id }} 仍处于逾期（催收阶段 {{ stage }}）。请尽快还款，或查看帮助与重组方案：{{ help_url }}",
     "en/cured": "Thank you: loan {{ loan_id }} is no longer overdue.",
     "zh-CN/cured": "感谢您：贷款 {{ loan_id }} 已不再逾期。",
     "en/upcoming_reminder": "Reminder: your instalment of {{ amount }} is due on {{ due_date }}."
@@ -49,9 +52,9 @@ _TEXTS: dict[str, str] = {
     "en/plan_broken": "The repayment plan of loan {{ loan_id }} was broken on {{ broken_on }}. "
     "Help: {{ help_url }}",
     "zh-CN/plan_broken": "贷款 {{ loan_id }} 的还款计划已于 {{ broken_on }} 中断。帮助：{{ help_url }}",
-    "en/promise_due": "Reminder: you promised to pay {{ amount }} on loan {{ loan_id }} by "
-    "{{ promised_on }}.",
-    "zh-CN/promise_due": "温馨提示：您承诺于 {{ promised_on }} 前为贷款 {{ loan_id }} 还款 {{ amount }}。",
+    "en/promise_due": "Reminder: you promised a payment on loan {{ loan_id }} by "
+    "{{ promised_on }}; {{ amount }} of it is still to pay.",
+    "zh-CN/promise_due": "温馨提示：您承诺于 {{ promised_on }} 前为贷款 {{ loan_id }} 还款，尚需还款 {{ amount }}。",
 }
 #: Purposes whose text is not followed by the opt-out line (the confirmation of an opt-out).
 _NO_OPT_OUT_LINE = frozenset({"opt_out_confirmation"})

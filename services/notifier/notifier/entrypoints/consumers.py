@@ -22,8 +22,11 @@ CONSUMERS: ConsumerSpec[NotifierUnitOfWork] = ConsumerSpec(
         overdue.StageChanged: handlers.on_stage_changed,
         overdue.CreditReportNoticeDue: handlers.on_credit_report_notice_due,
         overdue.LoanCured: handlers.on_loan_cured,
+        overdue.DelinquencyPaused: handlers.on_delinquency_paused,
+        overdue.DelinquencyResumed: handlers.on_delinquency_resumed,
         # Restructure facts that become triggers.
         restructure.OfferMade: handlers.on_offer_made,
         restructure.PlanBroken: handlers.on_plan_broken,
+        restructure.PromiseFallingDue: handlers.on_promise_falling_due,
     },
 )

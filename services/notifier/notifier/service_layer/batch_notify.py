@@ -43,6 +43,9 @@ from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
 POLICY = ContactPolicy()
 
+#: A stage cadence's repeated contact (``handlers.remind_on_cadence``).
+COLLECTION_REMINDER = "collection_reminder"
+
 #: How far back a call task's decision counts calls (the widest call cap's window).
 CALLS_LOOKBACK = timedelta(days=31)
 
@@ -205,6 +208,15 @@ def decide(
         )
         return decision, None, []
     request, notes, stage_strategy = _request(attempt, profile, facts, now)
+    if attempt.purpose == COLLECTION_REMINDER and facts.stages.get(attempt.loan_id or "") in (
+        None,
+        "current",
+    ):
+        # A cadence reminder decided again (deferred by quiet hours) after the loan was cured.
+        decision = Decision(
+            Outcome.SUPPRESSED, rule=Rule.NO_LONGER_OVERDUE, reasons=("the loan is current",)
+        )
+        return decision, None, notes
     decision = facts.policy_of(attempt.loan_id).decide(request)
     if (
         decision.outcome is not Outcome.SUPPRESSED

@@ -5,7 +5,7 @@ here: ``dispatch`` sends queued attempts after commit."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from lendkit.consumer.handlers import rejecting
@@ -16,7 +16,7 @@ from notifier.adapters.repository import ProductTerms
 from notifier.domain.policy import Decision
 from notifier.domain.profile import MANDATORY_PURPOSES, Trigger
 from notifier.domain.templates import money
-from notifier.service_layer.batch_notify import notify_many
+from notifier.service_layer.batch_notify import COLLECTION_REMINDER, notify_many
 from notifier.service_layer.clock import CLOCK
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 
@@ -126,9 +126,54 @@ async def on_repayment_due(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
 
 
 async def on_business_day_closed(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
-    """The platform's business date moves on: the simulated clock's date follows it."""
+    """The platform's business date moves on: the simulated clock's date follows it, and the
+    stages' cadences repeat their contact (``remind_on_cadence``)."""
     closed = event.payload(ledger.BusinessDayClosed)
     await uow.clock.business_day_closed(closed.business_date, BUSINESS_TIMEZONE)
+    await remind_on_cadence(uow, closed.business_date)
+
+
+async def remind_on_cadence(uow: NotifierUnitOfWork, day: date) -> None:
+    """A stage whose strategy has a cadence (``cadence_days`` > 0; never ``current``) repeats
+    its contact: each loan in it, not paused, whose stage began or whose last such reminder
+    was that many days before ``day`` gets a ``collection_reminder`` for ``day`` (with the
+    call task its stage asks for), decided like any trigger. Once per loan and day (the
+    stage row records the day; several close-of-business markers of one day repeat
+    nothing)."""
+    strategy = await uow.strategies.current()
+    cadences = {
+        stage: s.cadence_days
+        for stage, s in strategy.stages.items()
+        if stage != "current" and s.cadence_days > 0
+    }
+    due = await uow.stages.due_for_reminder(cadences, day)
+    triggers = [
+        Trigger(
+            trigger_key=f"collection_reminder:{d.loan_id}:{day.isoformat()}",
+            loan_id=d.loan_id,
+            borrower_id=d.borrower_id,
+            purpose=COLLECTION_REMINDER,
+            mandatory=False,
+            context={
+                "loan_id": d.loan_id,
+                "help_url": HELP_URL,
+                "stage": d.stage,
+                "business_date": day.isoformat(),
+            },
+        )
+        for d in due
+    ]
+    if triggers:
+        await notify_many(uow, triggers, CLOCK.now())
+
+
+async def on_delinquency_paused(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
+    """A paused loan (a plan accepted, a promise open) gets no cadence reminders."""
+    await uow.stages.pause(event.payload(overdue.DelinquencyPaused).loan_id, True)
+
+
+async def on_delinquency_resumed(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
+    await uow.stages.pause(event.payload(overdue.DelinquencyResumed).loan_id, False)
 
 
 async def on_loan_became_overdue(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
@@ -221,4 +266,22 @@ async def on_plan_broken(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
         "business_date": broken.broken_on.isoformat(),
     }
     trigger = _trigger(event, broken.loan_id, borrower, "plan_broken", context)
+    await notify(uow, trigger, CLOCK.now())
+
+
+async def on_promise_falling_due(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
+    """A promise to pay not kept yet falls due tomorrow: the promise-due reminder, with what
+    is still owed on it."""
+    due = event.payload(restructure.PromiseFallingDue)
+    borrower = await uow.loans.borrower_of(due.loan_id)
+    if borrower is None:
+        return
+    context = {
+        "amount": money(due.remaining_minor, due.currency, "en"),
+        "amount_minor": str(due.remaining_minor),
+        "currency": due.currency,
+        "promised_on": due.promised_on.isoformat(),
+        "business_date": due.business_date.isoformat(),
+    }
+    trigger = _trigger(event, due.loan_id, borrower, "promise_due", context)
     await notify(uow, trigger, CLOCK.now())

@@ -305,3 +305,91 @@ async def test_the_simulated_clock_is_set_by_rest_persisted_and_drives_deferred_
             off = await admin.post("/clock", json={"simulated": False})
             assert off.status_code == 200 and off.json()["simulated"] is False
         CLOCK.simulated = None
+
+
+def _stage_changed(loan: str, day: date, to_stage: str = "early") -> CloudEvent:
+    return new_event(
+        overdue.StageChanged(
+            loan_id=loan,
+            business_date=day,
+            from_stage="reminder",
+            to_stage=to_stage,
+            days_past_due=5,
+        ),
+        source="/tests/overdue",
+    )
+
+
+async def _remind(runtime: Runtime, day: date, at: str = "10:00") -> None:
+    """Close ``day`` for the cadence at ``at`` local time, then send what is ready."""
+    CLOCK.pinned = datetime.combine(day, datetime.strptime(at, "%H:%M").time(), SHANGHAI)
+    async with runtime.uow() as uow:
+        await handlers.remind_on_cadence(uow, day)
+        await uow.commit()
+    await dispatch(runtime.uow, {"sms": Failover([SandboxProvider()])}, CLOCK.pinned)
+
+
+async def _reminders(runtime: Runtime, loan: str) -> list[tuple[str, str]]:
+    """The loan's cadence reminders: (business date, latest state)."""
+    latest: dict[str, tuple[str, str]] = {}
+    for row in await history(runtime, loan):
+        if row["purpose"] == "collection_reminder":
+            latest[row["attempt_id"]] = (row["context"]["business_date"], row["state"])
+    return sorted(latest.values())
+
+
+async def test_a_stage_cadence_repeats_its_contact_until_the_loan_is_paused_or_cured(
+    runtime: Runtime,
+) -> None:
+    _, loan = await setup(runtime)
+    try:
+        async with client(runtime, "admin") as admin:
+            made = await admin.post(
+                "/contact-strategies", json={"stages": {"early": {"cadence_days": 3}}}
+            )
+            assert made.status_code == 201, made.text
+        CLOCK.pinned = datetime(2026, 6, 10, 10, 0, tzinfo=SHANGHAI)
+        await handle(runtime, handlers.on_stage_changed, _stage_changed(loan, date(2026, 6, 10)))
+        await dispatch(runtime.uow, {"sms": Failover([SandboxProvider()])}, CLOCK.pinned)
+        for day in range(11, 17):
+            await _remind(runtime, date(2026, 6, day))
+        await _remind(runtime, date(2026, 6, 16))  # another marker of the same day
+        assert await _reminders(runtime, loan) == [
+            ("2026-06-13", "delivered"),  # the sandbox confirms at once
+            ("2026-06-16", "delivered"),
+        ]
+        # Paused (a plan accepted): nothing; resumed: the cadence picks up again.
+        paused = overdue.DelinquencyPaused(loan_id=loan, reason="plan", paused_by="restructure")
+        await handle(runtime, handlers.on_delinquency_paused, new_event(paused, source="/t"))
+        for day in range(17, 20):
+            await _remind(runtime, date(2026, 6, day))
+        resumed = overdue.DelinquencyResumed(loan_id=loan, reason="plan", resumed_by="x")
+        await handle(runtime, handlers.on_delinquency_resumed, new_event(resumed, source="/t"))
+        await _remind(runtime, date(2026, 6, 20))
+        assert [d for d, _ in await _reminders(runtime, loan)] == [
+            "2026-06-13",
+            "2026-06-16",
+            "2026-06-20",
+        ]
+        # Decided in the quiet hours, then cured before the morning: never sent.
+        await _remind(runtime, date(2026, 6, 23), at="23:30")
+        assert (await _reminders(runtime, loan))[-1] == ("2026-06-23", "deferred")
+        cured = overdue.LoanCured(
+            loan_id=loan,
+            business_date=date(2026, 6, 23),
+            previous_bucket="1-30",
+            previous_days_past_due=5,
+        )
+        await handle(runtime, handlers.on_loan_cured, new_event(cured, source="/t"))
+        CLOCK.pinned = datetime(2026, 6, 24, 8, 0, tzinfo=SHANGHAI)
+        await dispatch(runtime.uow, {"sms": Failover([SandboxProvider()])}, CLOCK.pinned)
+        assert (await _reminders(runtime, loan))[-1] == ("2026-06-23", "suppressed")
+        last = [r for r in await history(runtime, loan) if r["purpose"] == "collection_reminder"]
+        assert last[-1]["rule"] == "no_longer_overdue"
+        # Current: no more reminders.
+        for day in range(24, 30):
+            await _remind(runtime, date(2026, 6, day))
+        assert len(await _reminders(runtime, loan)) == 4
+    finally:
+        async with client(runtime, "admin") as admin:
+            assert (await admin.post("/contact-strategies", json=DEFAULT_SPEC)).status_code == 201

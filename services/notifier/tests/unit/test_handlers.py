@@ -209,3 +209,36 @@ async def test_a_due_reminder_of_a_loan_in_collections_asks_for_no_call(
     )
     await handlers.on_repayment_due(cast(Any, uow), new_event(due, source="/tests"))
     assert uow.states() == ["decided", "queued"]
+
+
+async def test_a_promise_falling_due_reminds_the_borrower_of_what_is_still_owed_without_a_call(
+    uow: FakeUnitOfWork,
+) -> None:
+    CLOCK.pinned = datetime(2026, 5, 4, 12, 0, tzinfo=SHANGHAI)
+    uow.loans.borrowers["L-1"] = "B-1"
+    uow.profiles.profiles["B-1"] = ContactProfile(
+        "B-1",
+        "zh-CN",
+        "Asia/Shanghai",
+        Jurisdiction.CN,
+        (ChannelSetting(Channel.SMS, "B-1:sms", 1), ChannelSetting(Channel.CALL, "B-1:call", 2)),
+    )
+    uow.stages.stages["L-1"] = "mid"  # a stage whose strategy calls: not for this reminder
+    due = restructure.PromiseFallingDue(
+        promise_id="PR-1",
+        loan_id="L-1",
+        business_date=date(2026, 5, 4),
+        promised_on=date(2026, 5, 5),
+        amount_minor=50_000,
+        remaining_minor=30_000,
+        currency="CNY",
+    )
+    event = new_event(due, source="/tests/restructure")
+    await handlers.on_promise_falling_due(cast(Any, uow), event)
+    await handlers.on_promise_falling_due(cast(Any, uow), event)  # redelivered: one reminder
+    [(queued, fields)] = [(s, f) for s, f in uow.attempts.rows if s.state == "queued"]
+    assert uow.states() == ["decided", "queued"]  # no call task beside it
+    assert (queued.purpose, fields["channel"]) == ("promise_due", "sms")
+    body = render(queued.purpose, "zh-CN", "sms", queued.context).body
+    assert "2026-05-05" in body and "300.00" in body and "尚需还款" in body
+    assert "500.00" not in body  # what is still owed, not what was promised

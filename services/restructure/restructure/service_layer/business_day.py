@@ -6,7 +6,9 @@ arrived from every partition (every event of ``D`` has been seen), review it onc
 2. each active plan is completed or, with an instalment still owed after its due date
    plus the product's grace, broken (``monitoring``);
 3. promises whose date plus grace passed resolve (kept, partly kept, broken) from the
-   payments that stand, oldest promise first;
+   payments that stand, oldest promise first; an open promise not kept yet whose date is
+   the next day falls due (``restructure.promise.falling_due.v1``, what is still owed on it:
+   the notifier's promise-due reminder);
 4. forbearance clocks observe the day's DPD (cure ended, re-default, probation ended).
 """
 
@@ -20,7 +22,11 @@ from restructure.adapters.records import AuditStep
 from restructure.domain.forbearance import observe
 from restructure.domain.monitoring import days_past_due
 from restructure.domain.promises import PromiseOutcome, PromiseTolerance, evaluate_promises
-from restructure.service_layer.messages import forbearance_changed, promise_resolved
+from restructure.service_layer.messages import (
+    forbearance_changed,
+    promise_falling_due,
+    promise_resolved,
+)
 from restructure.service_layer.monitoring import SYSTEM, policy_of, review_open_plan
 from restructure.service_layer.unit_of_work import RestructureUnitOfWork
 
@@ -65,7 +71,12 @@ async def resolve_promises(uow: RestructureUnitOfWork, loan_id: str, day: date) 
     )
     status = {r.promise.promise_id: r.status for r in rows}
     for result in results:
-        if status[result.promise.promise_id] != "open" or result.outcome is PromiseOutcome.OPEN:
+        if status[result.promise.promise_id] != "open":
+            continue
+        falling_due = promise_falling_due(loan_id, loan.currency, result, day)
+        if falling_due is not None:
+            await uow.emit(new_event(falling_due, source=uow.source))
+        if result.outcome is PromiseOutcome.OPEN:
             continue
         await uow.promises.set_outcome(
             result.promise.promise_id, result.outcome.value, result.matched, day

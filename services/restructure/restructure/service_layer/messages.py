@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 
 from lendkit.contracts.money import InstalmentTerms
 from lendkit.contracts.restructure import (
     ForbearanceChanged,
     PlanAcceptedV2,
     PlanAmount,
+    PromiseFallingDue,
     PromiseResolved,
 )
 from restructure.domain.forbearance import Transition
@@ -98,4 +99,23 @@ def promise_resolved(loan_id: str, result: PromiseResult, on: date) -> PromiseRe
         resolved_on=on,
         outcome=result.outcome.value,
         matched_minor=result.matched,
+    )
+
+
+def promise_falling_due(
+    loan_id: str, currency: str, result: PromiseResult, on: date
+) -> PromiseFallingDue | None:
+    """The reminder's fact for a promise still open (not kept by the payments that stand)
+    whose date is the day after ``on``; None for any other."""
+    promise = result.promise
+    if result.outcome is not PromiseOutcome.OPEN or promise.due != on + timedelta(days=1):
+        return None
+    return PromiseFallingDue(
+        promise_id=promise.promise_id,
+        loan_id=loan_id,
+        business_date=on,
+        promised_on=promise.due,
+        amount_minor=promise.amount,
+        remaining_minor=max(promise.amount - result.matched, 0),
+        currency=currency,
     )

@@ -465,6 +465,14 @@ async def test_a_promise_paid_in_part_by_its_date_plus_grace_is_partly_kept() ->
     assert (row.status, row.matched_minor) == ("partly_kept", 20_000)
     [resolved] = uow.published(contract.PromiseResolved)
     assert (resolved.outcome, resolved.resolved_on) == ("partly_kept", date(2026, 3, 23))
+    # The day before its date, the promise fell due once, with what was still owed on it.
+    [due] = uow.published(contract.PromiseFallingDue)
+    assert (due.promise_id, due.business_date, due.promised_on) == (
+        promise_id,
+        date(2026, 3, 19),
+        date(2026, 3, 20),
+    )
+    assert (due.amount_minor, due.remaining_minor, due.currency) == (50_000, 30_000, "CNY")
 
 
 async def test_a_promise_taken_on_a_call_is_tracked_once_and_kept_by_a_payment() -> None:
@@ -503,6 +511,7 @@ async def test_a_promise_taken_on_a_call_is_tracked_once_and_kept_by_a_payment()
         day += timedelta(days=1)
     [resolved] = uow.published(contract.PromiseResolved)
     assert (resolved.promise_id, resolved.outcome) == ("PR-call-1", "kept")
+    assert uow.published(contract.PromiseFallingDue) == []  # kept before its date: no reminder
 
 
 async def test_a_business_day_is_reviewed_once_every_partitions_marker_arrived() -> None:
