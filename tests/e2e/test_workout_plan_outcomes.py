@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from lendkit.contracts.ledger import PlanBooked, SettlementCompleted, SettlementLapsed
-from lendkit.contracts.restructure import PromiseResolved
+from lendkit.contracts.restructure import PromiseFallingDue, PromiseResolved
 from lendkit.testing import eventually, read_events
 
 from .conftest import Platform, close_business_days, own_platform
@@ -120,6 +120,34 @@ async def test_promises_kept_partly_kept_and_broken(platform: Platform) -> None:
         ("partly_kept", promised_on + timedelta(days=3)),
         ("broken", promised_on + timedelta(days=3)),
     ]
+    # The day before its date, each promise not kept yet fell due with what was still owed,
+    # and the notifier decided a promise-due reminder for it (none for the kept one).
+    falling = await read_events(
+        [platform.namespace + "restructure.plans"],
+        count=2,
+        types=["restructure.promise.falling_due.v1"],
+        keys=[loan.loan_id for loan in loans],
+    )
+    due = {e.payload(PromiseFallingDue).promise_id: e.payload(PromiseFallingDue) for e in falling}
+    assert {p: (d.business_date, d.remaining_minor) for p, d in due.items()} == {
+        promise_ids[1]: (promised_on - timedelta(days=1), 30_000),
+        promise_ids[2]: (promised_on - timedelta(days=1), 50_000),
+    }
+    notifier = platform["notifier"]
+
+    async def reminders(loan_id: str) -> int:
+        r = await notifier.client.get(f"/loans/{loan_id}/contact-attempts", headers=notifier.ops)
+        assert r.status_code == 200, r.text
+        return sum(
+            1
+            for a in r.json()["items"]
+            if a["purpose"] == "promise_due" and a["state"] == "decided"
+        )
+
+    async def reminded() -> bool:
+        return [await reminders(loan.loan_id) for loan in loans] == [0, 1, 1]
+
+    await eventually(reminded, timeout=60, interval=0.5)
 
 
 async def test_discounted_settlements_paid_in_time_and_late(platform: Platform) -> None:
