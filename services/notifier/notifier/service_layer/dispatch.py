@@ -161,8 +161,13 @@ async def _round(
 
 
 def _digest_key(attempt: AttemptState) -> tuple[str, str, str] | None:
-    """Non-urgent messages to one borrower on one channel and business day share a digest."""
-    if is_urgent(attempt.purpose, attempt.mandatory) or attempt.context.get("kind"):
+    """Non-urgent messages to one borrower on one channel and business day share a digest;
+    an attempt failed over from a provider goes alone (it must skip that provider)."""
+    if (
+        is_urgent(attempt.purpose, attempt.mandatory)
+        or attempt.context.get("kind")
+        or failed_providers(attempt.context)
+    ):
         return None
     return (attempt.borrower_id, attempt.channel or "", attempt.context.get("business_date", ""))
 

@@ -244,11 +244,17 @@ async def test_a_failed_receipt_fails_over_to_the_next_provider_of_the_channel(
     assert await setup.states(loan) == ["decided", "queued", "sent", "failed", "queued"]
     assert await setup.events(loan) == ["notifier.message.sent.v1"]
 
+    # Another notice to the same borrower that day is ready in the same round: the failed-over
+    # attempt is not digested with it (it must skip the first provider, the other need not).
+    other_loan = unique("L")
+    await setup.became_overdue(other_loan, CLOCK.pinned)
+    async with setup.runtime.uow() as uow:
+        [other] = {r["attempt_id"] for r in await uow.attempts.history(loan_id=other_loan)}
     hooks = [CountingHook(first), CountingHook(second)]
     chain = {"sms": Failover([h.provider for h in hooks])}
     round_ = await dispatch(setup.runtime.uow, chain, CLOCK.pinned)
-    assert (round_.sent, round_.failed) == (1, 0)
-    assert (hooks[0].calls, hooks[1].calls) == ([], [attempt])
+    assert (round_.sent, round_.failed) == (2, 0)
+    assert (hooks[0].calls, hooks[1].calls) == ([other], [attempt])
     assert await setup.states(loan) == ["decided", "queued", "sent", "failed", "queued", "sent"]
     async with setup.runtime.uow() as uow:
         sent_by = [r["provider"] for r in await uow.attempts.history(loan_id=loan)]
@@ -271,7 +277,7 @@ async def test_a_failed_receipt_fails_over_to_the_next_provider_of_the_channel(
         "notifier.message.failed.v1",
     ]
     assert (await dispatch(setup.runtime.uow, chain, CLOCK.pinned)).sent == 0
-    assert hooks[0].calls == []
+    assert hooks[0].calls == [other]
 
     today = datetime.now(UTC).date().isoformat()
     async with setup.client("ops") as ops:
@@ -281,7 +287,7 @@ async def test_a_failed_receipt_fails_over_to_the_next_provider_of_the_channel(
         for r in report["by_channel_and_provider"]
         if r["provider"] in (first, second)
     }
-    assert mine == {first: (1, 0, 1), second: (1, 0, 1)}
+    assert mine == {first: (2, 0, 1), second: (1, 0, 1)}
 
 
 async def test_a_bad_or_missing_signature_is_a_401_problem_and_records_nothing(
