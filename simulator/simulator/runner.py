@@ -321,6 +321,12 @@ class Simulation:
         t1 = time.perf_counter()
         marks["borrowers"] = t1 - t0
         self.timings.platform_requests += t1 - t0
+        # The day's payments settle (their cures and notices decided) before the evening: a
+        # daytime notice's first decision (sent now, or deferred to the morning) must not
+        # depend on how fast the platform caught up (a restarted service, a slow machine).
+        daytime = await self._timed("waiting_for_lag", self.settler.wait())
+        for hop, seconds in daytime.blocked_by.items():
+            self.timings.waiting_by_hop[hop] += seconds
         await self.seams.time_of_day(today, "23:30")  # the evening: the night's sends wait
         t1b = time.perf_counter()
         await self._timed("close_of_business", self._close(today))

@@ -282,27 +282,57 @@ async def notify_many(
     if not fresh:
         return {}
     facts = await read_facts(uow, fresh, now)
-    by_key = {t.trigger_key: t for t in triggers}
-    calls = await _start_many(
-        uow,
-        [
-            call_trigger(by_key[a.trigger_key], f"call:{a.trigger_key}")
-            for a in fresh
-            if facts.asks_for_call(a)
-        ],
-    )
-    await read_calls(uow, facts, calls, now)
-    decisions = await _record_decisions(uow, [*fresh, *calls], facts, now)
-    return {a.trigger_key: d for a, d in zip(fresh, decisions, strict=False)}
+    decided = await _with_calls(uow, fresh, facts, now)
+    await _write(uow, decided)
+    return {a.trigger_key: d for a, d in zip(fresh, decided.decisions, strict=False)}
 
 
 async def decide_many(
     uow: NotifierUnitOfWork, attempts: Sequence[AttemptState], now: datetime
 ) -> list[Decision]:
-    """Decide and record attempts already started (a deferred send due again); in order."""
+    """Decide and record attempts already started (a deferred send due again); in order.
+    A message no longer deferred opens the call task its stage asks for, as a fresh
+    trigger's."""
     if not attempts:
         return []
-    return await _record_decisions(uow, attempts, await read_facts(uow, attempts, now), now)
+    facts = await read_facts(uow, attempts, now)
+    decided = await _with_calls(uow, attempts, facts, now)
+    await _write(uow, decided)
+    return decided.decisions[: len(attempts)]
+
+
+async def _with_calls(
+    uow: NotifierUnitOfWork, attempts: Sequence[AttemptState], facts: Facts, now: datetime
+) -> _Decided:
+    """The attempts' decisions, then the call tasks of those not deferred whose stage asks
+    for a call, started and decided. A deferred message opens its call when its deferral
+    ends and it is decided again (``decide_many``), on the loan's stage at that moment: so
+    the call does not depend on which topic's fact (a broken plan, the stage change of the
+    same close) arrived first in the night."""
+    decided = _decided(attempts, facts, now, uow.source)
+    going = [
+        a
+        for a, d in zip(attempts, decided.decisions, strict=True)
+        if d.outcome is not Outcome.DEFERRED and facts.asks_for_call(a)
+    ]
+    calls = await _start_many(
+        uow, [call_trigger(_as_trigger(a), f"call:{a.trigger_key}") for a in going]
+    )
+    if calls:
+        await read_calls(uow, facts, calls, now)
+        decided.extend(_decided(calls, facts, now, uow.source))
+    return decided
+
+
+def _as_trigger(attempt: AttemptState) -> Trigger:
+    return Trigger(
+        trigger_key=attempt.trigger_key,
+        loan_id=attempt.loan_id or "",
+        borrower_id=attempt.borrower_id,
+        purpose=attempt.purpose,
+        mandatory=attempt.mandatory,
+        context=attempt.context,
+    )
 
 
 async def redecide_quiet(
@@ -328,27 +358,52 @@ async def redecide_quiet(
     return {a.attempt_id for a in quiet}
 
 
+@dataclass(slots=True)
+class _Decided:
+    """Decisions of a batch and what recording them writes: rows, deferrals, events."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    deferred: list[tuple[str, datetime]] = field(default_factory=list)
+    events: list[CloudEvent] = field(default_factory=list)
+
+    def extend(self, other: _Decided) -> None:
+        self.decisions.extend(other.decisions)
+        self.rows.extend(other.rows)
+        self.deferred.extend(other.deferred)
+        self.events.extend(other.events)
+
+
+def _decided(
+    attempts: Sequence[AttemptState], facts: Facts, now: datetime, source: str
+) -> _Decided:
+    """Each attempt decided (pure), with its row, deferral and event."""
+    out = _Decided()
+    for attempt in attempts:
+        decision, address_id, notes = decide(attempt, facts, now)
+        row, event = _recorded(attempt, decision, address_id, notes, now, source)
+        out.rows.append(row)
+        out.decisions.append(decision)
+        if decision.outcome is Outcome.DEFERRED:
+            assert decision.until is not None
+            out.deferred.append((attempt.attempt_id, decision.until))
+        if event is not None:
+            out.events.append(event)
+    return out
+
+
+async def _write(uow: NotifierUnitOfWork, decided: _Decided) -> None:
+    await uow.batch.append_many(decided.rows)
+    await uow.batch.defer_many(decided.deferred)
+    await uow.emit_all(decided.events)
+
+
 async def _record_decisions(
     uow: NotifierUnitOfWork, attempts: Sequence[AttemptState], facts: Facts, now: datetime
 ) -> list[Decision]:
-    rows: list[dict[str, Any]] = []
-    deferred: list[tuple[str, datetime]] = []
-    events: list[CloudEvent] = []
-    decisions: list[Decision] = []
-    for attempt in attempts:
-        decision, address_id, notes = decide(attempt, facts, now)
-        row, event = _recorded(attempt, decision, address_id, notes, now, uow.source)
-        rows.append(row)
-        decisions.append(decision)
-        if decision.outcome is Outcome.DEFERRED:
-            assert decision.until is not None
-            deferred.append((attempt.attempt_id, decision.until))
-        if event is not None:
-            events.append(event)
-    await uow.batch.append_many(rows)
-    await uow.batch.defer_many(deferred)
-    await uow.emit_all(events)
-    return decisions
+    decided = _decided(attempts, facts, now, uow.source)
+    await _write(uow, decided)
+    return decided.decisions
 
 
 def attempt_row(attempt: AttemptState, state: str, **fields: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from lendkit.app import create_service_app
-from lendkit.contracts import ledger, overdue
+from lendkit.contracts import ledger, overdue, restructure
 from lendkit.events import CloudEvent, new_event
 from lendkit.runtime import ServiceRuntime
 from lendkit.testing import unique
@@ -393,3 +393,47 @@ async def test_a_stage_cadence_repeats_its_contact_until_the_loan_is_paused_or_c
     finally:
         async with client(runtime, "admin") as admin:
             assert (await admin.post("/contact-strategies", json=DEFAULT_SPEC)).status_code == 201
+
+
+async def test_a_message_deferred_in_the_night_opens_its_call_on_the_stage_of_the_morning(
+    runtime: Runtime,
+) -> None:
+    """A broken plan's notice is decided at 23:30 while the loan's stage (from another topic)
+    is still ``current``: deferred, no call yet. The stage change to ``early`` of the same
+    close arrives after it. At 08:00 the notice is decided again and opens the call its stage
+    asks for, as it would have had the stage change arrived first."""
+    borrower, loan = unique("B"), unique("L")
+    async with runtime.uow() as uow:
+        await uow.profiles.put(
+            borrower,
+            "en",
+            "Asia/Shanghai",
+            Jurisdiction.CN,
+            [(Channel.SMS, "+8613700000001", 1), (Channel.CALL, "+8613700000001", 2)],
+        )
+        await uow.loans.add(loan, borrower, "P", "CNY", "Asia/Shanghai")
+        await uow.stages.set(loan, "current", date(2026, 7, 1))
+        await uow.commit()
+    CLOCK.pinned = datetime(2026, 7, 2, 23, 30, tzinfo=SHANGHAI)
+    broken = restructure.PlanBroken(
+        plan_id=unique("P"),
+        loan_id=loan,
+        broken_on=date(2026, 7, 2),
+        missed_seq=2,
+        on_break="resume_collections",
+    )
+    await handle(runtime, handlers.on_plan_broken, new_event(broken, source="/t"))
+    async with runtime.uow() as uow:
+        await uow.stages.set(loan, "early", date(2026, 7, 2))  # read after the break
+        await uow.commit()
+    night = await history(runtime, loan)
+    assert [r["state"] for r in night] == ["decided", "deferred"]
+    CLOCK.pinned = datetime(2026, 7, 3, 8, 0, tzinfo=SHANGHAI)
+    await dispatch(runtime.uow, {"sms": Failover([SandboxProvider()])}, CLOCK.pinned)
+    rows = await history(runtime, loan)
+    calls = [r for r in rows if r["context"].get("kind") == "call"]
+    assert [r["state"] for r in calls] == ["decided", "task_open"]
+    assert calls[0]["trigger_key"] == f"call:{night[0]['trigger_key']}"
+    # Decided again later (another round): one call task still.
+    await dispatch(runtime.uow, {"sms": Failover([SandboxProvider()])}, CLOCK.pinned)
+    assert len([r for r in await history(runtime, loan) if r["context"].get("kind")]) == 2
