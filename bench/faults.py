@@ -155,9 +155,9 @@ def schedule(
 class Burst:
     """Payments at ``rate`` per second while one close of business runs, in both runs (the
     same day, loans and amounts: part of the workload, not a fault). One small payment (1.00)
-    per loan that is current with no instalment due within three days and two or more ahead:
-    the close of business has nothing to do with them, so whether a payment lands before or
-    after it cannot change what the day books."""
+    per loan that was never past due, with no instalment due within three days either side and
+    two or more ahead (``burst_loans``): the close of business has nothing to do with them, so whether a
+    payment lands before or after it cannot change what the day books."""
 
     day: int
     rate: float = 200.0
@@ -213,6 +213,32 @@ class Burst:
             "p50_ms": pct(0.5),
             "p99_ms": pct(0.99),
         }
+
+
+def burst_loans(views: dict[str, Any], facts: dict[str, Any], today: Any, limit: int) -> list[str]:
+    """The burst's loans: the close of business of ``today`` books nothing on them, so a
+    payment landing before or after it cannot change what the day books. A loan that has never
+    been past due by the overdue service's events (the bucket is ``current`` from the first
+    day past due, while "became overdue" waits for the grace, and the penalty runs from day
+    one), not settled, no promise open, no instalment due within three days either side (one
+    due yesterday and unpaid is still ``current`` until today's close makes it a day past due)
+    and two or more due after that."""
+    from datetime import timedelta
+
+    soon, lately = today + timedelta(days=3), today - timedelta(days=3)
+    picked = [
+        loan
+        for loan, view in sorted(views.items())
+        if loan in facts
+        and facts[loan].bucket == "current"
+        and not facts[loan].ever_overdue
+        and view.overdue_since is None
+        and not view.settled
+        and view.promise_due is None
+        and not any(lately <= d <= soon for d in view.due_dates)
+        and sum(d > soon for d in view.due_dates) >= 2
+    ]
+    return picked[:limit]
 
 
 def burst_day(seed: int, days: int) -> int:
@@ -449,19 +475,9 @@ def faulted_simulation(
                 injector.phase(index, "relay")
 
         def _burst_loans(self, today: Any) -> list[str]:
-            from datetime import timedelta
-
-            soon = today + timedelta(days=3)
-            picked = [
-                loan
-                for loan, view in sorted(self.views.items())
-                if view.overdue_since is None
-                and not view.settled
-                and view.promise_due is None
-                and not any(today <= d <= soon for d in view.due_dates)
-                and sum(d > soon for d in view.due_dates) >= 2
-            ]
-            return picked[: burst.limit] if burst is not None else []
+            if burst is None:
+                return []
+            return burst_loans(self.views, self.record.loans, today, burst.limit)
 
         async def _close_under_burst(self, day: Any, b: Burst) -> None:
             """The day's payments at ``b.rate`` per second (open loop: each sent at its
@@ -560,15 +576,30 @@ async def payments_allocated_once(sim: Any) -> dict[str, Any]:
     }
 
 
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two reports' results differ: the paths of the differing leaves (a list or a
+    value that is not a mapping is one leaf), each with the two values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            d
+            for k in sorted(set(a) | set(b), key=str)
+            for d in differences(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
+        ]
+    if a == b:
+        return []
+    shown = [json.dumps(v, default=str) for v in (a, b)]
+    return [f"{path}: {' vs '.join(v if len(v) <= 80 else v[:77] + '...' for v in shown)}"]
+
+
 def results_equal(quiet: dict[str, Any], faulted: dict[str, Any]) -> dict[str, Any]:
     a, b = quiet["results"], faulted["results"]
-    differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    differ = differences(a, b)
     return {
         "name": "the faulted report's results equal the quiet run's (same seed)",
         "source": "report results (bookings, contacts, plans, buckets, events), timings aside",
         "passed": not differ,
         "checked": len(set(a) | set(b)),
-        "failures": [f"results differ in {k}" for k in differ],
+        "failures": [f"results differ in {d}" for d in differ[:20]],
         "note": f"digest {quiet.get('results_digest')} vs {faulted.get('results_digest')}",
     }
 
@@ -701,7 +732,11 @@ def fault_run(
             "faulted": faulted.get("results_digest"),
         },
     }
-    out.mkdir(parents=True, exist_ok=True)
+    for name, report in (("quiet", quiet), ("faulted", faulted)):
+        (out / name).mkdir(parents=True, exist_ok=True)
+        (out / name / "report.json").write_text(
+            json.dumps(report, indent=1, default=str), encoding="utf-8"
+        )
     (out / "faults.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
     return summary
 

@@ -73,6 +73,15 @@ class RunRecord:
         self.caps = caps
         self.loans: dict[str, LoanFacts] = {}
         self.types: Counter[str] = Counter()
+        #: Re-allocations by type, apart from ``types``: whether a payment that arrives while
+        #: its value date's close of business runs is booked before or after that close's
+        #: charges is a matter of arrival; when before, the charge re-allocates it. The final
+        #: allocation is the same either way (``allocations``).
+        self.reallocations: Counter[str] = Counter()
+        #: Each payment's allocation as its latest (re-)allocation has it:
+        #: payment id -> (currency, component -> amount).
+        self.allocations: dict[str, tuple[str, Counter[str]]] = {}
+        self.reversed_payments: set[str] = set()
         self.event_ids: Counter[str] = Counter()
         self.day = 0
         self.penalty_income: dict[str, list[int]] = defaultdict(list)
@@ -110,8 +119,11 @@ class RunRecord:
         self.event_ids[seen.id] += 1
         if self.event_ids[seen.id] > 1:
             return  # a re-delivered copy of an event already folded in (at-least-once)
-        self.types[seen.type] += 1
         d = seen.data
+        if d.get("reallocation") is True:
+            self.reallocations[seen.type] += 1
+        else:
+            self.types[seen.type] += 1
         handler = _HANDLERS.get(seen.type.rsplit(".", 1)[0])
         if handler is not None:
             handler(self, seen, d)
@@ -140,6 +152,32 @@ class RunRecord:
             return
         for b in d.get("balances", []):
             loan.principal_left[b["seq"]] = b["principal_minor"]
+
+    def _allocated(self, seen: Seen, d: dict[str, Any]) -> None:
+        if d["loan_id"] not in self.loans:
+            return
+        self._balances(seen, d)
+        by_component: Counter[str] = Counter()
+        for line in d["lines"]:
+            by_component[line["component"]] += line["amount_minor"]
+        if d.get("credit_minor"):
+            by_component["credit"] += d["credit_minor"]
+        self.allocations[d["payment_id"]] = (d["currency"], by_component)
+
+    def _reversed(self, seen: Seen, d: dict[str, Any]) -> None:
+        if d["loan_id"] not in self.loans:
+            return
+        self._balances(seen, d)
+        self.reversed_payments.add(d["payment_id"])
+
+    def allocated_totals(self) -> dict[str, dict[str, int]]:
+        """What the standing (not reversed) payments paid, by currency and component, as
+        their latest allocations have it."""
+        totals: dict[str, Counter[str]] = defaultdict(Counter)
+        for payment_id, (currency, by_component) in self.allocations.items():
+            if payment_id not in self.reversed_payments:
+                totals[currency].update(by_component)
+        return {c: dict(sorted(v.items())) for c, v in sorted(totals.items())}
 
     def _rewritten(self, seen: Seen, d: dict[str, Any]) -> None:
         loan = self.loans.get(d["loan_id"])
@@ -337,8 +375,8 @@ class RunRecord:
 
 _HANDLERS = {
     "ledger.loan.disbursed": RunRecord._disbursed,
-    "ledger.payment.allocated": RunRecord._balances,
-    "ledger.payment.reversed": RunRecord._balances,
+    "ledger.payment.allocated": RunRecord._allocated,
+    "ledger.payment.reversed": RunRecord._reversed,
     "ledger.schedule.rewritten": RunRecord._rewritten,
     "ledger.charge.booked": RunRecord._charge,
     "ledger.loan.settled": RunRecord._settled,

@@ -188,6 +188,7 @@ def build_report(sim: Simulation, invariants: list[Invariant]) -> dict[str, Any]
             "reversals": t.reversals,
         },
         "events": platform_types,
+        "allocations_minor": rec.allocated_totals(),
         "bucket_distribution": bucket_distribution(rec.buckets_by_day),
         "roll_rates": roll_rates(rec.snapshots),
         "cure_rate": cure_rates(rec.snapshots),
@@ -237,6 +238,14 @@ def build_report(sim: Simulation, invariants: list[Invariant]) -> dict[str, Any]
         "once or waited for the borrower's daytime depends on when the run happened",
         "contact_outcomes": dict(sorted(outcomes.items())),
         "right_party_contact": right_party_contact(all_contacts, rec.delivered_ids),
+        "reallocations": {
+            "note": "a payment that arrives while the close of business of its value date "
+            "runs is booked before or after that close's charges, as it happens to arrive; "
+            "booked before, the charge re-allocates it. The final allocations are the same "
+            "either way (results.allocations_minor); re-allocations by reversals and "
+            "back-dated payments are counted here too",
+            "by_type": dict(sorted(rec.reallocations.items())),
+        },
         "notifier_events": {
             k: v for k, v in sorted(rec.types.items()) if k.startswith("notifier.")
         },

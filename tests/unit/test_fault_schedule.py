@@ -73,3 +73,64 @@ def test_a_burst_is_during_the_close_only_if_the_close_began_while_payments_were
     refused.close = (0.01, 0.5)
     failures = faults.burst_check(refused, burst)["failures"]
     assert "quiet run: 1 of 10 not accepted" in failures
+
+
+def test_unequal_results_name_each_differing_figure_with_both_values() -> None:
+    faults = _bench()
+    quiet = {"results": {"events": {"a.v1": 3, "b.v1": 2}, "dates": ["d1", "d2"]}}
+    same = faults.results_equal(
+        quiet, {"results": {"dates": ["d1", "d2"], "events": {"b.v1": 2, "a.v1": 3}}}
+    )
+    assert same["passed"] and same["failures"] == []
+    other = faults.results_equal(
+        quiet, {"results": {"events": {"a.v1": 4, "b.v1": 2, "c.v1": 1}, "dates": ["d1", "d2"]}}
+    )
+    assert not other["passed"]
+    assert other["failures"] == [
+        "results differ in events.a.v1: 3 vs 4",
+        "results differ in events.c.v1: null vs 1",
+    ]
+
+
+def test_the_burst_takes_only_loans_the_close_books_nothing_on() -> None:
+    """A loan whose instalment was due four days ago and is unpaid is in bucket 1-30 with a
+    penalty running, though not yet "overdue" (grace): the 10,000 x 60 run found such a loan's
+    burst payment booked before that close's penalty in one run and after it in the other."""
+    from datetime import date, timedelta
+
+    from simulator.behaviour import LoanView
+    from simulator.record import LoanFacts
+
+    today = date(2026, 2, 6)
+
+    def facts(loan: str, bucket: str = "current", ever: bool = False) -> LoanFacts:
+        return LoanFacts(
+            loan, "B", "P", "CNY", 1, date(2026, 1, 5), 0, [], {}, bucket, ever_overdue=ever
+        )
+
+    def view(*due_in_days: int) -> LoanView:
+        return LoanView(due_dates=[today + timedelta(days=n) for n in due_in_days], due_amounts={})
+
+    views = {
+        "clean": view(-10, 7, 14),
+        "past-due-in-grace": view(-4, 10, 17),
+        "due-yesterday": view(-1, 6, 13),
+        "due-in-two-days": view(2, 9, 16),
+        "one-left": view(-10, 7),
+        "cured-once": view(-10, 7, 14),
+        "settled": view(-10, 7, 14),
+    }
+    views["settled"].settled = True
+    loans = {
+        "clean": facts("clean"),
+        "past-due-in-grace": facts("past-due-in-grace", bucket="1-30"),
+        "due-yesterday": facts("due-yesterday"),
+        "due-in-two-days": facts("due-in-two-days"),
+        "one-left": facts("one-left"),
+        "cured-once": facts("cured-once", ever=True),
+        "settled": facts("settled"),
+    }
+    assert _bench().burst_loans(views, loans, today, 1_000) == ["clean"]
+    views["also-clean"] = view(-9, 8, 15)
+    loans["also-clean"] = facts("also-clean")
+    assert _bench().burst_loans(views, loans, today, 1) == ["also-clean"]

@@ -322,3 +322,54 @@ def test_a_deferred_send_going_out_later_keeps_its_first_decision_and_is_not_new
     [contact] = record.contacts.values()
     assert (contact.first_outcome, contact.outcome) == ("deferred", "sent")
     assert contacts([contact])["attempted"] == 1
+
+
+def _allocated(event_id: str, payment_id: str, penalty: int, interest: int, again: bool) -> Seen:
+    return Seen(
+        event_id,
+        "ledger.payment.allocated.v1",
+        "L1",
+        {
+            "loan_id": "L1",
+            "payment_id": payment_id,
+            "currency": "CNY",
+            "lines": [
+                {"seq": 1, "component": "penalty", "amount_minor": penalty},
+                {"seq": 1, "component": "interest", "amount_minor": interest},
+            ],
+            "credit_minor": 0,
+            "reallocation": again,
+            "balances": [],
+        },
+    )
+
+
+def test_a_payment_booked_before_or_after_the_close_reports_the_same_results() -> None:
+    """The fault run's finding: a 100 payment arriving during its value date's close was
+    booked after that close's 20 penalty in one run (61 penalty, 39 interest at once) and
+    before it in the other (41 / 59, then re-allocated to 61 / 39). Same bookings: the compared
+    results count the allocation once and total what the payments paid as they stand."""
+    after, before = _record(), _record()
+    after.on_event(_allocated("a1", "pay-1", 61, 39, again=False))
+    before.on_event(_allocated("b1", "pay-1", 41, 59, again=False))
+    before.on_event(_allocated("b2", "pay-1", 61, 39, again=True))
+    for r in (after, before):
+        assert r.types["ledger.payment.allocated.v1"] == 1
+        assert r.allocated_totals() == {"CNY": {"interest": 39, "penalty": 61}}
+    assert before.reallocations == {"ledger.payment.allocated.v1": 1}
+    assert after.reallocations == {}
+
+
+def test_a_reversed_payment_paid_nothing_in_the_allocated_totals() -> None:
+    record = _record()
+    record.on_event(_allocated("a1", "pay-1", 10, 90, again=False))
+    record.on_event(_allocated("a2", "pay-2", 0, 50, again=False))
+    record.on_event(
+        Seen(
+            "r1",
+            "ledger.payment.reversed.v1",
+            "L1",
+            {"loan_id": "L1", "payment_id": "pay-1", "currency": "CNY", "balances": []},
+        )
+    )
+    assert record.allocated_totals() == {"CNY": {"interest": 50, "penalty": 0}}
