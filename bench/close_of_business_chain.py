@@ -59,6 +59,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
+from bench_results import write_results
 from overdue_portfolio import DUE_DATE, OVERDUE_SEED, POLICY, bound
 
 from ledger.adapters.repository import ProductRepository
@@ -474,6 +475,7 @@ async def main(
     log_dir: Path,
     reuse: bool,
     trigger: str,
+    json_path: str | None = None,
 ) -> None:
     sizes = [(baseline, baseline_runs), (loans, runs)] if baseline else [(loans, runs)]
     measured = {size: await measure(size, n, log_dir, reuse, trigger) for size, n in sizes}
@@ -492,6 +494,26 @@ async def main(
             f"{_median(results, 'penalties_booked'):.2f}s | max peak RSS "
             + ", ".join(f"{k} {v:.0f} MB" for k, v in peak.items())
         )
+    write_results(
+        json_path,
+        "close_of_business_chain",
+        {
+            "trigger": trigger,
+            "sizes": {
+                str(size): {
+                    "runs": len(results),
+                    "total_s": _median(results, "chargebooked_published"),
+                    "cob_committed_s": _median(results, "cob_committed"),
+                    "overdue_published_s": _median(results, "overdue_published"),
+                    "penalties_booked_s": _median(results, "penalties_booked"),
+                    "peak_rss_mb": max(max(r.peaks.values()) for r in results),
+                }
+                for size, results in measured.items()
+            },
+            "baseline": baseline or None,
+            "loans": loans,
+        },
+    )
 
 
 if __name__ == "__main__":
@@ -512,6 +534,7 @@ if __name__ == "__main__":
         help="markers: the ledger's BusinessDayClosed markers, consumed by the overdue "
         "service (the production path); ops-command: the overdue CLI in a process of its own",
     )
+    parser.add_argument("--json", help="write the medians there (bench/all.py)")
     args = parser.parse_args()
     logs = Path(os.environ.get("CHAIN_LOG_DIR", tempfile.gettempdir())) / "cob_chain_logs"
     logs.mkdir(parents=True, exist_ok=True)  # the services' output, for a failed run
@@ -525,6 +548,7 @@ if __name__ == "__main__":
                 logs,
                 args.reuse_templates,
                 args.trigger,
+                args.json,
             )
         )
     )

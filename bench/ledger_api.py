@@ -37,6 +37,7 @@ import time
 import uuid
 
 import httpx
+from bench_results import write_results
 
 from ledger.settings import Settings
 from lendkit.auth import Role, TokenCodec
@@ -259,7 +260,9 @@ def main() -> None:
     parser.add_argument("--batch-payments", type=int, default=8000)
     parser.add_argument("--skip-get", action="store_true", help="payments and floor only")
     parser.add_argument("--only-batch", action="store_true", help="the batch path only (profiling)")
+    parser.add_argument("--json", help="write the medians there (bench/all.py)")
     args = parser.parse_args()
+    results: dict[str, float | int | None] = {"runs": args.runs, "workers": args.workers}
     BASE = f"http://127.0.0.1:{args.port}"
     wrk = ensure_wrk()
     url = asyncio.run(fresh_database("ledger_bench"))
@@ -297,6 +300,9 @@ def main() -> None:
                 got = median_runs(
                     [wrk_run(wrk, detail, token, conns, args.seconds) for _ in range(args.runs)]
                 )
+                results[f"get_detail_c{conns}_per_s"] = got[0]
+                results[f"get_detail_c{conns}_p99_ms"] = got[2]
+                results[f"healthz_c{conns}_per_s"] = base[0]
                 print(
                     f"  GET /loans/{{id}}  c={conns:<3} {got[0]:8,.0f} req/s"
                     f"  p50 {got[1]:6.2f} ms  p99 {got[2]:6.2f} ms"
@@ -314,6 +320,13 @@ def main() -> None:
                 pg_floors.append(pg)
         p = median_runs(pay)
         floor = statistics.median(floors)
+        results |= {
+            "post_per_s": p[0],
+            "post_p50_ms": p[1],
+            "post_p99_ms": p[2],
+            "in_flight": IN_FLIGHT,
+            "floor_asyncpg_per_s": floor,
+        }
         print(
             f"  POST payments     {IN_FLIGHT} in flight {p[0]:8,.0f} payments/s"
             f"  p50 {p[1]:6.2f} ms  p99 {p[2]:6.2f} ms"
@@ -324,6 +337,7 @@ def main() -> None:
         )
         if pg_floors:
             pg_floor = statistics.median(pg_floors)
+            results["floor_pgbench_per_s"] = pg_floor
             print(
                 f"  floor: pgbench, {IN_FLIGHT} clients:                {pg_floor:8,.0f}/s"
                 f"   | payments/floor {p[0] / pg_floor:6.1%}"
@@ -338,6 +352,7 @@ def main() -> None:
             batch_runs.append(got_batch)
         if batch_runs:
             b = median_runs(batch_runs)
+            results |= {"batch_per_s": b[0], "batch_size": args.batch_size}
             print(
                 f"  POST /payments/batch ({args.batch_size} a batch, 4 in flight)"
                 f" {b[0]:8,.0f} payments/s  batch p50 {b[1]:7.1f} ms  p99 {b[2]:7.1f} ms"
@@ -345,6 +360,7 @@ def main() -> None:
             )
         else:
             print("  POST /payments/batch: not served by this build")
+        write_results(args.json, "ledger_api", results)
     finally:
         server.terminate()
         server.wait(timeout=20)

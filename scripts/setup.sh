@@ -28,3 +28,4 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
 fi
 bash scripts/infra/postgres.sh install
 bash scripts/infra/kafka.sh install
+bash scripts/infra/kafka.sh tools  # Kafka's perf tools, for bench/pipeline_floor.py

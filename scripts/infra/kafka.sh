@@ -2,8 +2,11 @@
 # Apache Kafka 4.x in KRaft combined mode (broker + controller), one node on 127.0.0.1.
 # Jars come from Maven Central through deploy/kafka/pom.xml into .cache/kafka/libs.
 #   scripts/infra/kafka.sh install|start|stop|status
+#   scripts/infra/kafka.sh tools                      resolve Kafka's performance tools
+#   scripts/infra/kafka.sh perf <class> [args...]     run one (org.apache.kafka.tools.*)
 source "$(dirname "$0")/common.sh"
 LIBS="$CACHE/kafka/libs"
+TOOLS="$CACHE/kafka/tools"
 KDIR="$VAR/kafka"
 CONF="$KDIR/server.properties"
 PIDFILE="$RUN/kafka.pid"
@@ -16,6 +19,25 @@ install() {
   mvn -q -B -Dstyle.color=never -f "$ROOT/deploy/kafka/pom.xml" dependency:copy-dependencies \
     -DoutputDirectory="$LIBS" -DincludeScope=runtime
   touch "$LIBS/.complete"
+}
+
+# The performance tools at the broker's version, in a directory of their own (deploy/kafka-tools).
+tools() {
+  local want; want=$(sha256sum "$ROOT/deploy/kafka-tools/pom.xml" | cut -c1-16)
+  if [ "$(cat "$TOOLS/.complete" 2>/dev/null)" = "$want" ]; then return 0; fi
+  command -v mvn >/dev/null || { log "Maven is required to fetch the Kafka tools"; exit 1; }
+  log "resolving Kafka's performance tools from Maven Central"
+  rm -rf "$TOOLS"
+  mvn -q -B -Dstyle.color=never -f "$ROOT/deploy/kafka-tools/pom.xml" \
+    dependency:copy-dependencies -DoutputDirectory="$TOOLS" -DincludeScope=runtime
+  echo "$want" >"$TOOLS/.complete"
+}
+
+perf() {
+  tools >&2
+  configure
+  java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KDIR/log4j2.properties" -cp "$TOOLS/*" "$@"
 }
 
 configure() {
@@ -95,4 +117,6 @@ stop() {
 
 status() { running && echo "Kafka running (pid $(cat "$PIDFILE"))" || { echo "Kafka stopped"; return 3; }; }
 
-"${1:-start}"
+cmd="${1:-start}"
+[ $# -gt 0 ] && shift
+"$cmd" "$@"
