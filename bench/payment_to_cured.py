@@ -252,19 +252,7 @@ async def payments_to_cured(
     async def pay(i: int, loan_id: str) -> None:
         await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
         leg.sent[loan_id] = time.perf_counter()
-        ref = f"cure-{loan_id}"
-        await client.call(
-            "ledger",
-            "POST",
-            f"/loans/{loan_id}/payments",
-            role=Role.SERVICE,
-            json={
-                "external_reference": ref,
-                "amount_minor": owed[loan_id],
-                "value_date": PAID_ON.isoformat(),
-            },
-            idempotency_key=ref,
-        )
+        await pay_arrears(client, loan_id, owed[loan_id])
         leg.answered[loan_id] = time.perf_counter()
 
     try:
@@ -278,6 +266,19 @@ async def payments_to_cured(
     return leg
 
 
+async def pay_arrears(client: Platform, loan_id: str, amount: int) -> None:
+    """The payment gateway's POST of the loan's arrears (service role, idempotent)."""
+    ref = f"cure-{loan_id}"
+    await client.call(
+        "ledger",
+        "POST",
+        f"/loans/{loan_id}/payments",
+        role=Role.SERVICE,
+        json={"external_reference": ref, "amount_minor": amount, "value_date": PAID_ON.isoformat()},
+        idempotency_key=ref,
+    )
+
+
 async def closed_loop_rate(target: PlatformTarget, owed: dict[str, int], in_flight: int) -> float:
     """Payments a second with ``in_flight`` POSTs outstanding at every moment."""
     client = Platform(target, concurrency=in_flight)
@@ -286,19 +287,7 @@ async def closed_loop_rate(target: PlatformTarget, owed: dict[str, int], in_flig
     async def worker() -> None:
         while queue:
             loan_id, amount = queue.pop()
-            ref = f"cure-{loan_id}"
-            await client.call(
-                "ledger",
-                "POST",
-                f"/loans/{loan_id}/payments",
-                role=Role.SERVICE,
-                json={
-                    "external_reference": ref,
-                    "amount_minor": amount,
-                    "value_date": PAID_ON.isoformat(),
-                },
-                idempotency_key=ref,
-            )
+            await pay_arrears(client, loan_id, amount)
 
     started = time.perf_counter()
     try:
