@@ -111,6 +111,9 @@ def trigger_events(loans: int) -> list[CloudEvent]:
         if kind >= 11:
             continue
         loan, borrower = f"L{i:08d}", f"B{i}"
+        # Amounts differ from loan to loan, as in a real book (no message's text is
+        # another's: nothing formatted once serves the whole day).
+        principal, interest = 100_000 + (i * 7_919) % 400_000, 5_000 + (i * 104_729) % 20_000
         if kind < 8:
             dpd = 1 + i % 60
             payload: object = overdue.LoanBecameOverdue(
@@ -120,7 +123,7 @@ def trigger_events(loans: int) -> list[CloudEvent]:
                 oldest_unpaid_due_date=date.fromordinal(D.toordinal() - dpd),
                 days_past_due=dpd,
                 bucket="1-30" if dpd <= 30 else "31-60",
-                overdue_minor=262_000,
+                overdue_minor=principal + interest,
                 currency="CNY",
             )
             source = "/overdue"
@@ -130,13 +133,13 @@ def trigger_events(loans: int) -> list[CloudEvent]:
                 borrower_id=borrower,
                 seq=1,
                 due_date=D,
-                amount_due_minor=262_000,
+                amount_due_minor=principal + interest,
                 currency="CNY",
                 balance=InstalmentBalance(
                     seq=1,
                     due_date=D,
-                    principal_minor=250_000,
-                    interest_minor=12_000,
+                    principal_minor=principal,
+                    interest_minor=interest,
                     penalty_minor=0,
                     fee_minor=0,
                 ),

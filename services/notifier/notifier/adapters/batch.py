@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ARRAY, ColumnElement, Text, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,10 +25,16 @@ from notifier.adapters.tables import (
     products,
 )
 from notifier.domain.policy import CallOutcome, Channel, Jurisdiction, PastCall
-from notifier.domain.profile import ChannelSetting, ContactProfile
+from notifier.domain.profile import ChannelSetting, ContactProfile, Whereabouts
 
 #: Rows per multi-row statement (PostgreSQL takes at most 32,767 bind parameters).
 ROWS_PER_STATEMENT = 1_000
+
+
+def _among(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """``column = ANY(:values)``: one array parameter, whatever the count, where an ``IN``
+    list would render and bind one parameter per value on every call."""
+    return column == any_(bindparam(None, sorted(set(values)), type_=ARRAY(Text)))  # type: ignore[no-any-return]
 
 
 def _chunks(rows: Sequence[Any], size: int = ROWS_PER_STATEMENT) -> Iterable[Sequence[Any]]:
@@ -126,7 +132,7 @@ class BatchRecord:
         wanted = sorted(set(borrowers))
         heads = (
             await self.session.execute(
-                select(contact_profiles).where(contact_profiles.c.borrower_id.in_(wanted))
+                select(contact_profiles).where(_among(contact_profiles.c.borrower_id, wanted))
             )
         ).all()
         channels: dict[str, list[ChannelSetting]] = defaultdict(list)
@@ -138,7 +144,7 @@ class BatchRecord:
                     contact_channels.c.address_id,
                     contact_channels.c.priority,
                     contact_channels.c.opted_out,
-                ).where(contact_channels.c.borrower_id.in_(wanted))
+                ).where(_among(contact_channels.c.borrower_id, wanted))
             )
         ).all():
             channels[r.borrower_id].append(
@@ -166,7 +172,7 @@ class BatchRecord:
         for r in (
             await self.session.execute(
                 select(contact_attempts, at.label("at")).where(
-                    c.borrower_id.in_(sorted(set(borrowers))),
+                    _among(c.borrower_id, borrowers),
                     c.channel == Channel.CALL.value,
                     c.call_outcome.is_not(None),
                     at >= since,
@@ -194,7 +200,7 @@ class BatchRecord:
         rows = await self.session.execute(
             select(c.loan_id, at)
             .where(
-                c.loan_id.in_(sorted(set(loan_ids))),
+                _among(c.loan_id, loan_ids),
                 c.state == "sent",
                 c.channel != Channel.CALL.value,
             )
@@ -207,7 +213,7 @@ class BatchRecord:
         one are left out)."""
         rows = await self.session.execute(
             select(loan_stages.c.loan_id, loan_stages.c.stage).where(
-                loan_stages.c.loan_id.in_(sorted(set(loan_ids)))
+                _among(loan_stages.c.loan_id, loan_ids)
             )
         )
         return {r[0]: r[1] for r in rows.all()}
@@ -222,7 +228,7 @@ class BatchRecord:
                     products.c.notification_policy,
                 )
                 .join(products, loans.c.product_code == products.c.product_code)
-                .where(loans.c.loan_id.in_(sorted(set(loan_ids))))
+                .where(_among(loans.c.loan_id, loan_ids))
             )
         ).all()
         return {r[0]: ProductTerms(r[1], r[2], dict(r[3])) for r in rows}
@@ -231,15 +237,18 @@ class BatchRecord:
         """Addresses for the providers, after commit (the one other place they are read)."""
         rows = await self.session.execute(
             select(contact_channels.c.address_id, contact_channels.c.address).where(
-                contact_channels.c.address_id.in_(sorted(set(address_ids)))
+                _among(contact_channels.c.address_id, address_ids)
             )
         )
         return {r[0]: r[1] for r in rows.all()}
 
-    async def languages(self, borrowers: Iterable[str]) -> dict[str, str]:
+    async def whereabouts(self, borrowers: Iterable[str]) -> dict[str, Whereabouts]:
+        """Each borrower's language, zone and jurisdiction (no channels): what sending a
+        queued message needs of the profile (its text, and whether the hour is quiet)."""
+        p = contact_profiles.c
         rows = await self.session.execute(
-            select(contact_profiles.c.borrower_id, contact_profiles.c.language).where(
-                contact_profiles.c.borrower_id.in_(sorted(set(borrowers)))
+            select(p.borrower_id, p.language, p.timezone, p.jurisdiction).where(
+                _among(p.borrower_id, borrowers)
             )
         )
-        return {r[0]: r[1] for r in rows.all()}
+        return {r[0]: Whereabouts(r[1], r[2], Jurisdiction(r[3])) for r in rows.all()}

@@ -28,6 +28,16 @@ class ContactProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class Whereabouts:
+    """What sending a queued message needs of a profile: the language of its text, and the
+    zone and jurisdiction whose quiet hours it must not fall in."""
+
+    language: str
+    timezone: str | None
+    jurisdiction: Jurisdiction
+
+
+@dataclass(frozen=True, slots=True)
 class Trigger:
     """One reason to contact a borrower, keyed so the same trigger twice is one attempt."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import format_currency
@@ -73,7 +74,11 @@ class Rendered:
 _LOCALES = {"zh-CN": Locale.parse("zh_CN"), "en": Locale.parse("en_US")}
 
 
+@lru_cache(maxsize=65_536)
 def money(amount_minor: int, currency: str, language: str) -> str:
+    """An amount in the language's currency format (Babel). Cached: a day's messages repeat
+    the same instalment and arrears amounts, and Babel's pattern application is most of a
+    message's rendering time."""
     locale = _LOCALES.get(language, _LOCALES["en"])  # parsed once, not per message
     return format_currency(Decimal(amount_minor) / 100, currency, locale=locale)
 

@@ -13,7 +13,7 @@ outcomes (recorded elsewhere) count towards the call caps."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -36,7 +36,13 @@ from notifier.domain.policy import (
     QuietHours,
     Rule,
 )
-from notifier.domain.profile import CALL_TASK, OPT_OUT_CONFIRMATION, ContactProfile, Trigger
+from notifier.domain.profile import (
+    CALL_TASK,
+    OPT_OUT_CONFIRMATION,
+    ContactProfile,
+    Trigger,
+    Whereabouts,
+)
 from notifier.domain.strategy import NO_CALL_PURPOSES, PURPOSE_STAGE, ContactStrategy, StageStrategy
 from notifier.domain.templates import TEMPLATE_VERSION
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
@@ -336,25 +342,43 @@ def _as_trigger(attempt: AttemptState) -> Trigger:
 
 
 async def redecide_quiet(
-    uow: NotifierUnitOfWork, queued: Sequence[AttemptState], now: datetime
+    uow: NotifierUnitOfWork,
+    queued: Sequence[AttemptState],
+    whereabouts: Mapping[str, Whereabouts],
+    now: datetime,
 ) -> set[str]:
     """Queued sends that would go out in quiet hours at ``now`` (decided before the hour
     turned: a dispatcher behind, a clock moved) decided again at ``now``: deferred to the
     next allowed moment, as a fresh trigger would be; their ids. The rest are left as they
-    are."""
+    are. The hour is checked on the borrowers' zones and jurisdictions alone
+    (``whereabouts``) and their products' rules; only the quiet ones are read in full and
+    decided again."""
     if not queued:
         return set()
-    facts = await read_facts(uow, queued, now)
+    strategy = await uow.strategies.current()
+    terms = await uow.batch.terms_of_loans({a.loan_id for a in queued if a.loan_id})
+    rules = Facts(strategy=strategy, profiles={}, stages={}, terms=terms, last_messages={})
     quiet = []
     for attempt in queued:
-        profile = facts.profiles.get(attempt.borrower_id)
-        if profile is None:
+        where = whereabouts.get(attempt.borrower_id)
+        if where is None:
             continue
-        request, _, _ = _request(attempt, profile, facts, now)
-        if facts.policy_of(attempt.loan_id).quiet_at(request):
+        request = ContactRequest(
+            borrower_id=attempt.borrower_id,
+            debt_id=attempt.loan_id or "",
+            purpose=attempt.purpose,
+            now=now,
+            channels=(),
+            addresses={},
+            timezone=where.timezone,
+            jurisdiction=where.jurisdiction,
+            opted_out=frozenset(),
+            mandatory=attempt.mandatory,
+        )
+        if rules.policy_of(attempt.loan_id).quiet_at(request):
             quiet.append(attempt)
     if quiet:
-        await _record_decisions(uow, quiet, facts, now)
+        await _record_decisions(uow, quiet, await read_facts(uow, quiet, now), now)
     return {a.attempt_id for a in quiet}
 
 

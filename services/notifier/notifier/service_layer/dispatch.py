@@ -79,12 +79,13 @@ async def _round(
     async with uow_factory() as uow:
         # Exactly what this round sends is checked against the quiet hours at ``now``.
         ready = await uow.attempts.ready_to_send(now, limit=limit)
-        quiet = await redecide_quiet(uow, ready, now)
+        whereabouts = await uow.batch.whereabouts(a.borrower_id for a in ready)
+        quiet = await redecide_quiet(uow, ready, whereabouts, now)
         if quiet:
             await uow.commit()
             ready = [a for a in ready if a.attempt_id not in quiet]
         addresses = await uow.batch.addresses(a.address_id for a in ready if a.address_id)
-        languages = await uow.batch.languages(a.borrower_id for a in ready)
+    languages = {b: w.language for b, w in whereabouts.items()}
     outcomes: list[tuple[AttemptState, Rendered, Receipt | None, str | None, int]] = []
     alone: dict[str, Rendered] = {}
     for attempt in ready:  # a poison attempt fails alone (outside any digest), the round goes on
