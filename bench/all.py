@@ -20,6 +20,9 @@ baseline in the same run. Their output goes to ``--out`` (``.var/bench/all``: ``
   beside the single POST (``ledger_api.py``);
 * ``pipeline``: outbox -> relay -> broker -> idempotent consumer -> effect beside Kafka's own
   ProducerPerformance / ConsumerPerformance (``pipeline_floor.py``);
+* ``notifier``: the triggers a close of business gives the notifier (0.11 N), decided,
+  recorded and handed to the sandbox provider, beside that close of business in the same run
+  (``notifier_triggers.py``; issue 10's goal: ratio <= 1.0);
 * ``simulation``: the simulator's speed in loan-days per second on a private platform
   (``python -m simulator run``; no baseline: the figure itself).
 """
@@ -214,6 +217,25 @@ def pipeline_rows(r: dict[str, Any]) -> list[Row]:
     ]
 
 
+def notifier_command(quick: bool, runs: int) -> list[str]:
+    return ["notifier_triggers.py", f"--loans={100_000 if quick else 1_000_000}", f"--runs={runs}"]
+
+
+def notifier_rows(r: dict[str, Any]) -> list[Row]:
+    return [
+        Row(
+            f"notifier: the triggers of a {int(r['loans']):,}-loan close of business "
+            f"({int(r['triggers']):,}) decided, recorded and sent (sandbox)",
+            f"drain {r['total_s']:.2f} s (decide + record {r['decide_s']:.2f} s, "
+            f"{_n(r['decisions_per_s'], ' decisions/s')}; send {r['send_s']:.2f} s)",
+            f"close of business + publish {r['cob_s']:.2f} s",
+            f"x{r['ratio']:.2f}",
+            "<= x1.0",
+            r["ratio"] <= 1.0,
+        )
+    ]
+
+
 # -- the simulator ------------------------------------------------------------------------------
 
 
@@ -263,6 +285,7 @@ BENCHES: dict[
     "cured": (cured_command, cured_rows),
     "ledger": (ledger_command, ledger_rows),
     "pipeline": (pipeline_command, pipeline_rows),
+    "notifier": (notifier_command, notifier_rows),
     "simulation": (None, simulation_rows),
 }
 

@@ -49,6 +49,7 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_results import write_results
 from overdue_close_of_business import BENCH_TOPIC
 from overdue_close_of_business import BUSINESS_DATE as D
 from overdue_close_of_business import one_run as close_of_business
@@ -208,7 +209,7 @@ async def notifier_run(loans: int) -> dict[str, float]:
         await runtime.stop()
 
 
-async def main(loans: int, runs: int) -> None:
+async def main(loans: int, runs: int, json_path: str | None = None) -> None:
     await create_topics(BENCH_TOPIC, partitions=LOAN_PARTITIONS)
     rows = []
     print(
@@ -245,6 +246,27 @@ async def main(loans: int, runs: int) -> None:
         f"{median('decisions_per_s'):>11,.0f} | {median('messages_per_s'):>8,.0f} | "
         f"{'':>7} | {'':>6} | {median('ratio'):>5.2f}"
     )
+    write_results(
+        json_path,
+        "notifier_triggers",
+        {
+            "loans": loans,
+            "runs": runs,
+            **{
+                k: median(k)
+                for k in (
+                    "cob_s",
+                    "triggers",
+                    "decide_s",
+                    "send_s",
+                    "total_s",
+                    "decisions_per_s",
+                    "messages_per_s",
+                    "ratio",
+                )
+            },
+        },
+    )
     print(
         f"loans={loans:,}: medians of {runs} run(s). COB = overdue close of business + publish "
         f"(bench/overdue_close_of_business.py); drain = notifier decide + record + sandbox "
@@ -256,5 +278,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", default=None, help="write the medians there (bench/all.py)")
     args = parser.parse_args()
-    asyncio.run(main(args.loans, args.runs))
+    asyncio.run(main(args.loans, args.runs, args.json))

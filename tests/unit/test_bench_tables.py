@@ -109,6 +109,25 @@ def test_the_pipeline_rows_are_shares_of_kafkas_own_limit() -> None:
     assert [(r.ratio, r.met) for r in rows] == [("35.0 %", True), ("2.0 %", False)]
 
 
+def test_the_notifier_row_is_met_only_when_the_drain_keeps_up_with_the_close() -> None:
+    table = bench_module("all")
+    base = {
+        "loans": 100_000,
+        "runs": 3,
+        "cob_s": 1.1,
+        "triggers": 11_000,
+        "decide_s": 2.0,
+        "send_s": 2.2,
+        "total_s": 4.2,
+        "decisions_per_s": 5_500.0,
+        "messages_per_s": 2_300.0,
+    }
+    [slow] = table.notifier_rows({**base, "ratio": 3.82})
+    [kept] = table.notifier_rows({**base, "ratio": 0.95})
+    assert (slow.ratio, slow.met, kept.ratio, kept.met) == ("x3.82", False, "x0.95", True)
+    assert "11,000" in slow.what and "1.10 s" in slow.baseline
+
+
 def test_the_markdown_table_has_a_line_per_row() -> None:
     table = bench_module("all")
     rows = table.cob_rows(
