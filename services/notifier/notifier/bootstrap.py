@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from fastapi import FastAPI
 
@@ -25,7 +26,7 @@ from notifier.entrypoints.api import router
 from notifier.entrypoints.consumers import CONSUMERS
 from notifier.service_layer import clock, handlers
 from notifier.service_layer.clock import CLOCK
-from notifier.service_layer.dispatch import dispatch
+from notifier.service_layer.dispatch import dispatch_until_stopped
 from notifier.service_layer.unit_of_work import NotifierUnitOfWork
 from notifier.settings import Settings, WebhookEndpoint
 
@@ -98,12 +99,15 @@ class NotifierRuntime(ServiceRuntime[NotifierUnitOfWork]):
         interval = (
             self.settings.dispatch_interval_ms / 1000 if isinstance(self.settings, Settings) else 1
         )
-        while not self.stopping.is_set():
-            async with self.uow() as uow:
-                await clock.refresh(uow)
-            await dispatch(self.uow, self.providers, CLOCK.now())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), timeout=interval)
+        await dispatch_until_stopped(
+            self.uow, self.providers, self.now, stopping=self.stopping, interval_s=interval
+        )
+
+    async def now(self) -> datetime:
+        """The notifier's clock as persisted (the simulator moves it through REST)."""
+        async with self.uow() as uow:
+            await clock.refresh(uow)
+        return CLOCK.now()
 
 
 def create_runtime(settings: Settings | None = None) -> NotifierRuntime:

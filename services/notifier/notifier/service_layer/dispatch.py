@@ -19,8 +19,10 @@ delivery receipt (``receipts``) skips the providers that failed it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,6 +48,30 @@ class DispatchResult:
     redecided: int
     sent: int
     failed: int
+    #: The round took as many attempts as it may (due deferrals or queued sends): more are
+    #: most likely waiting, and the next round should follow at once.
+    full: bool = False
+
+
+async def dispatch_until_stopped(
+    uow_factory: Callable[[], NotifierUnitOfWork],
+    providers: Mapping[str, Failover],
+    now: Callable[[], Awaitable[datetime]],
+    *,
+    stopping: asyncio.Event,
+    interval_s: float,
+    limit: int = 500,
+) -> None:
+    """The dispatcher: rounds one after another while each is full (a backlog, such as the
+    morning after a close of business, is sent at the rate the rounds go, not ``limit`` per
+    interval), and a pause of ``interval_s`` after a round that emptied the queue. ``now``
+    is read before each round (the notifier's clock, which the simulator moves)."""
+    while not stopping.is_set():
+        result = await dispatch(uow_factory, providers, await now(), limit=limit)
+        if result.full:
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=interval_s)
 
 
 async def dispatch(
@@ -73,12 +99,14 @@ async def _round(
 ) -> DispatchResult:
     async with uow_factory() as uow:
         due = await uow.attempts.take_due(now, limit=limit)
+        full = len(due) >= limit
         latest = [await uow.attempts.latest(attempt_id) for attempt_id in due]
         await decide_many(uow, [a for a in latest if a is not None and a.state == "deferred"], now)
         await uow.commit()
     async with uow_factory() as uow:
         # Exactly what this round sends is checked against the quiet hours at ``now``.
         ready = await uow.attempts.ready_to_send(now, limit=limit)
+        full = full or len(ready) >= limit
         whereabouts = await uow.batch.whereabouts(a.borrower_id for a in ready)
         quiet = await redecide_quiet(uow, ready, whereabouts, now)
         if quiet:
@@ -124,7 +152,7 @@ async def _round(
                 error = str(exc)
         outcomes.extend((a, rendered, receipt, error, len(group)) for a in group)
     if not outcomes:
-        return DispatchResult(redecided=len(due), sent=0, failed=0)
+        return DispatchResult(redecided=len(due), sent=0, failed=0, full=full)
     rows: list[dict[str, Any]] = []
     events: list[CloudEvent] = []
     sent = failed = 0
@@ -158,7 +186,7 @@ async def _round(
         await uow.batch.append_many(rows)
         await uow.emit_all(events)
         await uow.commit()
-    return DispatchResult(redecided=len(due), sent=sent, failed=failed)
+    return DispatchResult(redecided=len(due), sent=sent, failed=failed, full=full)
 
 
 def _digest_key(attempt: AttemptState) -> tuple[str, str, str] | None:
