@@ -10,7 +10,8 @@ baseline in the same run. Their output goes to ``--out`` (``.var/bench/all``: ``
 ``<name>.json``), the table to the terminal, ``all.md`` and ``all.json``:
 
 * ``cob``: close of business, 100,000 and 1,000,000 loans (3 % due, 8 % overdue), from the
-  trigger until every event is published and every penalty booked
+  trigger until every event is published, every penalty booked, and the notifier's and
+  restructure service's consumers have applied the day
   (``close_of_business_chain.py``; the 1,000,000 against the 100,000 of the same run);
 * ``cured``: payment -> ``overdue.loan.cured.v1`` seen by a subscriber at 200 payments/s and at
   the most the machine holds, beside the broker round trip at the same rate
@@ -94,8 +95,11 @@ def cob_rows(r: dict[str, Any]) -> list[Row]:
         ratio = "" if is_base or base is None else f"x{s['total_s'] / base['total_s']:.2f}"
         rows.append(
             Row(
-                f"close of business, {int(size):,} loans (to every penalty booked)",
-                f"{s['total_s']:.2f} s (COB {s['cob_committed_s']:.2f} s; peak RSS "
+                f"close of business, {int(size):,} loans (to every penalty booked and the "
+                "notifier and restructure consumers done)",
+                f"{s['total_s']:.2f} s (COB {s['cob_committed_s']:.2f} s, penalties booked "
+                f"{s['penalties_booked_s']:.2f} s, notifier {s['notifier_done_s']:.2f} s, "
+                f"restructure {s['restructure_done_s']:.2f} s; peak RSS "
                 f"{s['peak_rss_mb']:.0f} MB; {s['runs']} run(s))",
                 ""
                 if is_base or base is None

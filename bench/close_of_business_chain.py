@@ -3,22 +3,31 @@
     .venv/bin/python bench/close_of_business_chain.py --loans 1000000 --runs 3 --baseline 100000
     (add --trigger ops-command to time the ops command instead of the ledger's markers)
 
-Per size, two template databases are seeded once with set-based SQL (not timed):
+Per size, four template databases are seeded once with set-based SQL (not timed):
 
 - the overdue read model (``chain_overdue_tpl``): N active loans of 1,000,000.00 CNY with
   4 monthly instalments; 8 % overdue on D (DPD 1..60, bucket, stage and credit-report
   gate as of D-1, arrears flag after the 3-day grace), 3 % fall due on D, the rest later;
 - the ledger (``chain_ledger_tpl``): the same loans, schedule version 1 and instalments
-  (same due dates and amounts, nothing paid) under product BENCH.
+  (same due dates and amounts, nothing paid) under product BENCH;
+- the notifier (``chain_notifier_tpl``): the product with its notification policy, loan ->
+  borrower, a contact profile (SMS then email, 5 % opted out of SMS, 1 % with none) for
+  every loan the close can trigger, and its clock at 09:30 Shanghai time on D;
+- the restructure service (``chain_restructure_tpl``): the product as its own handler of
+  ``ledger.product.published`` keeps it, every loan with its instalments.
 
 Each run clones both templates (``CREATE DATABASE ... TEMPLATE``), makes a fresh topic
 namespace (``lendkit.testing.create_platform_topics``), and starts two service processes
-with that namespace and database (untimed, until healthy):
+with that namespace and database (untimed, until healthy), each under its own consumer group
+name (dead letters on ``<namespace><group>.dlt``):
 
 - ``python -m overdue`` (its outbox relay publishes; its consumer reads the namespace's
   ``ledger.loans`` with ``--trigger markers``, and is off with ``--trigger ops-command``),
 - ``python -m ledger`` (its consumer books ``overdue.penalty.assessed`` in batch mode,
-  its relay publishes ``ledger.charge.booked``).
+  its relay publishes ``ledger.charge.booked``),
+- ``python -m notifier`` (its consumer decides the day's overdue notices and stage messages,
+  its dispatcher hands them to the sandbox provider; 100 ms pauses),
+- ``python -m restructure`` (its consumer keeps the loans' balances and delinquency).
 
 Timed, from the trigger:
 
@@ -29,9 +38,13 @@ Timed, from the trigger:
   third process, as ops would run it, start-up and imports included);
 
 then until the overdue outbox is fully published, every penalty of D
-is a charge in the ledger database, and the ledger outbox is fully published (every
-``ChargeBooked`` acknowledged by Kafka). Stage times are measured from the start:
-COB committed, overdue events published, penalties booked, ChargeBooked published.
+is a charge in the ledger database, the ledger outbox is fully published (every
+``ChargeBooked`` acknowledged by Kafka), and then the notifier's and the restructure
+service's groups have read both topics to their ends (lag 0 on every partition), their
+outboxes are published and the notifier's send queue is empty. Stage times are measured
+from the start: COB committed, overdue events published, penalties booked, ChargeBooked
+published, notifier done, restructure done; the run's time is the last of them. A dead
+letter in any of the four groups fails the run.
 Memory: each process's peak resident set (``VmHWM`` from ``/proc/<pid>/status``, read
 just before it is stopped). PostgreSQL and Kafka run beside them on the same 2 cores.
 
@@ -60,15 +73,19 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 from bench_results import write_results
+from notifier_triggers import NOTIFIER_SEED
 from overdue_portfolio import DUE_DATE, OVERDUE_SEED, POLICY, bound
 
 from ledger.adapters.repository import ProductRepository
 from ledger.domain import LoanProduct, ScheduleType
+from ledger.service_layer.commands import product_published
 from lendkit.contracts.ledger import BusinessDayClosed
-from lendkit.contracts.topics import LEDGER_LOANS, LOAN_PARTITIONS
+from lendkit.contracts.topics import LEDGER_LOANS, LOAN_PARTITIONS, kafka_group_id
 from lendkit.db import asyncpg_dsn
 from lendkit.events import new_event
 from lendkit.migrations import upgrade
+from lendkit.ops.dead_letters import list_dead_letters
+from lendkit.ops.lag import LagReader
 from lendkit.testing import (
     KAFKA,
     PG_SERVER,
@@ -77,6 +94,8 @@ from lendkit.testing import (
     delete_namespace_topics,
     unique,
 )
+from notifier.entrypoints.consumers import CONSUMERS as NOTIFIER_CONSUMERS
+from restructure.entrypoints.consumers import CONSUMERS as RESTRUCTURE_CONSUMERS
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -105,6 +124,52 @@ LEDGER_SEED = [
 ]
 
 
+#: The book's one product, as the ledger stores it and publishes it to the other services.
+PRODUCT = LoanProduct(
+    code="BENCH",
+    currency="CNY",
+    annual_rate=Decimal("0.144"),
+    term=4,
+    schedule_type=ScheduleType.EQUAL_PRINCIPAL,
+    overdue_policy={"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
+)
+#: The notifier's copy of the book (its seed of the trigger benchmark: the product with its
+#: notification policy, loan -> borrower and a contact profile for every loan the close can
+#: trigger), and its clock at 09:30 Shanghai time on D, the morning after the close, so
+#: what it decides may be sent at once whenever the benchmark runs.
+NOTIFIER_CHAIN_SEED = [
+    *NOTIFIER_SEED[:-1],
+    f"""INSERT INTO notifier_clock (id, simulated, business_date, time_of_day, timezone)
+        VALUES (1, true, DATE '{BUSINESS_DATE}', TIME '09:30', 'Asia/Shanghai')""",
+    "ANALYZE",
+]
+#: The restructure service's copy of the book (its product comes from the published
+#: product, ``_seed_restructure``): every loan with the ledger's instalments, nothing paid.
+RESTRUCTURE_SEED = [
+    """
+    INSERT INTO loans (loan_id, borrower_id, product_code, currency, annual_rate, schedule_type,
+                       frequency, day_count, rounding, disbursed_on)
+    SELECT 'L' || lpad(i::text, 8, '0'), 'B' || i, p.code, p.currency, 0.144, p.schedule_type,
+           p.frequency, p.day_count, p.rounding, DATE '2025-09-20'
+    FROM generate_series(1, CAST(:n AS int)) AS i CROSS JOIN products p
+    """,
+    f"""
+    INSERT INTO loan_instalments (loan_id, seq, due_date, principal_minor, interest_minor)
+    SELECT 'L' || lpad(i::text, 8, '0'), k,
+           ({DUE_DATE} + make_interval(months => k - 1))::date, 250000, 12000
+    FROM generate_series(1, CAST(:n AS int)) AS i CROSS JOIN generate_series(1, 4) AS k
+    """,
+    "ANALYZE",
+]
+#: The services of the chain, by consumer group: the overdue service closes the day, the
+#: ledger books its penalties, the notifier and the restructure service consume both.
+SERVICES = ("overdue", "ledger", "notifier", "restructure")
+CONSUMER_TOPICS = {
+    "notifier": NOTIFIER_CONSUMERS.topics,
+    "restructure": RESTRUCTURE_CONSUMERS.topics,
+}
+
+
 def _bind(sql: str, loans: int) -> str:
     return bound(sql, loans, BUSINESS_DATE)
 
@@ -129,18 +194,24 @@ async def _recreate(name: str, template: str | None = None) -> str:
 
 SEED_FINGERPRINT = (
     "seed:"
-    + hashlib.sha256("\n".join([POLICY, *OVERDUE_SEED, *LEDGER_SEED]).encode()).hexdigest()[:16]
-)
+    + hashlib.sha256(
+        "\n".join(
+            [POLICY, repr(PRODUCT), *OVERDUE_SEED, *LEDGER_SEED, *NOTIFIER_CHAIN_SEED,
+             *RESTRUCTURE_SEED]
+        ).encode()
+    ).hexdigest()[:16]
+)  # fmt: skip
 
 
-async def seed_templates(loans: int, reuse: bool = False) -> tuple[str, str]:
-    overdue_tpl, ledger_tpl = f"chain_overdue_tpl_{loans}", f"chain_ledger_tpl_{loans}"
-    if reuse and await _templates_current(overdue_tpl, ledger_tpl):
-        return overdue_tpl, ledger_tpl
-    overdue_url = await _recreate(overdue_tpl)
-    ledger_url = await _recreate(ledger_tpl)
-    await asyncio.to_thread(upgrade, "overdue", overdue_url)
-    await asyncio.to_thread(upgrade, "ledger", ledger_url)
+async def seed_templates(loans: int, reuse: bool = False) -> dict[str, str]:
+    """Each service's template database (``SERVICES`` order), seeded with the book."""
+    templates = {s: f"chain_{s}_tpl_{loans}" for s in SERVICES}
+    if reuse and await _templates_current(templates):
+        return templates
+    urls = {s: await _recreate(t) for s, t in templates.items()}
+    for service, url in urls.items():
+        await asyncio.to_thread(upgrade, service, url)
+    overdue_url, ledger_url = urls["overdue"], urls["ledger"]
     conn = await asyncpg.connect(asyncpg_dsn(overdue_url))
     try:
         for statement in OVERDUE_SEED:
@@ -151,16 +222,7 @@ async def seed_templates(loans: int, reuse: bool = False) -> tuple[str, str]:
 
     engine = create_async_engine(ledger_url)
     async with AsyncSession(engine) as session, session.begin():
-        await ProductRepository(session).add(
-            LoanProduct(
-                code="BENCH",
-                currency="CNY",
-                annual_rate=Decimal("0.144"),
-                term=4,
-                schedule_type=ScheduleType.EQUAL_PRINCIPAL,
-                overdue_policy={"arrears_grace_days": 3, "penalty_daily_rate": "0.0005"},
-            )
-        )
+        await ProductRepository(session).add(PRODUCT)
     await engine.dispose()
     conn = await asyncpg.connect(asyncpg_dsn(ledger_url))
     try:
@@ -168,9 +230,11 @@ async def seed_templates(loans: int, reuse: bool = False) -> tuple[str, str]:
             await conn.execute(_bind(statement, loans))
     finally:
         await conn.close()
+    await _seed_notifier(urls["notifier"], loans)
+    await _seed_restructure(urls["restructure"], loans)
     # Vacuumed and analysed like long-lived production tables, so every run starts from the
     # same state (a fresh seed and an autovacuumed one differ by about 1 s at 1M loans).
-    for url in (overdue_url, ledger_url):
+    for url in urls.values():
         conn = await asyncpg.connect(asyncpg_dsn(url))
         try:
             await conn.execute("VACUUM (ANALYZE)")
@@ -178,11 +242,45 @@ async def seed_templates(loans: int, reuse: bool = False) -> tuple[str, str]:
             await conn.close()
     conn = await _admin()
     try:  # which seed the templates hold: --reuse-templates never reuses an older one
-        for name in (overdue_tpl, ledger_tpl):
+        for name in templates.values():
             await conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{SEED_FINGERPRINT}'")
     finally:
         await conn.close()
-    return overdue_tpl, ledger_tpl
+    return templates
+
+
+async def _seed_notifier(url: str, loans: int) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for statement in NOTIFIER_CHAIN_SEED:
+            await conn.execute(_bind(statement, loans))
+    finally:
+        await conn.close()
+
+
+async def _seed_restructure(url: str, loans: int) -> None:
+    """The product through the service's own handler of ``ledger.product.published`` (its
+    policy and schedule terms exactly as it keeps them), then the loans."""
+    from restructure.bootstrap import create_runtime
+    from restructure.service_layer.handlers import on_product_published
+    from restructure.settings import Settings
+
+    runtime = create_runtime(Settings(database_url=url, run_consumers=False))
+    await runtime.start(background=False)
+    try:
+        async with runtime.uow() as uow:
+            await on_product_published(
+                uow, new_event(product_published(PRODUCT), source="/ledger", key=PRODUCT.code)
+            )
+            await uow.commit()
+    finally:
+        await runtime.stop()
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for statement in RESTRUCTURE_SEED:
+            await conn.execute(_bind(statement, loans))
+    finally:
+        await conn.close()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -191,12 +289,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _templates_current(*names: str) -> bool:
+async def _templates_current(templates: dict[str, str]) -> bool:
     """Whether every template exists at its service's latest migration, seeded by the
     seed statements of this version of the benchmark."""
     conn = await _admin()
     try:
-        for name in names:
+        for name in templates.values():
             comment = await conn.fetchval(
                 "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
                 name,
@@ -205,7 +303,7 @@ async def _templates_current(*names: str) -> bool:
                 return False
     finally:
         await conn.close()
-    for name, service in zip(names, ("overdue", "ledger"), strict=True):
+    for service, name in templates.items():
         try:
             conn = await asyncpg.connect(asyncpg_dsn(database_url(name)))
         except asyncpg.InvalidCatalogNameError:
@@ -267,7 +365,7 @@ def _env(prefix: str, **values: str) -> dict[str, str]:
     env.update({f"{prefix}{k.upper()}": v for k, v in values.items()})
     env[f"{prefix}DEVELOPMENT_MODE"] = "true"  # the kit's development JWT secret
     env["PYTHONPATH"] = os.pathsep.join(
-        str(ROOT / p) for p in ("shared", "services/ledger", "services/overdue")
+        str(ROOT / p) for p in ("shared", *(f"services/{s}" for s in SERVICES))
     )
     return env
 
@@ -286,46 +384,72 @@ class RunResult:
     stages: dict[str, float] = field(default_factory=dict)
     peaks: dict[str, float] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
+    messages: int = 0
 
     @property
     def total(self) -> float:
-        return self.stages["chargebooked_published"]
+        """Until the last of the four services is done with the day."""
+        return max(self.stages.values())
 
 
-async def one_run(loans: int, templates: tuple[str, str], log_dir: Path, trigger: str) -> RunResult:
+PORTS = {"ledger": 18801, "overdue": 18802, "notifier": 18803, "restructure": 18804}
+
+
+async def one_run(loans: int, templates: dict[str, str], log_dir: Path, trigger: str) -> RunResult:
     namespace = unique("chain") + "."
     await create_platform_topics(namespace)
-    overdue_url = await _recreate("chain_overdue_run", templates[0])
-    ledger_url = await _recreate("chain_ledger_run", templates[1])
+    urls = {s: await _recreate(f"chain_{s}_run", t) for s, t in templates.items()}
+    overdue_url, ledger_url = urls["overdue"], urls["ledger"]
+    # Each service under its own group name (its dead letters on ``<ns><group>.dlt``), the
+    # namespace keeping runs apart.
     common = {"topic_namespace": namespace, "log_level": "WARNING"}
-    overdue_env = _env(
-        "OVERDUE_",
-        database_url=overdue_url,
-        http_port="18802",
-        run_consumers="true" if trigger == "markers" else "false",
-        consumer_group=unique("overdue-chain"),
-        outbox_batch_size="5000",
-        outbox_poll_interval_ms="100",
-        **common,
-    )
-    ledger_env = _env(
-        "LEDGER_",
-        database_url=ledger_url,
-        http_port="18801",
-        consumer_group=unique("ledger-chain"),
-        consumer_batch_size="5000",
-        outbox_batch_size="5000",
-        outbox_poll_interval_ms="100",
-        **common,
-    )
-    overdue = Service("overdue", _start("overdue", overdue_env, log_dir / "overdue.log"), 18802)
-    ledger = Service("ledger", _start("ledger", ledger_env, log_dir / "ledger.log"), 18801)
+    fast = {"outbox_batch_size": "5000", "outbox_poll_interval_ms": "100"}
+    envs = {
+        "overdue": _env(
+            "OVERDUE_",
+            database_url=overdue_url,
+            http_port=str(PORTS["overdue"]),
+            run_consumers="true" if trigger == "markers" else "false",
+            **fast,
+            **common,
+        ),
+        "ledger": _env(
+            "LEDGER_",
+            database_url=ledger_url,
+            http_port=str(PORTS["ledger"]),
+            consumer_batch_size="5000",
+            **fast,
+            **common,
+        ),
+        "notifier": _env(
+            "NOTIFIER_",
+            database_url=urls["notifier"],
+            http_port=str(PORTS["notifier"]),
+            dispatch_interval_ms="100",
+            **fast,
+            **common,
+        ),
+        "restructure": _env(
+            "RESTRUCTURE_",
+            database_url=urls["restructure"],
+            http_port=str(PORTS["restructure"]),
+            **fast,
+            **common,
+        ),
+    }
+    services = {
+        name: Service(name, _start(name, envs[name], log_dir / f"{name}.log"), PORTS[name])
+        for name in SERVICES
+    }
+    overdue = services["overdue"]
     result = RunResult(loans)
-    odb = await asyncpg.connect(asyncpg_dsn(overdue_url))
-    ldb = await asyncpg.connect(asyncpg_dsn(ledger_url))
+    db = {name: await asyncpg.connect(asyncpg_dsn(url)) for name, url in urls.items()}
+    odb, ldb = db["overdue"], db["ledger"]
+    lags = LagReader(KAFKA)
+    await lags.start()
     try:
-        await asyncio.gather(overdue.healthy(), ledger.healthy())
-        service_cpu = {s.name: cpu_seconds(s.process.pid) for s in (overdue, ledger)}
+        await asyncio.gather(*(s.healthy() for s in services.values()))
+        service_cpu = {s.name: cpu_seconds(s.process.pid) for s in services.values()}
         started = time.perf_counter()
         if trigger == "markers":
             await _publish_markers(namespace)
@@ -337,7 +461,7 @@ async def one_run(loans: int, templates: tuple[str, str], log_dir: Path, trigger
                 await asyncio.sleep(0.05)
             result.stages["cob_committed"] = time.perf_counter() - started
         else:  # ops-command
-            await _run_ops_command(overdue_env, result)
+            await _run_ops_command(envs["overdue"], result)
             result.stages["cob_committed"] = time.perf_counter() - started
         result.examined = int(await odb.fetchval("SELECT loans_examined FROM cob_runs"))
         result.penalties = int(
@@ -349,9 +473,7 @@ async def one_run(loans: int, templates: tuple[str, str], log_dir: Path, trigger
         pending = {"overdue_published", "penalties_booked", "chargebooked_published"}
         while pending:
             now = time.perf_counter() - started
-            if "overdue_published" in pending and not await odb.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)"
-            ):
+            if "overdue_published" in pending and not await _unpublished(odb):
                 result.stages["overdue_published"] = now
                 pending.discard("overdue_published")
             if "penalties_booked" in pending:
@@ -359,13 +481,22 @@ async def one_run(loans: int, templates: tuple[str, str], log_dir: Path, trigger
                 if booked >= result.penalties:
                     result.stages["penalties_booked"] = now
                     pending.discard("penalties_booked")
-            elif not await ldb.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)"
-            ):
+            elif not await _unpublished(ldb):
                 result.stages["chargebooked_published"] = now
                 pending.discard("chargebooked_published")
-            if now > 600:
-                raise RuntimeError(f"not done after 600 s: {pending}")
+            _check_running(services, now, pending)
+            await asyncio.sleep(0.05)
+        # Everything upstream is on the broker now: the notifier and the restructure service
+        # are done when their groups have read it all, their outboxes are published and the
+        # notifier has sent what it queued.
+        pending = {"notifier_done", "restructure_done"}
+        while pending:
+            now = time.perf_counter() - started
+            for name in ("notifier", "restructure"):
+                if f"{name}_done" in pending and await _consumed(lags, namespace, name, db[name]):
+                    result.stages[f"{name}_done"] = time.perf_counter() - started
+                    pending.discard(f"{name}_done")
+            _check_running(services, now, pending)
             await asyncio.sleep(0.05)
         booked_events = await ldb.fetchval(
             "SELECT count(*) FROM outbox WHERE event_type = 'ledger.charge.booked.v1'"
@@ -377,17 +508,59 @@ async def one_run(loans: int, templates: tuple[str, str], log_dir: Path, trigger
         )
         assessed = await odb.fetchval("SELECT sum(booked_minor) FROM penalty_days")
         assert penalty_sum == journal_sum == assessed, (penalty_sum, journal_sum, assessed)
+        result.messages = int(
+            await db["notifier"].fetchval(
+                "SELECT count(*) FROM contact_attempts WHERE state = 'sent'"
+            )
+        )
+        dead = [
+            f"{d.group}: {d.type} {d.key}: {d.reason}"
+            for group in SERVICES
+            for d in await list_dead_letters(KAFKA, group, namespace=namespace)
+        ]
+        if dead:  # every event was applied: a dead letter is a defect of the run or the seed
+            raise RuntimeError(f"{len(dead)} dead letter(s), the first: {dead[:3]}")
     finally:
-        overdue.stop()
-        ledger.stop()
-        await odb.close()
-        await ldb.close()
+        for service in services.values():
+            service.stop()
+        for conn in db.values():
+            await conn.close()
+        await lags.close()
         await delete_namespace_topics(namespace)  # runs must not pile up on the broker
-    result.peaks["overdue-service"] = overdue.peak_mb
-    result.peaks["ledger-service"] = ledger.peak_mb
-    result.cpu["overdue-service"] = overdue.cpu_s - service_cpu["overdue"]
-    result.cpu["ledger-service"] = ledger.cpu_s - service_cpu["ledger"]
+    for name, service in services.items():
+        result.peaks[f"{name}-service"] = service.peak_mb
+        result.cpu[f"{name}-service"] = service.cpu_s - service_cpu[name]
     return result
+
+
+async def _unpublished(conn: asyncpg.Connection) -> bool:
+    return bool(
+        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)")
+    )
+
+
+async def _consumed(
+    lags: LagReader, namespace: str, service: str, conn: asyncpg.Connection
+) -> bool:
+    """The service's group has read every topic it subscribes to to its end, its outbox is
+    published and (the notifier) nothing it queued is still unsent."""
+    topics = [namespace + t for t in CONSUMER_TOPICS[service]]
+    group = kafka_group_id(namespace, service)
+    if any(p.lag for p in await lags.lags([group], {group: topics})):
+        return False
+    if await _unpublished(conn):
+        return False
+    if service == "notifier":
+        return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM send_queue)")
+    return True
+
+
+def _check_running(services: dict[str, Service], now: float, pending: set[str]) -> None:
+    for service in services.values():
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited with {service.process.returncode}")
+    if now > 600:
+        raise RuntimeError(f"not done after 600 s: {pending}")
 
 
 async def _publish_markers(namespace: str) -> None:
@@ -445,7 +618,9 @@ def _line(n: int, r: RunResult) -> str:
         f"  run {n}: loans={r.loans:,} examined={r.examined:,} penalties={r.penalties:,} | "
         f"COB committed {s['cob_committed']:.2f}s, overdue published "
         f"{s['overdue_published']:.2f}s, booked {s['penalties_booked']:.2f}s, ChargeBooked "
-        f"published {s['chargebooked_published']:.2f}s | peak RSS: {peaks} | CPU: {cpu}"
+        f"published {s['chargebooked_published']:.2f}s, notifier done {s['notifier_done']:.2f}s "
+        f"({r.messages:,} messages sent), restructure done {s['restructure_done']:.2f}s | "
+        f"peak RSS: {peaks} | CPU: {cpu}"
     )
 
 
@@ -464,6 +639,9 @@ async def measure(
 
 
 def _median(results: list[RunResult], stage: str) -> float:
+    """The median of a stage's times, or (``total``) of the runs' ends."""
+    if stage == "total":
+        return statistics.median(r.total for r in results)
     return statistics.median(r.stages[stage] for r in results)
 
 
@@ -480,18 +658,21 @@ async def main(
     sizes = [(baseline, baseline_runs), (loans, runs)] if baseline else [(loans, runs)]
     measured = {size: await measure(size, n, log_dir, reuse, trigger) for size, n in sizes}
     print(
-        f"\nmedian end-to-end, triggered by {trigger} (COB start -> every ChargeBooked published):"
+        f"\nmedian end-to-end, triggered by {trigger} (COB start -> every ChargeBooked "
+        "published, and the notifier and restructure service done with the day):"
     )
     base = measured.get(baseline)
     for size, results in measured.items():
-        total = _median(results, "chargebooked_published")
+        total = _median(results, "total")
         peak = {k: max(r.peaks[k] for r in results) for k in results[0].peaks}
-        ratio = f", x{total / _median(base, 'chargebooked_published'):.2f} baseline" if base else ""
+        ratio = f", x{total / _median(base, 'total'):.2f} baseline" if base else ""
         print(
             f"  loans={size:,} ({len(results)} run(s)): total {total:.2f}s{ratio} | COB "
             f"{_median(results, 'cob_committed'):.2f}s, published "
             f"{_median(results, 'overdue_published'):.2f}s, booked "
-            f"{_median(results, 'penalties_booked'):.2f}s | max peak RSS "
+            f"{_median(results, 'penalties_booked'):.2f}s, notifier "
+            f"{_median(results, 'notifier_done'):.2f}s, restructure "
+            f"{_median(results, 'restructure_done'):.2f}s | max peak RSS "
             + ", ".join(f"{k} {v:.0f} MB" for k, v in peak.items())
         )
     write_results(
@@ -502,7 +683,11 @@ async def main(
             "sizes": {
                 str(size): {
                     "runs": len(results),
-                    "total_s": _median(results, "chargebooked_published"),
+                    "total_s": _median(results, "total"),
+                    "chargebooked_published_s": _median(results, "chargebooked_published"),
+                    "notifier_done_s": _median(results, "notifier_done"),
+                    "restructure_done_s": _median(results, "restructure_done"),
+                    "messages_sent": statistics.median(r.messages for r in results),
                     "cob_committed_s": _median(results, "cob_committed"),
                     "overdue_published_s": _median(results, "overdue_published"),
                     "penalties_booked_s": _median(results, "penalties_booked"),

@@ -142,6 +142,8 @@ def test_the_markdown_table_has_a_line_per_row() -> None:
                     "cob_committed_s": 1.0,
                     "overdue_published_s": 1.5,
                     "penalties_booked_s": 1.9,
+                    "notifier_done_s": 1.95,
+                    "restructure_done_s": 2.0,
                     "peak_rss_mb": 100.0,
                 },
                 "1000000": {
@@ -150,12 +152,15 @@ def test_the_markdown_table_has_a_line_per_row() -> None:
                     "cob_committed_s": 8.0,
                     "overdue_published_s": 12.0,
                     "penalties_booked_s": 14.0,
+                    "notifier_done_s": 15.0,
+                    "restructure_done_s": 14.5,
                     "peak_rss_mb": 140.0,
                 },
             },
         }
     )
     assert [r.ratio for r in rows] == ["", "x7.50"]
+    assert "notifier 15.00 s, restructure 14.50 s" in rows[1].figure
     text = table.markdown(rows, "title")
     assert text.count("\n| close of business") == 2
 
