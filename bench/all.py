@@ -113,7 +113,7 @@ def cob_rows(r: dict[str, Any]) -> list[Row]:
 def cured_command(quick: bool, runs: int) -> list[str]:
     return [
         "payment_to_cured.py",
-        "--rates=200",
+        "--rates=200,held",
         f"--seconds={5 if quick else 10}",
         f"--runs={runs}",
     ]

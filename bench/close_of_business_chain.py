@@ -265,7 +265,7 @@ async def _seed_restructure(url: str, loans: int) -> None:
     from restructure.service_layer.handlers import on_product_published
     from restructure.settings import Settings
 
-    runtime = create_runtime(Settings(database_url=url, run_consumers=False))
+    runtime = create_runtime(Settings(database_url=url, development_mode=True, run_consumers=False))
     await runtime.start(background=False)
     try:
         async with runtime.uow() as uow:

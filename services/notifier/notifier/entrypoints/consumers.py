@@ -13,17 +13,17 @@ CONSUMERS: ConsumerSpec[NotifierUnitOfWork] = ConsumerSpec(
     topics=[LEDGER_PRODUCTS, LEDGER_LOANS, OVERDUE_LOANS, RESTRUCTURE_PLANS],
     handlers={
         ledger.ProductPublished: handlers.on_product_published,
-        ledger.LoanDisbursed: handlers.on_loan_disbursed,
+        ledger.LoanDisbursed: Batchable.each(handlers.on_loan_disbursed),
         ledger.RepaymentUpcoming: handlers.on_repayment_upcoming,
         # Batch mode (set-based decide and record; the same effect one event at a time).
         ledger.RepaymentDue: Batchable(handlers.on_repayments_due),
         ledger.BusinessDayClosed: handlers.on_business_day_closed,
         overdue.LoanBecameOverdue: Batchable(handlers.on_loans_became_overdue),
-        overdue.StageChanged: handlers.on_stage_changed,
+        overdue.StageChanged: Batchable.each(handlers.on_stage_changed),
         overdue.CreditReportNoticeDue: handlers.on_credit_report_notice_due,
-        overdue.LoanCured: handlers.on_loan_cured,
-        overdue.DelinquencyPaused: handlers.on_delinquency_paused,
-        overdue.DelinquencyResumed: handlers.on_delinquency_resumed,
+        overdue.LoanCured: Batchable.each(handlers.on_loan_cured),
+        overdue.DelinquencyPaused: Batchable.each(handlers.on_delinquency_paused),
+        overdue.DelinquencyResumed: Batchable.each(handlers.on_delinquency_resumed),
         # Restructure facts that become triggers.
         restructure.OfferMade: handlers.on_offer_made,
         restructure.PlanBroken: handlers.on_plan_broken,
