@@ -56,11 +56,12 @@ class LoanView:
 
     def is_stale(self, loan_version: int | None) -> bool:
         """An event older than the balances already applied."""
-        return (
-            loan_version is not None
-            and self.ledger_version is not None
-            and loan_version <= self.ledger_version
-        )
+        return is_stale(loan_version, self.ledger_version)
+
+
+def is_stale(loan_version: int | None, applied: int | None) -> bool:
+    """An event of ``loan_version`` is older than the balances applied at ``applied``."""
+    return loan_version is not None and applied is not None and loan_version <= applied
 
 
 def position_of(loan: LoanView, terms: LoanTerms, as_of: date, dpd: int) -> LoanPosition:

@@ -123,6 +123,30 @@ def _terms(row: Any) -> LoanTerms | None:
     )
 
 
+_LOCK_VERSIONS = text(
+    "SELECT loan_id, ledger_version FROM loans WHERE loan_id = ANY(CAST(:ids AS text[]))"
+    " ORDER BY loan_id FOR UPDATE"
+)
+_DELETE_INSTALMENTS = text("DELETE FROM loan_instalments WHERE loan_id = ANY(CAST(:ids AS text[]))")
+_INSERT_INSTALMENTS = text(
+    """
+    INSERT INTO loan_instalments
+        (loan_id, seq, due_date, principal_minor, interest_minor, penalty_minor, fee_minor)
+    SELECT * FROM unnest(CAST(:loan_id AS text[]), CAST(:seq AS int[]),
+                         CAST(:due_date AS date[]), CAST(:principal AS bigint[]),
+                         CAST(:interest AS bigint[]), CAST(:penalty AS bigint[]),
+                         CAST(:fee AS bigint[]))
+    """
+)
+_SET_VERSIONS = text(
+    """
+    UPDATE loans SET ledger_version = v.version, updated_at = now()
+    FROM unnest(CAST(:ids AS text[]), CAST(:versions AS int[])) AS v(loan_id, version)
+    WHERE loans.loan_id = v.loan_id
+    """
+)
+
+
 class LoanRepository:
     """The loan read model: terms, open instalments (unpaid parts), payments, DPD facts."""
 
@@ -240,6 +264,39 @@ class LoanRepository:
         if loan_version is not None:
             values["ledger_version"] = loan_version
         await self.session.execute(update(loans).where(loans.c.loan_id == loan_id).values(values))
+
+    async def ledger_versions(self, loan_ids: Sequence[str]) -> dict[str, int | None]:
+        """The ledger version of each known loan among ``loan_ids``, locked (``FOR UPDATE``,
+        in loan id order, as the one-loan reads lock); unknown loans are left out."""
+        rows = await self.session.execute(_LOCK_VERSIONS, {"ids": sorted(set(loan_ids))})
+        return {r.loan_id: r.ledger_version for r in rows}
+
+    async def replace_many_instalments(
+        self, changes: Mapping[str, tuple[Sequence[OpenInstalment], int | None]]
+    ) -> None:
+        """``replace_instalments`` for many loans in three statements: each loan's open
+        instalments and its ledger version (given in full: None leaves it None)."""
+        if not changes:
+            return
+        ids = sorted(changes)
+        await self.session.execute(_DELETE_INSTALMENTS, {"ids": ids})
+        rows = [(loan_id, i) for loan_id in ids for i in changes[loan_id][0]]
+        if rows:
+            await self.session.execute(
+                _INSERT_INSTALMENTS,
+                {
+                    "loan_id": [loan_id for loan_id, _ in rows],
+                    "seq": [i.seq for _, i in rows],
+                    "due_date": [i.due_date for _, i in rows],
+                    "principal": [i.principal_minor for _, i in rows],
+                    "interest": [i.interest_minor for _, i in rows],
+                    "penalty": [i.penalty_minor for _, i in rows],
+                    "fee": [i.fee_minor for _, i in rows],
+                },
+            )
+        await self.session.execute(
+            _SET_VERSIONS, {"ids": ids, "versions": [changes[i][1] for i in ids]}
+        )
 
     async def set_rewritten(self, loan_id: str, *, annual_rate: str, schedule_version: int) -> None:
         await self.session.execute(

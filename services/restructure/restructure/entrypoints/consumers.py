@@ -26,7 +26,7 @@ CONSUMERS: ConsumerSpec[RestructureUnitOfWork] = ConsumerSpec(
         ledger.LoanDisbursed: Batchable.each(handlers.on_loan_disbursed),
         ledger.PaymentAllocated: Batchable.each(handlers.on_payment_allocated),
         ledger.PaymentReversed: Batchable.each(handlers.on_payment_reversed),
-        ledger.ChargeBooked: Batchable.each(handlers.on_charge_booked),
+        ledger.ChargeBooked: Batchable(handlers.on_charges_booked),
         ledger.ScheduleRewritten: handlers.on_schedule_rewritten,
         ledger.PlanBooked: handlers.on_plan_booked,
         ledger.SettlementCompleted: handlers.on_settlement_completed,

@@ -27,7 +27,7 @@ from lendkit.errors import NotFound
 from lendkit.events import CloudEvent
 from lendkit.logging import get_logger
 from lendkit.schedules import DayCount, Frequency, Rounding, ScheduleType
-from restructure.adapters.records import LoanView, OpenInstalment
+from restructure.adapters.records import LoanView, OpenInstalment, is_stale
 from restructure.domain.promises import Promise
 from restructure.service_layer.business_day import review_business_day
 from restructure.service_layer.commands import record_promise
@@ -160,10 +160,31 @@ async def on_payment_reversed(uow: RestructureUnitOfWork, event: CloudEvent) -> 
 
 
 @rejecting()
-async def on_charge_booked(uow: RestructureUnitOfWork, event: CloudEvent) -> None:
-    charge = event.payload(ledger.ChargeBooked)
-    loan = await _known_loan(uow, charge.loan_id)
-    await _replace(uow, loan, charge.balances, charge.loan_version)
+async def on_charges_booked(uow: RestructureUnitOfWork, events: list[CloudEvent]) -> None:
+    """A run of charge bookings (a close of business's penalties: one per overdue loan and
+    day) set-based: the loans locked in one statement, and each loan's open instalments
+    replaced by those of its newest booking not older than what is applied (an older one is
+    ignored, as one at a time), in three statements for the run. A loan never disbursed
+    fails the run, whose bookings are then applied one at a time (its own is a dead
+    letter)."""
+    charges = [e.payload(ledger.ChargeBooked) for e in events]
+    versions = await uow.loans.ledger_versions([c.loan_id for c in charges])
+    changes: dict[str, tuple[list[OpenInstalment], int | None]] = {}
+    for charge in charges:
+        if charge.loan_id not in versions:
+            raise UnknownLoan(f"loan {charge.loan_id} is not known (no disbursement seen)")
+        applied = versions[charge.loan_id]
+        if is_stale(charge.loan_version, applied):
+            log.info(
+                "older ledger event ignored",
+                loan_id=charge.loan_id,
+                loan_version=charge.loan_version,
+            )
+            continue
+        if charge.loan_version is not None:
+            versions[charge.loan_id] = charge.loan_version
+        changes[charge.loan_id] = (open_instalments(charge.balances), versions[charge.loan_id])
+    await uow.loans.replace_many_instalments(changes)
 
 
 @rejecting()

@@ -117,6 +117,19 @@ class FakeLoans:
             ledger_version=loan.ledger_version if loan_version is None else loan_version,
         )
 
+    async def ledger_versions(self, loan_ids: Sequence[str]) -> dict[str, int | None]:
+        return {i: self.rows[i].ledger_version for i in loan_ids if i in self.rows}
+
+    async def replace_many_instalments(
+        self, changes: Mapping[str, tuple[Sequence[OpenInstalment], int | None]]
+    ) -> None:
+        for loan_id, (instalments, version) in changes.items():
+            self.rows[loan_id] = replace(
+                self.rows[loan_id],
+                instalments=tuple(sorted(instalments, key=lambda i: i.seq)),
+                ledger_version=version,
+            )
+
     async def set_rewritten(self, loan_id: str, *, annual_rate: str, schedule_version: int) -> None:
         loan = self.rows[loan_id]
         rate = Decimal(annual_rate)

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 from lendkit.auth import Principal, Role
+from lendkit.consumer import Batchable
 from lendkit.contracts import ledger, notifier, overdue
 from lendkit.contracts import restructure as contract
 from lendkit.contracts.money import InstalmentBalance, InstalmentTerms
 from lendkit.events import new_event
+from lendkit.failures import RejectedEvent
 from lendkit.schedules import DayCount, Frequency, Rounding, ScheduleType, regular_schedule
 from restructure.domain.errors import (
     FourEyesViolation,
@@ -183,6 +185,59 @@ async def test_the_read_model_follows_the_ledgers_balances_and_ignores_older_ver
     assert [i.seq for i in loan.instalments] == list(range(2, 13))
     assert loan.payments_made == 1
     assert loan.terms is not None and loan.terms.schedule_type is ScheduleType.ANNUITY
+
+
+def _penalty(loan_version: int | None, penalty: int, loan_id: str = "L-1") -> Any:
+    return new_event(
+        ledger.ChargeBooked(
+            loan_id=loan_id,
+            charge_id=f"c-{penalty}",
+            source_event_id=f"e-{penalty}",
+            seq=1,
+            component="penalty",
+            amount_minor=penalty,
+            currency="CNY",
+            business_date=date(2026, 3, 14),
+            balances=balances(SCHEDULE, penalty),
+            loan_version=loan_version,
+        ),
+        source="ledger",
+    )
+
+
+async def test_a_run_of_charge_bookings_leaves_what_one_at_a_time_leaves() -> None:
+    """Bookings out of order in one run: the newest version wins and an older one after it
+    is ignored; one without a version applies over the running one and keeps its version.
+    The same run one event per transaction leaves the same loan."""
+    for run, version, penalty in (
+        ([_penalty(3, 30), _penalty(4, 40), _penalty(2, 20)], 4, 40),
+        ([_penalty(3, 30), _penalty(None, 35)], 3, 35),
+        ([_penalty(1, 10)], 1, 0),  # the disbursement's version: ignored
+    ):
+        one, many = await world(), await world()
+        for event in run:
+            async with one:
+                await CONSUMERS.by_type[event.type](one, event)
+                await one.commit()
+        batch = CONSUMERS.by_type[run[0].type]
+        assert isinstance(batch, Batchable)
+        async with many:
+            await batch.many(many, run)
+            await many.commit()
+        loan = many.loans.rows["L-1"]
+        assert loan == one.loans.rows["L-1"]
+        assert (loan.ledger_version, loan.instalments[0].penalty_minor) == (version, penalty)
+
+
+async def test_a_run_with_a_booking_of_an_unknown_loan_is_refused_as_a_whole() -> None:
+    """The consumer then applies the run one at a time: the unknown loan's booking is a
+    dead letter of its own."""
+    uow = await world()
+    batch = CONSUMERS.by_type["ledger.charge.booked.v1"]
+    assert isinstance(batch, Batchable)
+    with pytest.raises(RejectedEvent, match="L-404"):
+        async with uow:
+            await batch.many(uow, [_penalty(3, 30), _penalty(3, 30, loan_id="L-404")])
 
 
 async def test_a_loan_seen_before_its_product_gets_the_terms_when_the_product_arrives() -> None:
