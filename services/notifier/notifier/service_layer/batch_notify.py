@@ -149,6 +149,29 @@ async def read_calls(
         facts.calls.update({b: found.get(b, ()) for b in borrowers})
 
 
+def _bare_request(
+    attempt: AttemptState,
+    timezone: str | None,
+    jurisdiction: Jurisdiction,
+    now: datetime,
+    opted_out: frozenset[Channel] = frozenset(),
+) -> ContactRequest:
+    """The policy's question for ``attempt`` at ``now`` with no channel yet: who, which
+    debt, where (the zone whose quiet hours count) and what is opted out."""
+    return ContactRequest(
+        borrower_id=attempt.borrower_id,
+        debt_id=attempt.loan_id or "",
+        purpose=attempt.purpose,
+        now=now,
+        channels=(),
+        addresses={},
+        timezone=timezone,
+        jurisdiction=jurisdiction,
+        opted_out=opted_out,
+        mandatory=attempt.mandatory,
+    )
+
+
 def _request(
     attempt: AttemptState, profile: ContactProfile, facts: Facts, now: datetime
 ) -> tuple[ContactRequest, list[str], StageStrategy | None]:
@@ -158,18 +181,7 @@ def _request(
     kind = attempt.context.get("kind")
     by_priority = profile.by_priority()
     opted_out = frozenset(c.channel for c in profile.channels if c.opted_out)
-    base = ContactRequest(
-        borrower_id=attempt.borrower_id,
-        debt_id=attempt.loan_id or "",
-        purpose=attempt.purpose,
-        now=now,
-        channels=(),
-        addresses={},
-        timezone=profile.timezone,
-        jurisdiction=profile.jurisdiction,
-        opted_out=opted_out,
-        mandatory=attempt.mandatory,
-    )
+    base = _bare_request(attempt, profile.timezone, profile.jurisdiction, now, opted_out)
     if kind == CALL_TASK:
         request = replace(
             base,
@@ -363,18 +375,7 @@ async def redecide_quiet(
         where = whereabouts.get(attempt.borrower_id)
         if where is None:
             continue
-        request = ContactRequest(
-            borrower_id=attempt.borrower_id,
-            debt_id=attempt.loan_id or "",
-            purpose=attempt.purpose,
-            now=now,
-            channels=(),
-            addresses={},
-            timezone=where.timezone,
-            jurisdiction=where.jurisdiction,
-            opted_out=frozenset(),
-            mandatory=attempt.mandatory,
-        )
+        request = _bare_request(attempt, where.timezone, where.jurisdiction, now)
         if rules.policy_of(attempt.loan_id).quiet_at(request):
             quiet.append(attempt)
     if quiet:

@@ -42,22 +42,7 @@ async def test_the_background_dispatcher_sends_after_commit(database_url: str) -
             await uow.profiles.put(
                 borrower, "en", "Asia/Shanghai", Jurisdiction.CN, [(Channel.SMS, "+10000000000", 1)]
             )
-            await handlers.on_loan_became_overdue(
-                uow,
-                new_event(
-                    overdue.LoanBecameOverdue(
-                        loan_id=loan,
-                        borrower_id=borrower,
-                        business_date=date(2026, 6, 1),
-                        oldest_unpaid_due_date=date(2026, 5, 31),
-                        days_past_due=1,
-                        bucket="1-30",
-                        overdue_minor=990,
-                        currency="USD",
-                    ),
-                    source="/tests/overdue",
-                ),
-            )
+            await handlers.on_loan_became_overdue(uow, _overdue(loan, borrower))
             await uow.commit()
         for _ in range(100):
             if any(m.attempt_id for m in sandbox.messages.values() if "$9.90" in m.body):

@@ -121,21 +121,10 @@ async def world(
     await deliver(uow, product(policy))
     await deliver(uow, disbursed())
     if penalty:
-        await deliver(
-            uow,
-            ledger.ChargeBooked(
-                loan_id="L-1",
-                charge_id="c",
-                source_event_id="e",
-                seq=1,
-                component="penalty",
-                amount_minor=penalty,
-                currency="CNY",
-                business_date=date(2026, 3, 14),
-                balances=balances(SCHEDULE, penalty),
-                loan_version=2,
-            ),
-        )
+        event = _penalty(2, penalty)
+        async with uow:
+            await CONSUMERS.by_type[event.type](uow, event)
+            await uow.commit()
     await deliver(uow, closed(date(2026, 3, 14)))
     return uow
 
