@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -51,6 +51,16 @@ class LoanRepository:
             select(loans.c.borrower_id).where(loans.c.loan_id == loan_id)
         )
         return found.scalar_one_or_none()
+
+    async def borrowers_of(self, loan_ids: Iterable[str]) -> dict[str, str]:
+        """The borrower of each known loan among ``loan_ids`` (unknown loans left out)."""
+        found = await self.session.execute(
+            text(
+                "SELECT loan_id, borrower_id FROM loans WHERE loan_id = ANY(CAST(:ids AS text[]))"
+            ),
+            {"ids": sorted(set(loan_ids))},
+        )
+        return {r.loan_id: r.borrower_id for r in found}
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +384,24 @@ class StageRepository:
                 index_elements=["loan_id"],
                 set_={"stage": stage, "changed_on": on},
                 where=loan_stages.c.changed_on <= on,
+            )
+        )
+
+    async def set_many(self, changes: Sequence[tuple[str, str, date]]) -> None:
+        """``set`` for many distinct loans in one statement: (loan id, stage, day)."""
+        if not changes:
+            return
+        statement = pg_insert(loan_stages).values(
+            [{"loan_id": loan, "stage": stage, "changed_on": on} for loan, stage, on in changes]
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["loan_id"],
+                set_={
+                    "stage": statement.excluded.stage,
+                    "changed_on": statement.excluded.changed_on,
+                },
+                where=loan_stages.c.changed_on <= statement.excluded.changed_on,
             )
         )
 

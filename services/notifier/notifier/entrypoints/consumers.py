@@ -19,7 +19,7 @@ CONSUMERS: ConsumerSpec[NotifierUnitOfWork] = ConsumerSpec(
         ledger.RepaymentDue: Batchable(handlers.on_repayments_due),
         ledger.BusinessDayClosed: handlers.on_business_day_closed,
         overdue.LoanBecameOverdue: Batchable(handlers.on_loans_became_overdue),
-        overdue.StageChanged: Batchable.each(handlers.on_stage_changed),
+        overdue.StageChanged: Batchable(handlers.on_stages_changed),
         overdue.CreditReportNoticeDue: handlers.on_credit_report_notice_due,
         overdue.LoanCured: Batchable.each(handlers.on_loan_cured),
         overdue.DelinquencyPaused: Batchable.each(handlers.on_delinquency_paused),

@@ -194,21 +194,49 @@ async def on_loans_became_overdue(uow: NotifierUnitOfWork, events: list[CloudEve
     await notify_many(uow, [overdue_notice(e) for e in events], CLOCK.now())
 
 
-@rejecting()
 async def on_stage_changed(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
-    fact = event.payload(overdue.StageChanged)
-    borrower = await uow.loans.borrower_of(fact.loan_id)
-    if borrower is None:
-        return  # a loan this service never saw disbursed: nobody to contact
-    await uow.stages.set(fact.loan_id, fact.to_stage, fact.business_date)
-    trigger = _trigger(
-        event,
-        fact.loan_id,
-        borrower,
-        "stage_changed",
-        {"stage": str(fact.to_stage), "business_date": fact.business_date.isoformat()},
-    )
-    await notify(uow, trigger, CLOCK.now())
+    await on_stages_changed(uow, [event])
+
+
+@rejecting()
+async def on_stages_changed(uow: NotifierUnitOfWork, events: list[CloudEvent]) -> None:
+    """Many ``overdue.loan.stage_changed`` at once (a close of business moves thousands of
+    loans between stages), with the effect of one at a time: each loan's stage is stored,
+    then its ``stage_changed`` trigger decided on it. A run is cut where a loan comes again,
+    so every decision sees its own event's stage, as one at a time would. A loan this
+    service never saw disbursed has nobody to contact and is left out."""
+    facts = [(e, e.payload(overdue.StageChanged)) for e in events]
+    borrowers = await uow.loans.borrowers_of({f.loan_id for _, f in facts})
+    part: dict[str, tuple[CloudEvent, overdue.StageChanged]] = {}
+    for event, fact in facts:
+        if fact.loan_id not in borrowers:
+            continue
+        if fact.loan_id in part:
+            await _stages_changed(uow, list(part.values()), borrowers)
+            part = {}
+        part[fact.loan_id] = (event, fact)
+    if part:
+        await _stages_changed(uow, list(part.values()), borrowers)
+
+
+async def _stages_changed(
+    uow: NotifierUnitOfWork,
+    changes: list[tuple[CloudEvent, overdue.StageChanged]],
+    borrowers: dict[str, str],
+) -> None:
+    """Stage changes of distinct loans: stored in one statement, then decided together."""
+    await uow.stages.set_many([(f.loan_id, str(f.to_stage), f.business_date) for _, f in changes])
+    triggers = [
+        _trigger(
+            event,
+            fact.loan_id,
+            borrowers[fact.loan_id],
+            "stage_changed",
+            {"stage": str(fact.to_stage), "business_date": fact.business_date.isoformat()},
+        )
+        for event, fact in changes
+    ]
+    await notify_many(uow, triggers, CLOCK.now())
 
 
 async def on_credit_report_notice_due(uow: NotifierUnitOfWork, event: CloudEvent) -> None:

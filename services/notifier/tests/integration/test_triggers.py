@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from lendkit.app import create_service_app
+from lendkit.consumer import Batchable
 from lendkit.contracts import ledger, overdue, restructure
 from lendkit.events import CloudEvent, new_event
 from lendkit.runtime import ServiceRuntime
@@ -21,6 +22,7 @@ from notifier.adapters.providers import Failover, SandboxProvider
 from notifier.bootstrap import create_runtime
 from notifier.domain.policy import Channel, Jurisdiction
 from notifier.entrypoints.api import router
+from notifier.entrypoints.consumers import CONSUMERS
 from notifier.service_layer import handlers
 from notifier.service_layer.clock import CLOCK
 from notifier.service_layer.dispatch import dispatch
@@ -437,3 +439,39 @@ async def test_a_message_deferred_in_the_night_opens_its_call_on_the_stage_of_th
     # Decided again later (another round): one call task still.
     await dispatch(runtime.uow, {"sms": Failover([SandboxProvider()])}, CLOCK.pinned)
     assert len([r for r in await history(runtime, loan) if r["context"].get("kind")]) == 2
+
+
+async def test_a_run_of_stage_changes_decides_each_on_its_own_events_stage(
+    runtime: Runtime,
+) -> None:
+    """The consumer's batch of ``overdue.loan.stage_changed`` (a close of business moves
+    thousands of loans): a loan twice in the run (early, then late the next day) has each
+    trigger decided on its own event's stage, as one at a time; another loan in the same
+    run gets its one decision; a loan never disbursed here is left out; the stage stored is
+    the newest."""
+    (_, twice), (_, once) = await setup(runtime), await setup(runtime)
+    CLOCK.pinned = datetime(2026, 6, 2, 10, 0, tzinfo=SHANGHAI)
+    day = date(2026, 6, 1)
+    run = [
+        _stage_changed(twice, day, "early"),
+        _stage_changed(once, day, "early"),
+        _stage_changed(unique("L-never"), day, "early"),
+        _stage_changed(twice, day + timedelta(days=1), "late"),
+    ]
+    batch = CONSUMERS.by_type[run[0].type]
+    assert isinstance(batch, Batchable)
+    async with runtime.uow() as uow:
+        await batch.many(uow, run)
+        await uow.commit()
+
+    def stages(rows: list[dict[str, Any]]) -> list[str]:
+        return [
+            next(r for r in rs if "stage" in r).split("stage ")[1]
+            for rs in (row["reasons"] for row in rows if row["state"] == "queued")
+            if any("stage" in r for r in rs)
+        ]
+
+    assert stages(await history(runtime, twice)) == ["early", "late"]
+    assert stages(await history(runtime, once)) == ["early"]
+    async with runtime.uow() as uow:
+        assert await uow.batch.stages_of([twice, once]) == {twice: "late", once: "early"}

@@ -24,6 +24,9 @@ class FakeLoans:
     async def borrower_of(self, loan_id: str) -> str | None:
         return self.borrowers.get(loan_id)
 
+    async def borrowers_of(self, loan_ids: Any) -> dict[str, str]:
+        return {i: self.borrowers[i] for i in loan_ids if i in self.borrowers}
+
 
 class FakeProducts:
     def __init__(self) -> None:
@@ -72,6 +75,10 @@ class FakeStages:
 
     async def set(self, loan_id: str, stage: str, on: date) -> None:
         self.stages[loan_id] = stage
+
+    async def set_many(self, changes: Any) -> None:
+        for loan_id, stage, on in changes:
+            await self.set(loan_id, stage, on)
 
 
 class FakeClock:
