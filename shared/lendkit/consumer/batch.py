@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import groupby
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord
@@ -28,16 +29,32 @@ log = get_logger(__name__)
 
 @dataclass
 class Pending:
-    """A run of consecutive records of one partition for one ``Batchable``."""
+    """A run of consecutive records of one partition whose handlers are all ``Batchable``
+    (one type or several: a loan's facts of one day come one after another, a stage change
+    after an overdue notice, so a run of one type would mostly be one event long)."""
 
-    batch: Batchable[Any] | None = None
-    items: list[tuple[ConsumerRecord, CloudEvent]] = field(default_factory=list)
+    items: list[tuple[ConsumerRecord, CloudEvent, Batchable[Any]]] = field(default_factory=list)
 
-    def take(self) -> tuple[Batchable[Any] | None, list[tuple[ConsumerRecord, CloudEvent]]]:
+    def take(self) -> list[tuple[ConsumerRecord, CloudEvent, Batchable[Any]]]:
         """The run so far; the pending run is empty after."""
-        taken = self.batch, self.items
-        self.batch, self.items = None, []
+        taken, self.items = self.items, []
         return taken
+
+
+def run_of(items: list[tuple[ConsumerRecord, CloudEvent, Batchable[Any]]]) -> Batchable[Any]:
+    """The run's handlers as one: each stretch of consecutive events of one handler goes to
+    it together, stretch after stretch in the run's order, in the run's one transaction.
+    Each handler gives its events the effect of one at a time, and sees what the stretches
+    before it wrote, as it would have after their commits."""
+    handlers = {event.id: batch for _, event, batch in items}
+    if len(set(map(id, handlers.values()))) == 1:
+        return items[0][2]
+
+    async def many(uow: Any, events: list[CloudEvent]) -> None:
+        for batch, stretch in groupby(events, key=lambda e: handlers[e.id]):
+            await batch.many(uow, list(stretch))
+
+    return Batchable(many)
 
 
 class OneByOne(Exception):

@@ -13,7 +13,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from lendkit.consumer.batch import OneByOne, Pending, apply_many, apply_many_retrying
+from lendkit.consumer.batch import OneByOne, Pending, apply_many, apply_many_retrying, run_of
 from lendkit.consumer.dead_lettering import DeadLetterer
 from lendkit.consumer.decoding import HandlerTable, decode
 from lendkit.consumer.handlers import Batchable, Handler, U
@@ -154,10 +154,7 @@ class IdempotentConsumer(Generic[U]):
             event = decode(record)
             handler = None if isinstance(event, MalformedEvent) else self._table.get(event.type)
             if isinstance(handler, Batchable) and isinstance(event, CloudEvent):
-                if pending.batch is not handler:
-                    await self._flush(tp, pending)
-                    pending.batch = handler
-                pending.items.append((record, event))
+                pending.items.append((record, event, handler))
                 continue
             if (
                 handler is None
@@ -178,22 +175,22 @@ class IdempotentConsumer(Generic[U]):
 
     async def _flush(self, tp: TopicPartition, pending: Pending) -> None:
         """Apply a pending run in one transaction; one by one if the batch fails."""
-        batch, items = pending.take()
-        if not items or batch is None:
+        items = pending.take()
+        if not items:
             return
         if len(items) == 1:
-            await self.handle_event(*items[0])
+            await self.handle_event(items[0][0], items[0][1])
         else:
-            events = [event for _, event in items]
+            events = [event for _, event, _ in items]
             try:
                 applied = await apply_many_retrying(
-                    self._uow_factory, self.group, self._retry, batch, events
+                    self._uow_factory, self.group, self._retry, run_of(items), events
                 )
                 for event in events:
                     outcome = "applied" if event.id in applied else "duplicate"
                     EVENTS_CONSUMED.labels(self.group, event.type, outcome).inc()
             except OneByOne:
-                for record, event in items:
+                for record, event, _ in items:
                     await self.handle_event(record, event)
         self._mark_done(tp, items[-1][0])
 
