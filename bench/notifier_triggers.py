@@ -180,7 +180,7 @@ async def notifier_run(loans: int) -> dict[str, float]:
         dispatcher = asyncio.create_task(
             dispatch_until_stopped(
                 runtime.uow,
-                providers,
+                lambda: providers,
                 now,
                 stopping=stopping,
                 interval_s=Settings().dispatch_interval_ms / 1000,

@@ -100,7 +100,7 @@ class NotifierRuntime(ServiceRuntime[NotifierUnitOfWork]):
             self.settings.dispatch_interval_ms / 1000 if isinstance(self.settings, Settings) else 1
         )
         await dispatch_until_stopped(
-            self.uow, self.providers, self.now, stopping=self.stopping, interval_s=interval
+            self.uow, lambda: self.providers, self.now, stopping=self.stopping, interval_s=interval
         )
 
     async def now(self) -> datetime:

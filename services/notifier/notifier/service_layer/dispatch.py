@@ -55,7 +55,7 @@ class DispatchResult:
 
 async def dispatch_until_stopped(
     uow_factory: Callable[[], NotifierUnitOfWork],
-    providers: Mapping[str, Failover],
+    providers: Callable[[], Mapping[str, Failover]],
     now: Callable[[], Awaitable[datetime]],
     *,
     stopping: asyncio.Event,
@@ -65,9 +65,10 @@ async def dispatch_until_stopped(
     """The dispatcher: rounds one after another while each is full (a backlog, such as the
     morning after a close of business, is sent at the rate the rounds go, not ``limit`` per
     interval), and a pause of ``interval_s`` after a round that emptied the queue. ``now``
-    is read before each round (the notifier's clock, which the simulator moves)."""
+    is read before each round (the notifier's clock, which the simulator moves), and so are
+    ``providers`` (the runtime's, which may be replaced while it runs)."""
     while not stopping.is_set():
-        result = await dispatch(uow_factory, providers, await now(), limit=limit)
+        result = await dispatch(uow_factory, providers(), await now(), limit=limit)
         if result.full:
             continue
         with contextlib.suppress(TimeoutError):

@@ -95,7 +95,7 @@ async def test_a_backlog_bigger_than_a_round_is_sent_without_a_pause_per_round(
 
         loop = asyncio.create_task(
             dispatch_until_stopped(
-                runtime.uow, providers, now, stopping=stopping, interval_s=3600, limit=2
+                runtime.uow, lambda: providers, now, stopping=stopping, interval_s=3600, limit=2
             )
         )
         sent: set[str] = set()
