@@ -82,6 +82,18 @@ def call_trigger(trigger: Trigger, key: str) -> Trigger:
     return replace(trigger, trigger_key=key, context={**trigger.context, "kind": CALL_TASK})
 
 
+def policy_of(terms: ProductTerms | None, parsed: dict[str, ContactPolicy]) -> ContactPolicy:
+    """The contact policy of a loan's product terms (the default without a notification
+    policy); each distinct policy parsed once into ``parsed``."""
+    if terms is None or not terms.notification_policy:
+        return POLICY
+    key = json.dumps(terms.notification_policy, sort_keys=True)
+    if key not in parsed:
+        spec = NotificationPolicySpec.model_validate(terms.notification_policy)
+        parsed[key] = ContactPolicy(rules_from(spec))
+    return parsed[key]
+
+
 @dataclass(slots=True)
 class Facts:
     """What the decisions of one batch read, read once for the batch."""
@@ -99,14 +111,7 @@ class Facts:
         return known or PURPOSE_STAGE.get(attempt.purpose, "reminder")
 
     def policy_of(self, loan_id: str | None) -> ContactPolicy:
-        found = self.terms.get(loan_id or "")
-        if found is None or not found.notification_policy:
-            return POLICY
-        key = json.dumps(found.notification_policy, sort_keys=True)
-        if key not in self._policies:
-            spec = NotificationPolicySpec.model_validate(found.notification_policy)
-            self._policies[key] = ContactPolicy(rules_from(spec))
-        return self._policies[key]
+        return policy_of(self.terms.get(loan_id or ""), self._policies)
 
     def asks_for_call(self, attempt: AttemptState) -> bool:
         """A message trigger whose stage's strategy asks for a call, to a borrower with a
@@ -367,16 +372,15 @@ async def redecide_quiet(
     decided again."""
     if not queued:
         return set()
-    strategy = await uow.strategies.current()
     terms = await uow.batch.terms_of_loans({a.loan_id for a in queued if a.loan_id})
-    rules = Facts(strategy=strategy, profiles={}, stages={}, terms=terms, last_messages={})
+    parsed: dict[str, ContactPolicy] = {}
     quiet = []
     for attempt in queued:
         where = whereabouts.get(attempt.borrower_id)
         if where is None:
             continue
         request = _bare_request(attempt, where.timezone, where.jurisdiction, now)
-        if rules.policy_of(attempt.loan_id).quiet_at(request):
+        if policy_of(terms.get(attempt.loan_id or ""), parsed).quiet_at(request):
             quiet.append(attempt)
     if quiet:
         await _record_decisions(uow, quiet, await read_facts(uow, quiet, now), now)
