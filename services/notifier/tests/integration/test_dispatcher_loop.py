@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -22,16 +23,21 @@ from notifier.service_layer.dispatch import dispatch_until_stopped
 from notifier.settings import Settings
 
 
-async def test_the_background_dispatcher_sends_after_commit(database_url: str) -> None:
-    runtime = create_runtime(
+def _runtime(database_url: str, **settings: Any) -> NotifierRuntime:
+    """A notifier runtime with no consumer, relay or retention loop: the dispatcher alone."""
+    return create_runtime(
         Settings(
             database_url=database_url,
             run_consumers=False,
             run_outbox_relay=False,
             run_kit_retention=False,
-            dispatch_interval_ms=50,
+            **settings,
         )
     )
+
+
+async def test_the_background_dispatcher_sends_after_commit(database_url: str) -> None:
+    runtime = _runtime(database_url, dispatch_interval_ms=50)
     sandbox = SandboxProvider()
     runtime.providers = {"sms": runtime.providers["sms"].__class__([sandbox])}
     borrower, loan = unique("B"), unique("L")
@@ -61,15 +67,7 @@ async def test_a_backlog_bigger_than_a_round_is_sent_without_a_pause_per_round(
     (``limit``): the dispatcher goes on round after round while they are full, and pauses
     (here an hour) only once a round found less. Five messages, two a round: all five are
     sent before the first pause could end."""
-    runtime = create_runtime(
-        Settings(
-            database_url=database_url,
-            run_consumers=False,
-            run_outbox_relay=False,
-            run_kit_retention=False,
-            run_dispatcher=False,
-        )
-    )
+    runtime = _runtime(database_url, run_dispatcher=False)
     sandbox = SandboxProvider()
     providers = {"sms": runtime.providers["sms"].__class__([sandbox])}
     CLOCK.pinned = datetime(2026, 6, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
