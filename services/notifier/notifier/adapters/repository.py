@@ -86,20 +86,6 @@ class ProductRepository:
             .on_conflict_do_update(index_elements=["product_code"], set_=values)
         )
 
-    async def terms_of_loan(self, loan_id: str) -> ProductTerms | None:
-        row = (
-            await self.session.execute(
-                select(
-                    products.c.penalty_daily_rate,
-                    products.c.credit_report_notice_dpd,
-                    products.c.notification_policy,
-                )
-                .join(loans, loans.c.product_code == products.c.product_code)
-                .where(loans.c.loan_id == loan_id)
-            )
-        ).one_or_none()
-        return None if row is None else ProductTerms(row[0], row[1], dict(row[2]))
-
 
 class ProfileRepository:
     def __init__(self, session: AsyncSession) -> None:

@@ -14,8 +14,8 @@ CONSUMERS: ConsumerSpec[NotifierUnitOfWork] = ConsumerSpec(
     handlers={
         ledger.ProductPublished: handlers.on_product_published,
         ledger.LoanDisbursed: Batchable.each(handlers.on_loan_disbursed),
-        ledger.RepaymentUpcoming: handlers.on_repayment_upcoming,
         # Batch mode (set-based decide and record; the same effect one event at a time).
+        ledger.RepaymentUpcoming: Batchable(handlers.on_repayments_upcoming),
         ledger.RepaymentDue: Batchable(handlers.on_repayments_due),
         ledger.BusinessDayClosed: handlers.on_business_day_closed,
         overdue.LoanBecameOverdue: Batchable(handlers.on_loans_became_overdue),

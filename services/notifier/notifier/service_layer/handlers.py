@@ -87,20 +87,33 @@ def prevention_facts(
     }
 
 
-def upcoming_reminder(event: CloudEvent, terms: ProductTerms | None) -> Trigger:
-    soon = event.payload(ledger.RepaymentUpcoming)
+def _reminder(
+    event: CloudEvent,
+    fact: ledger.RepaymentUpcoming | ledger.RepaymentDue,
+    purpose: str,
+    terms: ProductTerms | None,
+) -> Trigger:
     context = prevention_facts(
-        terms, soon.amount_due_minor, soon.currency, soon.due_date.isoformat()
+        terms, fact.amount_due_minor, fact.currency, fact.due_date.isoformat()
     )
-    context["business_date"] = soon.business_date.isoformat()
-    return _trigger(event, soon.loan_id, soon.borrower_id, "upcoming_reminder", context)
+    context["business_date"] = fact.business_date.isoformat()
+    return _trigger(event, fact.loan_id, fact.borrower_id, purpose, context)
 
 
-def due_reminder(event: CloudEvent, terms: ProductTerms | None) -> Trigger:
-    due = event.payload(ledger.RepaymentDue)
-    context = prevention_facts(terms, due.amount_due_minor, due.currency, due.due_date.isoformat())
-    context["business_date"] = due.business_date.isoformat()
-    return _trigger(event, due.loan_id, due.borrower_id, "due_reminder", context)
+async def _remind_many(
+    uow: NotifierUnitOfWork,
+    events: list[CloudEvent],
+    kind: type[ledger.RepaymentUpcoming] | type[ledger.RepaymentDue],
+    purpose: str,
+) -> None:
+    """Prevention reminders for many instalments at once: the products' terms read in one
+    statement, every trigger decided through the one set-based path."""
+    facts = [e.payload(kind) for e in events]
+    terms: dict[str, ProductTerms] = await uow.batch.terms_of_loans([f.loan_id for f in facts])
+    triggers = [
+        _reminder(e, f, purpose, terms.get(f.loan_id)) for e, f in zip(events, facts, strict=True)
+    ]
+    await notify_many(uow, triggers, CLOCK.now())
 
 
 def overdue_notice(event: CloudEvent) -> Trigger:
@@ -116,9 +129,13 @@ def overdue_notice(event: CloudEvent) -> Trigger:
 
 
 async def on_repayment_upcoming(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
-    loan_id = event.payload(ledger.RepaymentUpcoming).loan_id
-    terms = await uow.products.terms_of_loan(loan_id)
-    await notify(uow, upcoming_reminder(event, terms), CLOCK.now())
+    await on_repayments_upcoming(uow, [event])
+
+
+async def on_repayments_upcoming(uow: NotifierUnitOfWork, events: list[CloudEvent]) -> None:
+    """Many ``ledger.repayment.upcoming`` at once (a close of business announces every
+    instalment falling due in the products' reminder days): the consumer's batch mode."""
+    await _remind_many(uow, events, ledger.RepaymentUpcoming, "upcoming_reminder")
 
 
 async def on_repayment_due(uow: NotifierUnitOfWork, event: CloudEvent) -> None:
@@ -183,10 +200,7 @@ async def on_loan_became_overdue(uow: NotifierUnitOfWork, event: CloudEvent) -> 
 async def on_repayments_due(uow: NotifierUnitOfWork, events: list[CloudEvent]) -> None:
     """Many ``ledger.repayment.due`` at once (the consumer's batch mode, ``Batchable``): the
     same path and effect as ``on_repayment_due`` one at a time."""
-    loans = [e.payload(ledger.RepaymentDue).loan_id for e in events]
-    terms: dict[str, ProductTerms] = await uow.batch.terms_of_loans(loans)
-    triggers = [due_reminder(e, terms.get(loan)) for e, loan in zip(events, loans, strict=True)]
-    await notify_many(uow, triggers, CLOCK.now())
+    await _remind_many(uow, events, ledger.RepaymentDue, "due_reminder")
 
 
 async def on_loans_became_overdue(uow: NotifierUnitOfWork, events: list[CloudEvent]) -> None:

@@ -475,3 +475,72 @@ async def test_a_run_of_stage_changes_decides_each_on_its_own_events_stage(
     assert stages(await history(runtime, once)) == ["early"]
     async with runtime.uow() as uow:
         assert await uow.batch.stages_of([twice, once]) == {twice: "late", once: "early"}
+
+
+def _upcoming(loan: str, borrower: str, amount_minor: int) -> CloudEvent:
+    return new_event(
+        ledger.RepaymentUpcoming(
+            loan_id=loan,
+            borrower_id=borrower,
+            seq=1,
+            due_date=date(2026, 6, 4),
+            days_before=3,
+            amount_due_minor=amount_minor,
+            currency="CNY",
+            business_date=date(2026, 6, 1),
+        ),
+        source="/t",
+    )
+
+
+async def test_a_run_of_upcoming_reminders_states_each_loans_own_product_and_amount(
+    runtime: Runtime,
+) -> None:
+    """The consumer's batch of ``ledger.repayment.upcoming`` (a close of business announces
+    every instalment of the reminder days): one transaction for the run, and each message
+    says its own loan's amount and its own product's penalty rate and credit-report day; a
+    redelivered event in the same run is decided once."""
+    rates = {"0.0005": 15, "0.001": 30}
+    loans: dict[str, tuple[str, str]] = {}
+    for rate, dpd in rates.items():
+        borrower, _ = await setup(runtime)
+        code, loan = unique("P"), unique("L")
+        async with runtime.uow() as uow:
+            await uow.loans.add(loan, borrower, code, "CNY", "Asia/Shanghai")
+            await uow.commit()
+        product = ledger.ProductPublished(
+            code=code,
+            currency="CNY",
+            annual_rate="0.12",
+            day_count="actual/365",
+            term=3,
+            frequency="monthly",
+            schedule_type="annuity",
+            rounding="half_even",
+            allocation_strategy="oldest_first",
+            allocation_components=["penalty", "fee", "interest", "principal"],
+            reminder_days_before=[3],
+            overdue_policy={"penalty_daily_rate": rate, "credit_report_notice_dpd": dpd},
+        )
+        await handle(runtime, handlers.on_product_published, new_event(product, source="/t"))
+        loans[rate] = (loan, borrower)
+    CLOCK.pinned = datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI)
+    first = _upcoming(*loans["0.0005"], 100_050)
+    run = [first, _upcoming(*loans["0.001"], 250_000), first]
+    batch = CONSUMERS.by_type[first.type]
+    assert isinstance(batch, Batchable)
+    async with runtime.uow() as uow:
+        await batch.many(uow, run)
+        await uow.commit()
+    sandbox = SandboxProvider()
+    await dispatch(runtime.uow, {"sms": Failover([sandbox])}, CLOCK.pinned)
+    bodies = {}
+    for rate, (loan, _) in loans.items():
+        mine = {r["attempt_id"] for r in await history(runtime, loan)}
+        [message] = [m for m in sandbox.messages.values() if m.attempt_id in mine]
+        assert message.purpose == "upcoming_reminder"
+        bodies[rate] = message.body
+    for rate, pct, amount in (("0.0005", "0.05%", "CN¥1,000.50"), ("0.001", "0.1%", "CN¥2,500.00")):
+        assert f"penalty of {pct} of the overdue amount per day" in bodies[rate]
+        assert f"after {rates[rate]} days overdue" in bodies[rate]
+        assert amount in bodies[rate]

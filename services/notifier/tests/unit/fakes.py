@@ -35,9 +35,6 @@ class FakeProducts:
     async def put(self, code: str, terms: Any) -> None:
         self.terms[code] = terms
 
-    async def terms_of_loan(self, loan_id: str) -> Any:
-        return self.terms.get(loan_id)
-
 
 class FakeProfiles:
     def __init__(self) -> None:
