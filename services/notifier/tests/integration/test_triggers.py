@@ -89,6 +89,26 @@ async def handle(runtime: Runtime, handler: Any, event: CloudEvent) -> None:
         await uow.commit()
 
 
+async def publish_product(runtime: Runtime, code: str, penalty_rate: str, report_dpd: int) -> None:
+    """``ledger.product.published`` for a CNY product with its penalty rate per day and the
+    DPD at which credit reporting starts (what a prevention reminder states)."""
+    product = ledger.ProductPublished(
+        code=code,
+        currency="CNY",
+        annual_rate="0.12",
+        day_count="actual/365",
+        term=3,
+        frequency="monthly",
+        schedule_type="annuity",
+        rounding="half_even",
+        allocation_strategy="oldest_first",
+        allocation_components=["penalty", "fee", "interest", "principal"],
+        reminder_days_before=[3],
+        overdue_policy={"penalty_daily_rate": penalty_rate, "credit_report_notice_dpd": report_dpd},
+    )
+    await handle(runtime, handlers.on_product_published, new_event(product, source="/t"))
+
+
 def overdue_facts(loan: str, borrower: str, day: date) -> list[tuple[Any, CloudEvent]]:
     return [
         (
@@ -174,21 +194,7 @@ async def test_an_upcoming_reminder_says_what_a_missed_payment_costs(runtime: Ru
     async with runtime.uow() as uow:
         await uow.loans.add(loan + "-2", borrower, code, "CNY", "Asia/Shanghai")
         await uow.commit()
-    product = ledger.ProductPublished(
-        code=code,
-        currency="CNY",
-        annual_rate="0.12",
-        day_count="actual/365",
-        term=3,
-        frequency="monthly",
-        schedule_type="annuity",
-        rounding="half_even",
-        allocation_strategy="oldest_first",
-        allocation_components=["penalty", "fee", "interest", "principal"],
-        reminder_days_before=[3],
-        overdue_policy={"penalty_daily_rate": "0.0005", "credit_report_notice_dpd": 15},
-    )
-    await handle(runtime, handlers.on_product_published, new_event(product, source="/t"))
+    await publish_product(runtime, code, "0.0005", 15)
     CLOCK.pinned = datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI)
     upcoming = ledger.RepaymentUpcoming(
         loan_id=loan + "-2",
@@ -508,21 +514,7 @@ async def test_a_run_of_upcoming_reminders_states_each_loans_own_product_and_amo
         async with runtime.uow() as uow:
             await uow.loans.add(loan, borrower, code, "CNY", "Asia/Shanghai")
             await uow.commit()
-        product = ledger.ProductPublished(
-            code=code,
-            currency="CNY",
-            annual_rate="0.12",
-            day_count="actual/365",
-            term=3,
-            frequency="monthly",
-            schedule_type="annuity",
-            rounding="half_even",
-            allocation_strategy="oldest_first",
-            allocation_components=["penalty", "fee", "interest", "principal"],
-            reminder_days_before=[3],
-            overdue_policy={"penalty_daily_rate": rate, "credit_report_notice_dpd": dpd},
-        )
-        await handle(runtime, handlers.on_product_published, new_event(product, source="/t"))
+        await publish_product(runtime, code, rate, dpd)
         loans[rate] = (loan, borrower)
     CLOCK.pinned = datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI)
     first = _upcoming(*loans["0.0005"], 100_050)
