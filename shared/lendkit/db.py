@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import event, exc, text
+from sqlalchemy import ARRAY, ColumnElement, Text, any_, bindparam, event, exc, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -18,6 +18,12 @@ from sqlalchemy.ext.asyncio import (
 from lendkit.events.envelope import CloudEvent
 from lendkit.outbox.writer import OUTBOX_CHANNEL, check_event_size, write_to_outbox
 from lendkit.settings import ServiceSettings
+
+
+def among(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """``column = ANY(:values)`` for a text column: one array parameter, whatever the count,
+    where an ``IN`` list would render and bind one parameter per value on every call."""
+    return column == any_(bindparam(None, sorted(set(values)), type_=ARRAY(Text)))  # type: ignore[no-any-return]
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:

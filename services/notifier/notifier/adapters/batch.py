@@ -10,10 +10,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Text, any_, bindparam, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lendkit.db import among
 from notifier.adapters.repository import ProductTerms, _keep_send_queue
 from notifier.adapters.tables import (
     contact_attempts,
@@ -29,12 +30,6 @@ from notifier.domain.profile import ChannelSetting, ContactProfile, Whereabouts
 
 #: Rows per multi-row statement (PostgreSQL takes at most 32,767 bind parameters).
 ROWS_PER_STATEMENT = 1_000
-
-
-def _among(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
-    """``column = ANY(:values)``: one array parameter, whatever the count, where an ``IN``
-    list would render and bind one parameter per value on every call."""
-    return column == any_(bindparam(None, sorted(set(values)), type_=ARRAY(Text)))  # type: ignore[no-any-return]
 
 
 def _chunks(rows: Sequence[Any], size: int = ROWS_PER_STATEMENT) -> Iterable[Sequence[Any]]:
@@ -132,7 +127,7 @@ class BatchRecord:
         wanted = sorted(set(borrowers))
         heads = (
             await self.session.execute(
-                select(contact_profiles).where(_among(contact_profiles.c.borrower_id, wanted))
+                select(contact_profiles).where(among(contact_profiles.c.borrower_id, wanted))
             )
         ).all()
         channels: dict[str, list[ChannelSetting]] = defaultdict(list)
@@ -144,7 +139,7 @@ class BatchRecord:
                     contact_channels.c.address_id,
                     contact_channels.c.priority,
                     contact_channels.c.opted_out,
-                ).where(_among(contact_channels.c.borrower_id, wanted))
+                ).where(among(contact_channels.c.borrower_id, wanted))
             )
         ).all():
             channels[r.borrower_id].append(
@@ -172,7 +167,7 @@ class BatchRecord:
         for r in (
             await self.session.execute(
                 select(contact_attempts, at.label("at")).where(
-                    _among(c.borrower_id, borrowers),
+                    among(c.borrower_id, borrowers),
                     c.channel == Channel.CALL.value,
                     c.call_outcome.is_not(None),
                     at >= since,
@@ -200,7 +195,7 @@ class BatchRecord:
         rows = await self.session.execute(
             select(c.loan_id, at)
             .where(
-                _among(c.loan_id, loan_ids),
+                among(c.loan_id, loan_ids),
                 c.state == "sent",
                 c.channel != Channel.CALL.value,
             )
@@ -213,7 +208,7 @@ class BatchRecord:
         one are left out)."""
         rows = await self.session.execute(
             select(loan_stages.c.loan_id, loan_stages.c.stage).where(
-                _among(loan_stages.c.loan_id, loan_ids)
+                among(loan_stages.c.loan_id, loan_ids)
             )
         )
         return {r[0]: r[1] for r in rows.all()}
@@ -228,7 +223,7 @@ class BatchRecord:
                     products.c.notification_policy,
                 )
                 .join(products, loans.c.product_code == products.c.product_code)
-                .where(_among(loans.c.loan_id, loan_ids))
+                .where(among(loans.c.loan_id, loan_ids))
             )
         ).all()
         return {r[0]: ProductTerms(r[1], r[2], dict(r[3])) for r in rows}
@@ -237,7 +232,7 @@ class BatchRecord:
         """Addresses for the providers, after commit (the one other place they are read)."""
         rows = await self.session.execute(
             select(contact_channels.c.address_id, contact_channels.c.address).where(
-                _among(contact_channels.c.address_id, address_ids)
+                among(contact_channels.c.address_id, address_ids)
             )
         )
         return {r[0]: r[1] for r in rows.all()}
@@ -248,7 +243,7 @@ class BatchRecord:
         p = contact_profiles.c
         rows = await self.session.execute(
             select(p.borrower_id, p.language, p.timezone, p.jurisdiction).where(
-                _among(p.borrower_id, borrowers)
+                among(p.borrower_id, borrowers)
             )
         )
         return {r[0]: Whereabouts(r[1], r[2], Jurisdiction(r[3])) for r in rows.all()}

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lendkit.contracts.money import InstalmentBalance, InstalmentTerms
+from lendkit.db import among
 from lendkit.logging import get_logger
 from overdue.adapters.records import (
     NOT_PUBLISHED,
@@ -161,6 +162,15 @@ _ARREARS_ON = select(
     instalments.c.loan_id == bindparam("loan_id"),
     instalments.c.due_date < bindparam("as_of", type_=Date),
 )
+_ARREARS_OF_MANY = """
+    SELECT w.loan_id,
+           min(i.due_date) FILTER (WHERE i.principal_minor + i.interest_minor > 0),
+           coalesce(sum(i.principal_minor), 0), coalesce(sum(i.interest_minor), 0),
+           coalesce(sum(i.penalty_minor), 0), coalesce(sum(i.fee_minor), 0)
+    FROM unnest(CAST(:loan_ids AS text[]), CAST(:as_of AS date[])) AS w (loan_id, as_of)
+    LEFT JOIN instalments i ON i.loan_id = w.loan_id AND i.due_date < w.as_of
+    GROUP BY w.loan_id
+"""
 _UPSERT = """
     INSERT INTO instalments (loan_id, seq, due_date, principal_minor, interest_minor,
                              penalty_minor, fee_minor)
@@ -203,6 +213,13 @@ _REFRESH_OLDEST_UNPAID = text(
 )
 
 
+def _arrears(oldest: date | None, principal: int, interest: int, penalty: int, fee: int) -> Arrears:
+    return Arrears(
+        oldest_unpaid_due_date=oldest,
+        overdue=OverdueBreakdown(int(principal), int(interest), int(penalty), int(fee)),
+    )
+
+
 class LoanRepository:
     """The loan read model kept from the ledger's events: loans and their instalments."""
 
@@ -223,6 +240,18 @@ class LoanRepository:
         query = _LOAN_FOR_UPDATE if lock else _LOAN
         row = (await self.session.execute(query, {"loan_id": loan_id})).one_or_none()
         return None if row is None else TrackedLoan.from_row(row._mapping)
+
+    async def lock_many(self, loan_ids: Iterable[str]) -> dict[str, TrackedLoan]:
+        """The loans of ``loan_ids`` this service knows, locked (in ``loan_id`` order) and read
+        as they are after the lock, in one statement."""
+        rows = await self.session.execute(
+            select(loans)
+            .where(among(loans.c.loan_id, loan_ids))
+            .order_by(loans.c.loan_id)
+            .with_for_update()
+        )
+        found = (TrackedLoan.from_row(r._mapping) for r in rows)
+        return {loan.loan_id: loan for loan in found}
 
     async def _update(self, loan_id: str, **values: Any) -> None:
         await self.session.execute(update(loans).where(loans.c.loan_id == loan_id).values(**values))
@@ -346,11 +375,15 @@ class LoanRepository:
     async def arrears_on(self, loan_id: str, as_of: date) -> Arrears:
         """What is past due on ``as_of``: instalments due before it with something unpaid."""
         row = (await self.session.execute(_ARREARS_ON, {"loan_id": loan_id, "as_of": as_of})).one()
-        oldest, principal, interest, penalty, fee = row
-        return Arrears(
-            oldest_unpaid_due_date=oldest,
-            overdue=OverdueBreakdown(int(principal), int(interest), int(penalty), int(fee)),
-        )
+        return _arrears(*row)
+
+    async def arrears_of_many(self, as_of: Mapping[str, date]) -> dict[str, Arrears]:
+        """``arrears_on`` for many loans in one statement, each on its own date."""
+        if not as_of:
+            return {}
+        params = {"loan_ids": list(as_of), "as_of": list(as_of.values())}
+        rows = await self.session.execute(text(_ARREARS_OF_MANY), params)
+        return {loan_id: _arrears(*rest) for loan_id, *rest in rows}
 
     async def due_dates(self, loan_id: str) -> dict[int, date]:
         """Each instalment's due date, by ``seq``."""

@@ -25,7 +25,7 @@ CONSUMERS: ConsumerSpec[OverdueUnitOfWork] = ConsumerSpec(
         ledger.RepaymentDue: Batchable.each(handlers.on_repayment_due),
         ledger.PaymentAllocated: Batchable.each(handlers.on_payment_allocated),
         ledger.PaymentReversed: Batchable.each(handlers.on_payment_reversed),
-        ledger.ChargeBooked: Batchable.each(handlers.on_charge_booked),
+        ledger.ChargeBooked: Batchable(handlers.on_charges_booked),
         ledger.ScheduleRewritten: handlers.on_schedule_rewritten,
         ledger.PlanBooked: handlers.on_plan_booked,
         ledger.SettlementLapsed: handlers.on_settlement_lapsed,

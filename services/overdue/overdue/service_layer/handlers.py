@@ -131,19 +131,62 @@ async def on_payment_reversed(uow: OverdueUnitOfWork, event: CloudEvent) -> None
 
 @rejecting()
 async def on_charge_booked(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
-    """Fees count towards the cost ceiling; penalties are ours (assessed already); a
-    waiver records what the ledger booked for it."""
-    charge = event.payload(ledger.ChargeBooked)
-    loan = await _known_loan(uow, charge.loan_id)
-    if charge.component is Component.FEE:
-        await uow.loans.set_fees_charged(
-            loan.loan_id, max(0, loan.fees_charged_minor + charge.amount_minor)
-        )
-    elif charge.amount_minor < 0:
-        await waiver_booked(uow, loan, charge.source_event_id, -charge.amount_minor)
-    await _replace_and_review_cure(
-        uow, loan, event, charge.balances, charge.business_date, charge.loan_version
+    await on_charges_booked(uow, [event])
+
+
+@rejecting()
+async def on_charges_booked(uow: OverdueUnitOfWork, events: list[CloudEvent]) -> None:
+    """Many ``ledger.charge.booked`` at once (a close of business books a penalty for every
+    overdue loan; the consumer's batch mode), with the effect of one at a time: fees count
+    towards the cost ceiling, penalties are ours (assessed already), a waiver records what
+    the ledger booked for it; then the balances are replaced and cure reviewed. The loans are
+    locked and their arrears before the charges read in one statement each. A run is cut
+    where a loan comes again, so each charge reads what the one before it wrote."""
+    part: dict[str, tuple[CloudEvent, ledger.ChargeBooked]] = {}
+    for event in events:
+        charge = event.payload(ledger.ChargeBooked)
+        if charge.loan_id in part:
+            await _charges_booked(uow, list(part.values()))
+            part = {}
+        part[charge.loan_id] = (event, charge)
+    if part:
+        await _charges_booked(uow, list(part.values()))
+
+
+async def _charges_booked(
+    uow: OverdueUnitOfWork, charges: list[tuple[CloudEvent, ledger.ChargeBooked]]
+) -> None:
+    """Charges of distinct loans."""
+    loans = await uow.loans.lock_many(c.loan_id for _, c in charges)
+    for _, charge in charges:
+        if charge.loan_id not in loans:
+            raise UnknownLoan(f"loan {charge.loan_id} is not known (no disbursement seen)")
+    fees_or_waivers = {c.loan_id for _, c in charges if _changes_loan(c)}
+    before = await uow.loans.arrears_of_many(
+        {c.loan_id: c.business_date for _, c in charges if c.loan_id not in fees_or_waivers}
     )
+    for event, charge in charges:
+        loan = loans[charge.loan_id]
+        if charge.component is Component.FEE:
+            await uow.loans.set_fees_charged(
+                loan.loan_id, max(0, loan.fees_charged_minor + charge.amount_minor)
+            )
+        elif charge.amount_minor < 0:
+            await waiver_booked(uow, loan, charge.source_event_id, -charge.amount_minor)
+        await _replace_and_review_cure(
+            uow,
+            loan,
+            event,
+            charge.balances,
+            charge.business_date,
+            charge.loan_version,
+            before=before.get(loan.loan_id),
+        )
+
+
+def _changes_loan(charge: ledger.ChargeBooked) -> bool:
+    """A fee or a waiver writes before the arrears are read (one at a time, as ever)."""
+    return charge.component is Component.FEE or charge.amount_minor < 0
 
 
 @rejecting()
@@ -302,10 +345,14 @@ async def _replace_and_review_cure(
     balances: list[InstalmentBalance],
     as_of: date,
     loan_version: int | None,
+    *,
+    before: Arrears | None = None,
 ) -> None:
+    """``before``: the arrears on ``as_of`` before the change, when the caller read them."""
     if _stale(loan, loan_version, event):
         return
-    before = await uow.loans.arrears_on(loan.loan_id, as_of)
+    if before is None:
+        before = await uow.loans.arrears_on(loan.loan_id, as_of)
     await uow.loans.replace_balances(loan.loan_id, balances, loan_version=loan_version)
     # the balances name every open instalment: the arrears after them, without a read
     await review_cure(uow, loan, before, as_of, Arrears.of_open_instalments(balances, as_of))
