@@ -44,10 +44,14 @@ class UnknownLoan(NotFound):
     """A ledger fact about a loan whose disbursement was never seen."""
 
 
+def _unknown(loan_id: str) -> UnknownLoan:
+    return UnknownLoan(f"loan {loan_id} is not known (no disbursement seen)")
+
+
 async def _known_loan(uow: OverdueUnitOfWork, loan_id: str) -> TrackedLoan:
     loan = await uow.loans.get(loan_id, lock=True)
     if loan is None:
-        raise UnknownLoan(f"loan {loan_id} is not known (no disbursement seen)")
+        raise _unknown(loan_id)
     return loan
 
 
@@ -129,7 +133,6 @@ async def on_payment_reversed(uow: OverdueUnitOfWork, event: CloudEvent) -> None
     )
 
 
-@rejecting()
 async def on_charge_booked(uow: OverdueUnitOfWork, event: CloudEvent) -> None:
     await on_charges_booked(uow, [event])
 
@@ -160,7 +163,7 @@ async def _charges_booked(
     loans = await uow.loans.lock_many(c.loan_id for _, c in charges)
     for _, charge in charges:
         if charge.loan_id not in loans:
-            raise UnknownLoan(f"loan {charge.loan_id} is not known (no disbursement seen)")
+            raise _unknown(charge.loan_id)
     fees_or_waivers = {c.loan_id for _, c in charges if _changes_loan(c)}
     before = await uow.loans.arrears_of_many(
         {c.loan_id: c.business_date for _, c in charges if c.loan_id not in fees_or_waivers}
