@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -92,3 +93,31 @@ async def test_readiness_is_503_when_the_database_is_unreachable() -> None:
         r = await c.get("/readyz")
     assert r.status_code == 503
     assert r.json()["checks"] == {"database": "down", "kafka": "ok"}
+
+
+async def test_the_read_pool_sends_one_statement_a_read_and_still_ends_an_open_transaction(
+    client: tuple[httpx.AsyncClient, ServiceRuntime[UnitOfWork]],
+) -> None:
+    _, runtime = client
+    pool = await runtime.reads()
+    sent: list[str] = []
+
+    def log(logged: Any) -> None:
+        sent.append(logged.query)
+
+    async with pool.acquire() as connection:
+        connection.add_query_logger(log)
+        assert await connection.fetchval("SELECT 41 + 1") == 42
+    # (released: asyncpg's reset, if any, runs now and is logged too)
+    async with pool.acquire() as again:
+        again.remove_query_logger(log)
+    # No reset query (``RESET ALL; UNLISTEN *; ...``) on release: a second round trip a read.
+    assert sent == ["SELECT 41 + 1"]
+
+    # A read left inside a transaction is still rolled back when it goes back to the pool.
+    async with pool.acquire() as connection:
+        await connection.execute("BEGIN")
+        await connection.execute("SET LOCAL statement_timeout = '1234ms'")
+    async with pool.acquire() as connection:
+        assert not connection.is_in_transaction()
+        assert await connection.fetchval("SHOW statement_timeout") != "1234ms"
