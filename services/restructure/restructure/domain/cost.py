@@ -27,13 +27,27 @@ def effective_annual_cost(
         return Decimal("0.0000")
     with decimal.localcontext() as ctx:
         ctx.prec = CALCULATION_PRECISION
-        flows = [
-            (Decimal(max(0, (d - start).days)) / 365, Decimal(amount)) for d, amount in payments
-        ]
+        # Payments on the same day add up; the days apart from the start are whole numbers,
+        # so (1 + i) ** (days / 365) is d ** days with d = (1 + i) ** (1 / 365): one
+        # fractional power a rate tried, then integer powers (exact multiplications at this
+        # precision), the later payments' from the earlier ones'. Same root, same rounding,
+        # as the term-by-term sum (tests/unit/test_cost.py); it was a fractional power per
+        # payment per try, 100 ms for a 24-payment schedule.
+        by_day: dict[int, Decimal] = {}
+        for d, amount in payments:
+            days = max(0, (d - start).days)
+            by_day[days] = by_day.get(days, Decimal(0)) + Decimal(amount)
+        flows = sorted(by_day.items())
+        one_day = Decimal(1) / 365
 
         def npv(rate: Decimal) -> Decimal:
-            base = 1 + rate
-            return sum((a / base**t for t, a in flows), Decimal(0)) - financed
+            daily = (1 + rate) ** one_day
+            total, factor, at = Decimal(0), Decimal(1), 0
+            for days, amount in flows:
+                factor *= daily ** (days - at)
+                at = days
+                total += amount / factor
+            return total - financed
 
         low, high = _LOW, _HIGH
         if npv(high) > 0:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 
 from lendkit.schedules import (
@@ -117,9 +118,10 @@ class Quote:
             flows[0] = (flows[0][0], flows[0][1] + sum(self.carried.values()))
         return flows
 
-    @property
+    @cached_property
     def effective_annual_cost(self) -> Decimal:
-        """Effective annual cost of the plan on the outstanding principal."""
+        """Effective annual cost of the plan on the outstanding principal (solved once a
+        quote: it is stored, published and answered)."""
         financed = (
             self.new_principal
             + self.written_off_principal
