@@ -5,7 +5,7 @@ discounted by ``(1 + i) ** (days / 365)`` from the start date, equal the amount 
 from __future__ import annotations
 
 import decimal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -49,17 +49,24 @@ def effective_annual_cost(
                 total += amount / factor
             return total - financed
 
-        low, high = _LOW, _HIGH
-        if npv(high) > 0:
-            return high.quantize(_QUANTUM)
-        if npv(low) < 0:
-            return low.quantize(_QUANTUM)
-        for _ in range(200):
-            mid = (low + high) / 2
-            if npv(mid) > 0:
-                low = mid
-            else:
-                high = mid
-            if high - low < Decimal("1e-12"):
-                break
-        return ((low + high) / 2).quantize(_QUANTUM, rounding=decimal.ROUND_HALF_EVEN)
+        return root_of(npv)
+
+
+def root_of(npv: Callable[[Decimal], Decimal]) -> Decimal:
+    """The rate (4 decimals) where ``npv`` (decreasing in the rate) crosses 0, by bisection
+    over ``[-0.99, 100]``; the bracket's end where it does not cross inside it. Runs in the
+    caller's decimal context."""
+    low, high = _LOW, _HIGH
+    if npv(high) > 0:
+        return high.quantize(_QUANTUM)
+    if npv(low) < 0:
+        return low.quantize(_QUANTUM)
+    for _ in range(200):
+        mid = (low + high) / 2
+        if npv(mid) > 0:
+            low = mid
+        else:
+            high = mid
+        if high - low < Decimal("1e-12"):
+            break
+    return ((low + high) / 2).quantize(_QUANTUM, rounding=decimal.ROUND_HALF_EVEN)

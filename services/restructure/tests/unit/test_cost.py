@@ -2,7 +2,8 @@
 
 The solver evaluates the discounted sum from one fractional power a rate tried; the
 reference here discounts each payment by its own ``(1 + i) ** (days / 365)``, the
-convention's formula term by term, with the same bisection and rounding."""
+convention's formula term by term, and finds its root with the same bisection and rounding
+(``root_of``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lendkit.schedules import CALCULATION_PRECISION
-from restructure.domain.cost import effective_annual_cost
+from restructure.domain.cost import effective_annual_cost, root_of
 
 START = date(2026, 1, 15)
 
@@ -27,20 +28,7 @@ def textbook(financed: int, start: date, payments: list[tuple[date, int]]) -> De
         def npv(rate: Decimal) -> Decimal:
             return sum((a / (1 + rate) ** t for t, a in flows), Decimal(0)) - financed
 
-        low, high = Decimal("-0.99"), Decimal("100")
-        if npv(high) > 0:
-            return high.quantize(Decimal("0.0001"))
-        if npv(low) < 0:
-            return low.quantize(Decimal("0.0001"))
-        for _ in range(200):
-            mid = (low + high) / 2
-            if npv(mid) > 0:
-                low = mid
-            else:
-                high = mid
-            if high - low < Decimal("1e-12"):
-                break
-        return ((low + high) / 2).quantize(Decimal("0.0001"), rounding=decimal.ROUND_HALF_EVEN)
+        return root_of(npv)
 
 
 schedules = st.lists(
