@@ -34,6 +34,15 @@ Each run, in the same process and on the same PostgreSQL and Kafka:
 
    The notifier's outbox (its events) is written but not published in this benchmark.
 
+   ``--workers N`` (default 1) runs the decide + send part in N processes, as the notifier
+   runs by default with one uvicorn worker per core: the consumer group's partitions are
+   shared among the workers (here: each loan's triggers go to one worker, by a hash of the
+   loan id, as a partition would), and each worker runs its own dispatcher beside its
+   consumer (they claim queued messages with ``FOR UPDATE SKIP LOCKED``). The clock starts
+   when every worker has its share in memory and its runtime started; ``decide`` ends when
+   the last worker has recorded its last trigger, ``send`` when the last dispatcher has
+   emptied the queue.
+
 Printed: a table per run and the medians of the runs: decisions/s (decide + record),
 messages/s end to end, and the ratio notifier drain time / COB time (goal <= 1.0).
 """
@@ -42,11 +51,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import statistics
 import sys
 import time
+import zlib
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
@@ -154,80 +167,167 @@ def trigger_events(loans: int) -> list[CloudEvent]:
     return events
 
 
-async def notifier_run(loans: int) -> dict[str, float]:
+async def _seeded_runtime(loans: int) -> tuple[str, Any]:
+    """A fresh notifier database, migrated and seeded (untimed), with a started runtime."""
     url = await fresh_database("notifier_bench")
     await asyncio.to_thread(upgrade, "notifier", url)
     runtime = create_runtime(Settings(database_url=url, development_mode=True, run_consumers=False))
     await runtime.start(background=False)
-    try:
-        async with runtime.engine.begin() as conn:
-            for statement in NOTIFIER_SEED:
-                await conn.execute(text(bound(statement, loans, D)))
-        events = trigger_events(loans)
-        handlers = CONSUMERS.by_type  # the notifier's real handler table
-        CLOCK.pinned = datetime.combine(D, datetime.min.time(), SHANGHAI).replace(hour=9, minute=30)
-        sandbox = SandboxProvider()
-        providers = {c: Failover([sandbox]) for c in ("sms", "email", "push")}
+    async with runtime.engine.begin() as conn:
+        for statement in NOTIFIER_SEED:
+            await conn.execute(text(bound(statement, loans, D)))
+    return url, runtime
 
-        pinned = CLOCK.pinned
 
-        async def now() -> datetime:
-            return pinned
+async def _drain(
+    runtime: Any, events: list[CloudEvent], decided: Callable[[], Awaitable[None]]
+) -> int:
+    """The timed part: ``events`` decided and recorded through the consumer's batch path with
+    the service's dispatcher beside it, as the runtime runs them; after ``decided()``, the
+    dispatcher's rounds until the queue is empty. The number of messages sent."""
+    handlers = CONSUMERS.by_type  # the notifier's real handler table
+    pinned = datetime.combine(D, datetime.min.time(), SHANGHAI).replace(hour=9, minute=30)
+    CLOCK.pinned = pinned
+    sandbox = SandboxProvider()
+    providers = {c: Failover([sandbox]) for c in ("sms", "email", "push")}
 
-        stopping = asyncio.Event()
-        started = time.perf_counter()
-        # The service's dispatcher beside its consumer, as the runtime runs them.
-        dispatcher = asyncio.create_task(
-            dispatch_until_stopped(
-                runtime.uow,
-                lambda: providers,
-                now,
-                stopping=stopping,
-                interval_s=Settings().dispatch_interval_ms / 1000,
-            )
+    async def now() -> datetime:
+        return pinned
+
+    stopping = asyncio.Event()
+    dispatcher = asyncio.create_task(
+        dispatch_until_stopped(
+            runtime.uow,
+            lambda: providers,
+            now,
+            stopping=stopping,
+            interval_s=Settings().dispatch_interval_ms / 1000,
         )
-        for start in range(0, len(events), EVENTS_PER_TRANSACTION):
-            chunk = events[start : start + EVENTS_PER_TRANSACTION]
-            runs: dict[str, list[CloudEvent]] = {}
-            for e in chunk:
-                runs.setdefault(e.type, []).append(e)
-            for kind, run in runs.items():
-                batch = handlers[kind]
-                assert isinstance(batch, Batchable), kind
-                await apply_many(runtime.uow, "notifier-bench", batch, run)
-        decided = time.perf_counter()
-        stopping.set()  # the rest in the same rounds the dispatcher would go on with
-        await dispatcher
-        while (await dispatch(runtime.uow, providers, pinned)).full:
-            pass
-        finished = time.perf_counter()
-        sent = len(sandbox.messages)
+    )
+    for start in range(0, len(events), EVENTS_PER_TRANSACTION):
+        runs: dict[str, list[CloudEvent]] = {}
+        for e in events[start : start + EVENTS_PER_TRANSACTION]:
+            runs.setdefault(e.type, []).append(e)
+        for kind, run in runs.items():
+            batch = handlers[kind]
+            assert isinstance(batch, Batchable), kind
+            await apply_many(runtime.uow, "notifier-bench", batch, run)
+    await decided()
+    stopping.set()  # the rest in the same rounds the dispatcher would go on with
+    await dispatcher
+    while (await dispatch(runtime.uow, providers, pinned)).full:
+        pass
+    return len(sandbox.messages)
 
-        async with runtime.session_factory() as session:
-            states = dict(
-                (
-                    await session.execute(
-                        select(contact_attempts.c.state, func.count()).group_by(
-                            contact_attempts.c.state
-                        )
+
+async def _outcome(runtime: Any, sent: int) -> dict[str, int]:
+    """Messages sent and triggers suppressed or undeliverable, from the attempt record."""
+    async with runtime.session_factory() as session:
+        states = dict(
+            (
+                await session.execute(
+                    select(contact_attempts.c.state, func.count()).group_by(
+                        contact_attempts.c.state
                     )
-                ).all()
-            )
-        assert len(sandbox.messages) == states.get("sent", 0) == sent
+                )
+            ).all()
+        )
+    assert states.get("sent", 0) == sent
+    return {
+        "sent": sent,
+        "suppressed": states.get("suppressed", 0) + states.get("undeliverable", 0),
+    }
+
+
+async def notifier_run(loans: int) -> dict[str, float]:
+    _, runtime = await _seeded_runtime(loans)
+    try:
+        events = trigger_events(loans)
+        marks: list[float] = []
+
+        async def decided() -> None:
+            marks.append(time.perf_counter())
+
+        started = time.perf_counter()
+        sent = await _drain(runtime, events, decided)
+        finished = time.perf_counter()
         return {
             "triggers": len(events),
-            "decide_s": decided - started,
-            "send_s": finished - decided,
+            "decide_s": marks[0] - started,
+            "send_s": finished - marks[0],
             "total_s": finished - started,
-            "sent": sent,
-            "suppressed": states.get("suppressed", 0) + states.get("undeliverable", 0),
+            **await _outcome(runtime, sent),
         }
     finally:
         CLOCK.pinned = None
         await runtime.stop()
 
 
-async def main(loans: int, runs: int, json_path: str | None = None) -> None:
+def _share(event: CloudEvent, workers: int) -> int:
+    """The worker whose partitions hold the event's loan (a stable hash of the key)."""
+    return zlib.crc32(str(event.key).encode()) % workers
+
+
+async def _worker_main(url: str, loans: int, workers: int, w: int, sync: dict[str, Any]) -> None:
+    runtime = create_runtime(Settings(database_url=url, development_mode=True, run_consumers=False))
+    await runtime.start(background=False)
+    try:
+        events = [e for e in trigger_events(loans) if _share(e, workers) == w]
+
+        async def decided() -> None:
+            sync["decided"].put((time.time(), len(events)))
+            await asyncio.to_thread(sync["all_decided"].wait)
+
+        await asyncio.to_thread(sync["ready"].wait)
+        sent = await _drain(runtime, events, decided)
+        sync["sent"].put((time.time(), sent))
+    finally:
+        CLOCK.pinned = None
+        await runtime.stop()
+
+
+def _worker(url: str, loans: int, workers: int, w: int, sync: dict[str, Any]) -> None:
+    asyncio.run(_worker_main(url, loans, workers, w, sync))
+
+
+async def notifier_run_workers(loans: int, workers: int) -> dict[str, float]:
+    """``notifier_run`` with the decide + send part in ``workers`` processes."""
+    url, runtime = await _seeded_runtime(loans)
+    try:
+        ctx = multiprocessing.get_context("spawn")
+        sync: dict[str, Any] = {
+            "ready": ctx.Barrier(workers + 1),
+            "decided": ctx.Queue(),
+            "all_decided": ctx.Event(),
+            "sent": ctx.Queue(),
+        }
+        procs = [
+            ctx.Process(target=_worker, args=(url, loans, workers, w, sync)) for w in range(workers)
+        ]
+        for proc in procs:
+            proc.start()
+        await asyncio.to_thread(sync["ready"].wait, 600)
+        started = time.time()
+        decided = [await asyncio.to_thread(sync["decided"].get, True, 600) for _ in procs]
+        sync["all_decided"].set()
+        sent = [await asyncio.to_thread(sync["sent"].get, True, 600) for _ in procs]
+        for proc in procs:
+            await asyncio.to_thread(proc.join, 60)
+            assert proc.exitcode == 0, proc.exitcode
+        decided_at = max(t for t, _ in decided)
+        finished = max(t for t, _ in sent)
+        return {
+            "triggers": sum(n for _, n in decided),
+            "decide_s": decided_at - started,
+            "send_s": finished - decided_at,
+            "total_s": finished - started,
+            **await _outcome(runtime, sum(n for _, n in sent)),
+        }
+    finally:
+        await runtime.stop()
+
+
+async def main(loans: int, runs: int, json_path: str | None = None, workers: int = 1) -> None:
     await create_topics(BENCH_TOPIC, partitions=LOAN_PARTITIONS)
     rows = []
     print(
@@ -237,7 +337,7 @@ async def main(loans: int, runs: int, json_path: str | None = None) -> None:
     )
     for n in range(1, runs + 1):
         cob = await close_of_business(loans)
-        note = await notifier_run(loans)
+        note = await (notifier_run(loans) if workers == 1 else notifier_run_workers(loans, workers))
         row = {
             "cob_s": cob["total_s"],
             **note,
@@ -270,6 +370,7 @@ async def main(loans: int, runs: int, json_path: str | None = None) -> None:
         {
             "loans": loans,
             "runs": runs,
+            "workers": workers,
             **{
                 k: median(k)
                 for k in (
@@ -296,6 +397,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="notifier processes sharing the triggers"
+    )
     parser.add_argument("--json", default=None, help="write the medians there (bench/all.py)")
     args = parser.parse_args()
-    asyncio.run(main(args.loans, args.runs, args.json))
+    asyncio.run(main(args.loans, args.runs, args.json, args.workers))
