@@ -90,7 +90,9 @@ class ServiceRuntime(Generic[U]):
 
     async def reads(self) -> asyncpg.Pool:
         """A plain asyncpg pool for hot read endpoints (one round trip, no ORM, JSON built by
-        PostgreSQL). Made on first use, so a service starts even while the database is away."""
+        PostgreSQL). Made on first use, so a service starts even while the database is away.
+        Only for single autocommit reads: a released connection is not reset (no ``SET``,
+        ``LISTEN`` or advisory lock belongs here; an open transaction is still rolled back)."""
         if self._read_pool is None:
             async with self._read_pool_lock:
                 if self._read_pool is None:
